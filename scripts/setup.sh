@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up the development environment: .venv (torch CPU pinned first, then the
+# frameworks and tunehooks itself, editable). With --all also .venv-mxnet (MXNet
+# 1.9.1 needs numpy 1.23, so it lives in its own environment) and a PostgreSQL
+# server on loopback for the multi-machine storage tests.
+# Idempotent: a stamp of the install inputs skips work already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+ALL=0
+[ "${1:-}" = "--all" ] && ALL=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+stamp_of() { cat pyproject.toml constraints.txt scripts/setup.sh "$@" | sha256sum | cut -c1-16; }
+
+want=$(stamp_of)
+if [ ! -f .venv/.stamp ] || [ "$(cat .venv/.stamp)" != "$want" ]; then
+  echo "setup: creating .venv (torch CPU, Lightning, Keras/TensorFlow, gpytorch; a few minutes)"
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q torch==2.13.0
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev,lightning,tensorflow,postgres,analysis,launch]"
+  echo "$want" > .venv/.stamp
+fi
+
+if [ "$ALL" = 1 ]; then
+  want_mx=$(stamp_of)
+  if [ ! -f .venv-mxnet/.stamp ] || [ "$(cat .venv-mxnet/.stamp)" != "$want_mx" ]; then
+    echo "setup: creating .venv-mxnet (MXNet 1.9.1, numpy 1.23.5)"
+    [ -x .venv-mxnet/bin/python ] || "$PY" -m venv .venv-mxnet
+    .venv-mxnet/bin/python -m pip install -q --upgrade pip
+    .venv-mxnet/bin/python -m pip install -q torch==2.13.0
+    .venv-mxnet/bin/python -m pip install -q -c constraints.txt "numpy==1.23.5" "mxnet==1.9.1" \
+      scipy scikit-learn pytest pytest-timeout hypothesis
+    .venv-mxnet/bin/python -m pip install -q -c constraints.txt --no-deps -e .
+    .venv-mxnet/bin/python -m pip install -q -c constraints.txt "numpy==1.23.5" gpytorch "sqlalchemy>=2" pyyaml "pydantic>=2" rich
+    echo "$want_mx" > .venv-mxnet/.stamp
+  fi
+fi

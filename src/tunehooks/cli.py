@@ -1,0 +1,207 @@
+"""The ``tunehooks`` command line. Parsing and printing only: the work is done by
+the library. Heavy modules are imported inside the commands so that
+``tunehooks --help`` answers at once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tunehooks.experiment import Experiment
+
+__all__ = ["main"]
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+def _storage_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--storage",
+        default=None,
+        help="database URL (default: $TUNEHOOKS_STORAGE or sqlite:///tunehooks.db)",
+    )
+
+
+def _load(name: str | None, storage: str | None) -> Experiment:
+    from tunehooks.experiment import Experiment
+    from tunehooks.storage import open_storage
+
+    store = open_storage(storage)
+    if name is None:
+        names = store.list_experiments()
+        if len(names) != 1:
+            raise CLIError(f"name the experiment: {store.url} holds {names or 'no experiments'}")
+        name = names[0]
+    return Experiment.load(name, storage=store.url)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}" if math.isfinite(v) else str(v)
+    return str(v)
+
+
+def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from tunehooks.trial import TrialState
+
+    exp = _load(args.experiment, args.storage)
+    trials = exp.get_trials()
+    counts = {s: 0 for s in TrialState}
+    for t in trials:
+        counts[t.state] += 1
+    n_used, cost = exp.budget_used(trials)
+    print(f"experiment {exp.name}  method={exp.method.value}  storage={exp.storage.url}")
+    budget = exp.budget
+    print(
+        "trials: "
+        + "  ".join(f"{s.value.lower()}={counts[s]}" for s in TrialState)
+        + f"  budget={n_used}/{budget.trials if budget.trials else '-'}"
+        + (f"  cost={cost:.2f}/{budget.cost:g}" if budget.cost else f"  cost={cost:.2f}")
+    )
+    metric_names = [m.name for m in exp.metrics]
+    rows = []
+    for t in trials[-args.last :] if args.last else trials:
+        curve = ""
+        if t.reports and exp.objectives:
+            name = exp.objectives[0].name
+            pts = [r.metrics.get(name) for r in t.reports]
+            curve = " ".join(_fmt(p) for p in pts[-5:] if p is not None)
+            if len(pts) > 5:
+                curve = "… " + curve
+        rows.append(
+            [str(t.number), t.state.value, str(len(t.reports))]
+            + [_fmt(t.values.get(n, "")) for n in metric_names]
+            + [json.dumps(dict(t.params), default=str)[:60], curve, (t.error or "")[:40]]
+        )
+    if rows:
+        print(_table(rows, ["#", "state", "steps", *metric_names, "params", "curve", "error"]))
+    _print_best(exp)
+    return 0
+
+
+def _print_best(exp: Experiment) -> None:
+    if len(exp.objectives) > 1:
+        front = exp.pareto_front()
+        print(f"pareto front: {len(front)} trials: {[t.number for t in front]}")
+        return
+    best = exp.best
+    if best is None:
+        print("best: none yet")
+    else:
+        vals = ", ".join(f"{k}={_fmt(v)}" for k, v in best.values.items())
+        print(
+            f"best: trial {best.number}  {vals}  params={json.dumps(dict(best.params), default=str)}"
+        )
+
+
+def cmd_best(args: argparse.Namespace) -> int:
+    exp = _load(args.experiment, args.storage)
+    if args.json:
+        picks = exp.pareto_front() if len(exp.objectives) > 1 else [t for t in [exp.best] if t]
+        out = [
+            {"number": t.number, "params": dict(t.params), "values": dict(t.values)} for t in picks
+        ]
+        print(json.dumps(out if len(exp.objectives) > 1 else (out[0] if out else None), indent=2))
+    else:
+        _print_best(exp)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    exp = _load(args.experiment, args.storage)
+    if args.csv:
+        n = exp.to_csv(args.csv)
+        print(f"wrote {n} trials to {args.csv}")
+    if args.json:
+        data = [
+            {
+                "number": t.number,
+                "state": t.state.value,
+                "params": dict(t.params),
+                "fidelity": t.fidelity,
+                "values": dict(t.values),
+                "error": t.error,
+                "reports": [{"step": r.step, **r.metrics} for r in t.reports],
+            }
+            for t in exp.get_trials()
+        ]
+        with open(args.json, "w") as f:
+            json.dump({"experiment": exp.name, "trials": data}, f, indent=1)
+        print(f"wrote {len(data)} trials to {args.json}")
+    if not args.csv and not args.json:
+        raise CLIError("export: give --csv FILE and/or --json FILE")
+    return 0
+
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tunehooks",
+        description="Tune deep-learning models: Bayesian optimization, early stopping, sweeps.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("status", help="trials, their states and the best so far")
+    p.add_argument("experiment", nargs="?", help="experiment name (optional if only one)")
+    p.add_argument("--last", type=int, default=0, help="show only the last N trials")
+    _storage_arg(p)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("best", help="the best trial (or the Pareto front)")
+    p.add_argument("experiment", nargs="?")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _storage_arg(p)
+    p.set_defaults(func=cmd_best)
+
+    p = sub.add_parser("export", help="write the trials to CSV and/or JSON")
+    p.add_argument("experiment", nargs="?")
+    p.add_argument("--csv", metavar="FILE")
+    p.add_argument("--json", metavar="FILE")
+    _storage_arg(p)
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Command | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0
+    from tunehooks.storage import StorageError
+
+    start = time.time()
+    try:
+        return func(args)
+    except (CLIError, StorageError, ValueError, FileNotFoundError) as e:
+        print(f"tunehooks {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            f"tunehooks {args.command}: interrupted after {time.time() - start:.0f}s",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

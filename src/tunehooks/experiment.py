@@ -1,0 +1,455 @@
+"""The experiment: a named search over a space, persisted in storage."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tunehooks.fidelity import Fidelity
+from tunehooks.metrics import Budget, Metric, Strategy, optimized_metrics, validate_metrics
+from tunehooks.optimizers import Method, Optimizer, make_optimizer
+from tunehooks.schedulers import Scheduler, make_scheduler
+from tunehooks.space import SearchSpace
+from tunehooks.storage import DuplicateExperimentError, open_storage
+from tunehooks.trial import (
+    Decision,
+    Suggestion,
+    Trial,
+    TrialRecord,
+    TrialState,
+    TrialStateError,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tunehooks.storage.sql import SQLStorage
+
+__all__ = ["CONFIG_VERSION", "Experiment", "default_worker_id"]
+
+CONFIG_VERSION = 1
+_PENDING = (TrialState.QUEUED, TrialState.RUNNING)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Experiment:
+    """A named search: space, metrics, budget, optimizer and scheduler, stored by name.
+
+    Example:
+        >>> import tunehooks as th
+        >>> space = th.SearchSpace({"x": th.Float(-2.0, 2.0)})
+        >>> exp = th.Experiment.create("doc-quadratic", space,
+        ...     metrics=[th.Metric("loss", goal="minimize")], budget=th.Budget(trials=5),
+        ...     storage="sqlite://", method="random", seed=1)
+        >>> for trial in exp.trials():
+        ...     _ = trial.complete({"loss": trial.params["x"] ** 2})
+        >>> len(exp.get_trials()), exp.best.value("loss") < 1.0
+        (5, True)
+    """
+
+    def __init__(
+        self,
+        name: str,
+        experiment_id: int,
+        config: Mapping[str, Any],
+        storage: SQLStorage,
+        *,
+        scheduler: Scheduler | None = None,
+    ) -> None:
+        self.name = name
+        self.id = experiment_id
+        self.config = dict(config)
+        self.storage = storage
+        self.space = SearchSpace.from_dict(config["space"])
+        self.metrics = [Metric.from_dict(m) for m in config["metrics"]]
+        self.budget = Budget.from_dict(config.get("budget"))
+        self.method = Method(config.get("method", Method.BAYES.value))
+        self.seed = int(config.get("seed", 0))
+        fid = config.get("fidelity")
+        self.fidelity = Fidelity.from_dict(fid) if fid else None
+        self._optimizer: Optimizer | None = None
+        self._scheduler: Scheduler | None = scheduler
+
+    # -- creation ----------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        space: SearchSpace,
+        *,
+        metrics: Sequence[Metric],
+        budget: Budget | None = None,
+        storage: str | None = None,
+        method: Method | str = Method.BAYES,
+        seed: int = 0,
+        fidelity: Fidelity | None = None,
+        optimizer_options: Mapping[str, Any] | None = None,
+        load_if_exists: bool = False,
+        scheduler: Scheduler | None = None,
+    ) -> Experiment:
+        """Create and store a new experiment (``load_if_exists``: reuse one of the same name).
+
+        ``storage`` is a SQLAlchemy URL; by default ``$TUNEHOOKS_STORAGE`` or
+        ``sqlite:///tunehooks.db``. ``scheduler`` replaces, in this process only,
+        the scheduler that ``fidelity`` selects (a custom rule, or a scripted one
+        in tests); it is not stored.
+        """
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"name: give the experiment a non-empty name (got {name!r})")
+        if not isinstance(space, SearchSpace):
+            raise TypeError(f"space: expected a SearchSpace (got {type(space).__name__})")
+        metrics = validate_metrics(metrics)
+        try:
+            kind = method if isinstance(method, Method) else Method(str(method).lower())
+        except ValueError:
+            choices = ", ".join(m.value for m in Method)
+            raise ValueError(f"method: expected one of {choices} (got {method!r})") from None
+        if budget is None and kind is not Method.GRID:
+            raise ValueError(
+                f"budget: method {kind.value!r} needs a budget, e.g. budget=Budget(trials=40)"
+            )
+        if fidelity is not None and fidelity.metric not in (None, *(m.name for m in metrics)):
+            raise ValueError(
+                f"fidelity.metric {fidelity.metric!r} is not one of the metrics "
+                f"{[m.name for m in metrics]}"
+            )
+        config: dict[str, Any] = {
+            "version": CONFIG_VERSION,
+            "space": space.to_dict(),
+            "metrics": [m.to_dict() for m in metrics],
+            "budget": (budget or Budget()).to_dict(),
+            "method": kind.value,
+            "seed": int(seed),
+            "fidelity": None if fidelity is None else fidelity.to_dict(),
+            "optimizer_options": dict(optimizer_options or {}),
+        }
+        store = open_storage(storage)
+        # build the optimizer once so that bad options fail before anything is stored
+        make_optimizer(kind, space, metrics, seed=seed, options=config["optimizer_options"])
+        try:
+            exp_id = store.create_experiment(name, config)
+        except DuplicateExperimentError:
+            if not load_if_exists:
+                raise
+            exp = cls.load(name, storage=store.url, scheduler=scheduler)
+            if _comparable(exp.config) != _comparable(config):
+                raise ValueError(
+                    f"experiment {name!r} exists with a different configuration; "
+                    "choose another name or delete it"
+                ) from None
+            return exp
+        return cls(name, exp_id, config, store, scheduler=scheduler)
+
+    @classmethod
+    def load(
+        cls, name: str, *, storage: str | None = None, scheduler: Scheduler | None = None
+    ) -> Experiment:
+        """Load a stored experiment by name (``scheduler``: see :meth:`create`)."""
+        store = open_storage(storage)
+        exp_id, config = store.get_experiment(name)
+        if int(config.get("version", 0)) > CONFIG_VERSION:
+            raise ValueError(
+                f"experiment {name!r} was written by a newer tunehooks (config version "
+                f"{config['version']}); upgrade tunehooks"
+            )
+        return cls(name, exp_id, config, store, scheduler=scheduler)
+
+    # -- components ----------------------------------------------------------------------
+    @property
+    def optimizer(self) -> Optimizer:
+        if self._optimizer is None:
+            self._optimizer = make_optimizer(
+                self.method,
+                self.space,
+                self.metrics,
+                seed=self.seed,
+                options=self.config.get("optimizer_options"),
+            )
+        return self._optimizer
+
+    @property
+    def scheduler(self) -> Scheduler:
+        if self._scheduler is None:
+            self._scheduler = make_scheduler(self.fidelity, self.metrics, seed=self.seed)
+        return self._scheduler
+
+    @property
+    def objectives(self) -> list[Metric]:
+        return optimized_metrics(self.metrics)
+
+    # -- ask / tell ----------------------------------------------------------------------
+    def ask(self, *, worker_id: str | None = None) -> Trial | None:
+        """Start the next trial (queued ones first); ``None`` once the budget is spent."""
+        record = self.storage.ask(
+            self.id, self._propose, worker_id=worker_id or default_worker_id()
+        )
+        return None if record is None else Trial(self, record)
+
+    def _propose(self, history: Sequence[TrialRecord]) -> Suggestion | None:
+        if self.budget_exhausted(history):
+            return None
+        suggestion = self.optimizer.suggest(history)
+        if suggestion is None:
+            return None
+        if suggestion.fidelity is None and self.fidelity is not None:
+            fid = self.scheduler.new_trial_fidelity(history)
+            suggestion = Suggestion(
+                suggestion.params, fid if fid is not None else self.fidelity.max
+            )
+        return suggestion
+
+    def trials(self, *, worker_id: str | None = None) -> Iterator[Trial]:
+        """Trials until the budget is spent. A trial the loop body left running is
+        completed with its last reports, or failed when it reported nothing."""
+        while True:
+            trial = self.ask(worker_id=worker_id)
+            if trial is None:
+                return
+            try:
+                yield trial
+            finally:
+                self._settle(trial)
+
+    def _settle(self, trial: Trial) -> None:
+        record = self.storage.get_trial(trial.id)
+        if record.state is not TrialState.RUNNING:
+            return
+        if all(record.last_reported(m.name) is not None for m in self.objectives):
+            self._finish(trial.id, TrialState.COMPLETED, None, None)
+        else:
+            self._finish(
+                trial.id,
+                TrialState.FAILED,
+                None,
+                "the loop body neither completed nor reported this trial",
+            )
+
+    def tell(
+        self,
+        trial: Trial | TrialRecord | int,
+        values: Mapping[str, float] | None = None,
+        *,
+        state: TrialState = TrialState.COMPLETED,
+        error: str | None = None,
+    ) -> TrialRecord:
+        """Finish a trial by handle, record or id (for ask/tell from another process)."""
+        trial_id = trial if isinstance(trial, int) else trial.id
+        clean = None if values is None else {k: float(v) for k, v in values.items()}
+        return self._finish(trial_id, state, clean, error)
+
+    def enqueue(self, params: Mapping[str, Any], *, fidelity: float | None = None) -> TrialRecord:
+        """Queue a configuration to be evaluated before any suggestion."""
+        cfg = self.space.validate(params)
+        if fidelity is None and self.fidelity is not None:
+            fidelity = self.fidelity.max
+        return self.storage.enqueue(self.id, cfg, fidelity)
+
+    def trial(self, trial_id: int) -> Trial:
+        """A handle on an existing trial (e.g. one a launcher started)."""
+        record = self.storage.get_trial(trial_id)
+        if self.storage._experiment_of(trial_id) != self.id:
+            raise ValueError(f"trial {trial_id} does not belong to experiment {self.name!r}")
+        return Trial(self, record)
+
+    # -- TrialSink -----------------------------------------------------------------------
+    def _record(self, trial_id: int) -> TrialRecord:
+        return self.storage.get_trial(trial_id)
+
+    def _report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> Decision:
+        self.storage.add_report(trial_id, step, metrics)
+        for m in self.objectives:
+            v = metrics.get(m.name)
+            if v is not None and not math.isfinite(v):
+                self._finish(
+                    trial_id,
+                    TrialState.FAILED,
+                    None,
+                    f"metric {m.name!r} is {v} at step {step}; the training diverged",
+                )
+                return Decision.STOP
+        if not getattr(self.scheduler, "needs_history", True):
+            return Decision.CONTINUE
+        history = self.storage.get_trials(self.id)
+        current = next(t for t in history if t.id == trial_id)
+        return self.scheduler.decide(current, history)
+
+    def _finish(
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: Mapping[str, float] | None,
+        error: str | None,
+    ) -> TrialRecord:
+        if state is TrialState.COMPLETED or (state is TrialState.PRUNED and values is None):
+            record = self.storage.get_trial(trial_id)
+            if record.state.is_finished:
+                raise TrialStateError(
+                    f"trial {record.number} is already {record.state.value}; "
+                    f"it cannot become {state.value}"
+                )
+            merged = {
+                m.name: v for m in self.metrics if (v := record.last_reported(m.name)) is not None
+            }
+            merged.update(values or {})
+            values = merged
+            if state is TrialState.COMPLETED:
+                problem = self._invalid_final(values)
+                if problem:
+                    state, error = TrialState.FAILED, problem
+        return self.storage.finish(trial_id, state, values, error)
+
+    def _invalid_final(self, values: Mapping[str, float]) -> str | None:
+        for m in self.objectives:
+            if m.name not in values:
+                return (
+                    f"completed without a value for the optimized metric {m.name!r} "
+                    f"(got {sorted(values)}); pass it to complete() or report it"
+                )
+            if not math.isfinite(values[m.name]):
+                return f"metric {m.name!r} is {values[m.name]}; a non-finite result cannot be best"
+        return None
+
+    # -- budget --------------------------------------------------------------------------
+    def trial_cost(self, t: TrialRecord) -> float:
+        """Cost of a trial in full-training equivalents."""
+        if t.state is TrialState.QUEUED:
+            return 0.0
+        if self.fidelity is None:
+            return 1.0
+        full = self.fidelity.max
+        if t.state is TrialState.RUNNING:
+            used = t.fidelity if t.fidelity is not None else full
+        elif t.reports:
+            used = float(t.reports[-1].step)
+        else:
+            used = t.fidelity if t.fidelity is not None else full
+        return min(used, full) / full
+
+    def budget_used(self, history: Sequence[TrialRecord] | None = None) -> tuple[int, float]:
+        """(first attempts started or queued, cost spent or committed)."""
+        history = self.get_trials() if history is None else history
+        n = sum(1 for t in history if t.attempt == 0)
+        return n, sum(self.trial_cost(t) for t in history)
+
+    def budget_exhausted(self, history: Sequence[TrialRecord] | None = None) -> bool:
+        n, cost = self.budget_used(history)
+        if self.budget.trials is not None and n >= self.budget.trials:
+            return True
+        return self.budget.cost is not None and cost >= self.budget.cost
+
+    @property
+    def is_done(self) -> bool:
+        """The budget is spent and no trial is pending."""
+        history = self.get_trials(with_reports=False)
+        return self.budget_exhausted(history) and not any(t.state in _PENDING for t in history)
+
+    # -- results -------------------------------------------------------------------------
+    def get_trials(
+        self, *, states: Sequence[TrialState] | None = None, with_reports: bool = True
+    ) -> list[TrialRecord]:
+        """Every trial (or those in ``states``), in trial-number order."""
+        return self.storage.get_trials(self.id, states=states, with_reports=with_reports)
+
+    def _eligible(self, history: Sequence[TrialRecord]) -> list[TrialRecord]:
+        done = [t for t in history if t.state is TrialState.COMPLETED]
+        if self.fidelity is not None:
+            done = [t for t in done if (t.fidelity is None or t.fidelity >= self.fidelity.max)]
+        constraints = [m for m in self.metrics if m.strategy is Strategy.CONSTRAINT]
+        return [t for t in done if all(c.is_met(t.value(c.name)) for c in constraints)]
+
+    @property
+    def best(self) -> TrialRecord | None:
+        """The best COMPLETED full-fidelity trial that meets every constraint."""
+        objectives = self.objectives
+        if len(objectives) > 1:
+            raise ValueError(f"experiment {self.name!r} optimizes two metrics; use pareto_front()")
+        m = objectives[0]
+        candidates = [
+            t
+            for t in self._eligible(self.get_trials(with_reports=False))
+            if t.value(m.name) is not None
+        ]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda t: (m.sign * float(t.values[m.name]), -t.number))
+
+    def pareto_front(self) -> list[TrialRecord]:
+        """Non-dominated COMPLETED trials over the optimized metrics (constraints met)."""
+        objectives = self.objectives
+        pts = [
+            (t, [m.sign * float(t.values[m.name]) for m in objectives])
+            for t in self._eligible(self.get_trials(with_reports=False))
+            if all(m.name in t.values for m in objectives)
+        ]
+        front = []
+        for t, y in pts:
+            dominated = any(
+                all(a >= b for a, b in zip(z, y, strict=True))
+                and any(a > b for a, b in zip(z, y, strict=True))
+                for _, z in pts
+            )
+            if not dominated:
+                front.append(t)
+        return front
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per trial: number, state, params, final metrics, cost, error."""
+        rows = []
+        for t in self.get_trials():
+            row: dict[str, Any] = {
+                "number": t.number,
+                "state": t.state.value,
+                "fidelity": t.fidelity,
+                "steps": len(t.reports),
+                "last_step": t.last_step,
+                "cost": self.trial_cost(t),
+                "duration_s": t.duration,
+                "worker": t.worker_id,
+                "attempt": t.attempt,
+            }
+            row.update({f"param_{k}": v for k, v in t.params.items()})
+            row.update({f"metric_{k}": v for k, v in t.values.items()})
+            row["error"] = t.error
+            rows.append(row)
+        return rows
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The trials as a pandas DataFrame (needs pandas)."""
+        try:
+            import pandas as pd
+        except ModuleNotFoundError:
+            raise ModuleNotFoundError(
+                'to_dataframe needs pandas: pip install "tunehooks[analysis]"'
+            ) from None
+        return pd.DataFrame(self.to_records())
+
+    def to_csv(self, path: str | os.PathLike[str]) -> int:
+        """Write the trials to a CSV file; return the number of rows."""
+        import csv
+
+        rows = self.to_records()
+        columns: list[str] = []
+        for r in rows:
+            columns.extend(k for k in r if k not in columns)
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        return len(rows)
+
+    def __repr__(self) -> str:
+        return (
+            f"Experiment({self.name!r}, method={self.method.value}, storage={self.storage.url!r})"
+        )
+
+
+def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
+    import json
+
+    return dict(json.loads(json.dumps(config, sort_keys=True)))

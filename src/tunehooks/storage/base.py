@@ -1,0 +1,84 @@
+"""The storage protocol: the only state shared between processes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from tunehooks.trial import Suggestion, TrialRecord, TrialState
+
+__all__ = [
+    "DEFAULT_STORAGE_URL",
+    "DuplicateExperimentError",
+    "ExperimentNotFoundError",
+    "SchemaVersionError",
+    "Storage",
+    "StorageError",
+]
+
+DEFAULT_STORAGE_URL = "sqlite:///tunehooks.db"
+
+
+class StorageError(RuntimeError):
+    """The storage could not be opened or used."""
+
+
+class ExperimentNotFoundError(StorageError, KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "experiment not found"
+
+
+class DuplicateExperimentError(StorageError):
+    pass
+
+
+class SchemaVersionError(StorageError):
+    pass
+
+
+ProposeFn = Callable[[Sequence[TrialRecord]], Suggestion | None]
+"""Called inside the atomic ask with every trial of the experiment (running ones
+included, without reports unless asked); returns the trial to start or ``None``
+when the budget is spent."""
+
+
+class Storage(Protocol):
+    """Persists experiments, trials and reports. Every backend passes
+    ``tests/unit/storage_conformance.py``."""
+
+    url: str
+
+    # experiments
+    def create_experiment(self, name: str, config: Mapping[str, Any]) -> int: ...
+    def get_experiment(self, name: str) -> tuple[int, dict[str, Any]]: ...
+    def list_experiments(self) -> list[str]: ...
+    def delete_experiment(self, name: str) -> None: ...
+
+    # trials
+    def ask(
+        self, experiment_id: int, propose: ProposeFn, *, worker_id: str | None = None
+    ) -> TrialRecord | None: ...
+    def enqueue(
+        self, experiment_id: int, params: Mapping[str, Any], fidelity: float | None = None
+    ) -> TrialRecord: ...
+    def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None: ...
+    def finish(
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: Mapping[str, float] | None = None,
+        error: str | None = None,
+    ) -> TrialRecord: ...
+    def requeue(self, trial_id: int) -> TrialRecord: ...
+    def heartbeat(self, trial_ids: Sequence[int]) -> None: ...
+    def stale_trials(self, experiment_id: int, older_than: float) -> list[TrialRecord]: ...
+    def get_trial(self, trial_id: int, *, with_reports: bool = True) -> TrialRecord: ...
+    def get_trials(
+        self,
+        experiment_id: int,
+        *,
+        states: Sequence[TrialState] | None = None,
+        with_reports: bool = True,
+    ) -> list[TrialRecord]: ...
+    def count_trials(self, experiment_id: int) -> dict[TrialState, int]: ...
+    def close(self) -> None: ...

@@ -1,0 +1,588 @@
+"""SQLAlchemy storage: SQLite (default, one machine) and PostgreSQL (many machines).
+
+Every write is one short transaction. On SQLite, write transactions start with
+``BEGIN IMMEDIATE`` (the database's write lock is taken up front, so two
+writers never deadlock on a lock upgrade), the journal is in WAL mode (readers
+never block writers) and "database is locked" errors are retried with jittered
+backoff. On PostgreSQL the ask locks the experiment's row (``SELECT ... FOR
+UPDATE``), so two workers never start the same trial.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from tunehooks.storage.base import (
+    DuplicateExperimentError,
+    ExperimentNotFoundError,
+    ProposeFn,
+    SchemaVersionError,
+    StorageError,
+)
+from tunehooks.trial import Report, Suggestion, TrialRecord, TrialState, TrialStateError
+
+__all__ = ["SCHEMA_VERSION", "SQLStorage"]
+
+SCHEMA_VERSION = 1
+_LOCK_RETRIES = 60
+T = TypeVar("T")
+
+_metadata = sa.MetaData()
+_meta = sa.Table(
+    "tunehooks_meta",
+    _metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+_experiments = sa.Table(
+    "experiments",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(256), nullable=False, unique=True),
+    sa.Column("config", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+_trials = sa.Table(
+    "trials",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "experiment_id",
+        sa.Integer,
+        sa.ForeignKey("experiments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("fidelity", sa.Float, nullable=True),
+    sa.Column("metric_values", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("worker_id", sa.String(256), nullable=True),
+    sa.Column("attempt", sa.Integer, nullable=False, default=0),
+    sa.Column("retry_of", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Column("heartbeat_at", sa.Float, nullable=True),
+    sa.UniqueConstraint("experiment_id", "number", name="uq_trial_number"),
+    sa.Index("ix_trials_experiment_state", "experiment_id", "state"),
+)
+_reports = sa.Table(
+    "reports",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "trial_id", sa.Integer, sa.ForeignKey("trials.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("trial_id", "step", name="uq_report_step"),
+)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True)
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(
+        s in text
+        for s in (
+            "database is locked",
+            "database table is locked",
+            "busy",
+            "deadlock detected",
+            "could not serialize",
+        )
+    )
+
+
+def _sqlite_path(url: sa.URL) -> str | None:
+    db = url.database
+    return None if not db or db == ":memory:" else db
+
+
+class SQLStorage:
+    """Storage on SQLite or PostgreSQL through SQLAlchemy 2.
+
+    Example:
+        >>> s = SQLStorage("sqlite://")            # in memory
+        >>> exp_id = s.create_experiment("demo", {"any": "json"})
+        >>> s.get_experiment("demo")[1]
+        {'any': 'json'}
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        try:
+            parsed = sa.make_url(url)
+        except Exception as e:
+            raise StorageError(
+                f"storage: cannot parse URL {url!r} ({e}); use sqlite:///path.db or "
+                "postgresql://user@host/db"
+            ) from None
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            self._engine = self._sqlite_engine(parsed, echo)
+        elif self.dialect == "postgresql":
+            if parsed.drivername == "postgresql":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            try:
+                self._engine = sa.create_engine(
+                    parsed,
+                    echo=echo,
+                    pool_pre_ping=True,
+                    pool_size=2,
+                    max_overflow=4,
+                    pool_recycle=600,
+                )
+            except ModuleNotFoundError:
+                raise StorageError(
+                    'storage: PostgreSQL needs psycopg: pip install "tunehooks[postgres]"'
+                ) from None
+        else:
+            raise StorageError(
+                f"storage: unsupported database {self.dialect!r} in {url!r}; "
+                "use sqlite:///path.db or postgresql://user@host/db"
+            )
+        self._init_schema()
+
+    # -- engine ------------------------------------------------------------------------
+    @staticmethod
+    def _sqlite_engine(url: sa.URL, echo: bool) -> Engine:
+        path = _sqlite_path(url)
+        if path is None:
+            engine = sa.create_engine(
+                "sqlite://",
+                echo=echo,
+                poolclass=StaticPool,
+                connect_args={"check_same_thread": False},
+            )
+        else:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                raise StorageError(f"storage: folder {folder!r} of {str(url)!r} does not exist")
+            engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout = 60000")
+            cur.execute("PRAGMA foreign_keys = ON")
+            if path is not None:
+                cur.execute("PRAGMA journal_mode = WAL")
+                cur.execute("PRAGMA synchronous = NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            write = conn.get_execution_options().get("tunehooks_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+
+    def _init_schema(self) -> None:
+        def create(conn: Connection) -> None:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7134529)"))
+            _metadata.create_all(conn, checkfirst=True)
+            row = conn.execute(
+                sa.select(_meta.c.value).where(_meta.c.key == "schema_version")
+            ).first()
+            if row is None:
+                conn.execute(_meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(row[0]) != SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"storage {self.url}: database schema version {row[0]}, this tunehooks "
+                    f"reads version {SCHEMA_VERSION}; install the matching tunehooks version "
+                    "or use a new database"
+                )
+
+        try:
+            self._write(create)
+        except SchemaVersionError:
+            raise
+        except DatabaseError as e:
+            raise StorageError(
+                f"storage {self.url}: cannot open the database ({e.orig}); is it a tunehooks "
+                "database and is the server reachable?"
+            ) from None
+
+    def _write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in one write transaction, retrying on lock contention."""
+        delay = 0.01
+        for attempt in range(_LOCK_RETRIES):
+            try:
+                with self._engine.connect().execution_options(tunehooks_write=True) as conn:
+                    with conn.begin():
+                        return fn(conn)
+            except OperationalError as e:
+                if not _is_lock_error(e) or attempt == _LOCK_RETRIES - 1:
+                    raise
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 1.0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read(self, fn: Callable[[Connection], T]) -> T:
+        for attempt in range(_LOCK_RETRIES):
+            try:
+                with self._engine.connect() as conn, conn.begin():
+                    return fn(conn)
+            except OperationalError as e:
+                if not _is_lock_error(e) or attempt == _LOCK_RETRIES - 1:
+                    raise
+                time.sleep(0.02 * (1 + random.random()))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- experiments ----------------------------------------------------------------------
+    def create_experiment(self, name: str, config: Mapping[str, Any]) -> int:
+        def txn(conn: Connection) -> int:
+            res = conn.execute(
+                _experiments.insert().values(
+                    name=name, config=_dumps(config), created_at=time.time()
+                )
+            )
+            return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+        try:
+            return self._write(txn)
+        except IntegrityError:
+            raise DuplicateExperimentError(
+                f"experiment {name!r} already exists in {self.url}; load it with "
+                "Experiment.load(name) or pass load_if_exists=True"
+            ) from None
+
+    def get_experiment(self, name: str) -> tuple[int, dict[str, Any]]:
+        row = self._read(
+            lambda c: c.execute(
+                sa.select(_experiments.c.id, _experiments.c.config).where(
+                    _experiments.c.name == name
+                )
+            ).first()
+        )
+        if row is None:
+            known = self.list_experiments()
+            raise ExperimentNotFoundError(
+                f"no experiment {name!r} in {self.url}; known: {known or 'none'}"
+            )
+        return int(row[0]), json.loads(row[1])
+
+    def list_experiments(self) -> list[str]:
+        rows = self._read(
+            lambda c: c.execute(sa.select(_experiments.c.name).order_by(_experiments.c.id)).all()
+        )
+        return [r[0] for r in rows]
+
+    def delete_experiment(self, name: str) -> None:
+        exp_id, _ = self.get_experiment(name)
+
+        def txn(conn: Connection) -> None:
+            ids = sa.select(_trials.c.id).where(_trials.c.experiment_id == exp_id)
+            conn.execute(_reports.delete().where(_reports.c.trial_id.in_(ids)))
+            conn.execute(_trials.delete().where(_trials.c.experiment_id == exp_id))
+            conn.execute(_experiments.delete().where(_experiments.c.id == exp_id))
+
+        self._write(txn)
+
+    # -- trials ---------------------------------------------------------------------------
+    def ask(
+        self, experiment_id: int, propose: ProposeFn, *, worker_id: str | None = None
+    ) -> TrialRecord | None:
+        def txn(conn: Connection) -> int | None:
+            conn.execute(
+                sa.select(_experiments.c.id)
+                .where(_experiments.c.id == experiment_id)
+                .with_for_update()
+            )
+            now = time.time()
+            queued = conn.execute(
+                sa.select(_trials.c.id)
+                .where(_trials.c.experiment_id == experiment_id, _trials.c.state == "QUEUED")
+                .order_by(_trials.c.number)
+                .limit(1)
+            ).first()
+            if queued is not None:
+                conn.execute(
+                    _trials.update()
+                    .where(_trials.c.id == queued[0])
+                    .values(state="RUNNING", started_at=now, heartbeat_at=now, worker_id=worker_id)
+                )
+                return int(queued[0])
+            history = _load_trials(conn, experiment_id, None, with_reports=True)
+            suggestion = propose(history)
+            if suggestion is None:
+                return None
+            number = 1 + max((t.number for t in history), default=-1)
+            res = conn.execute(
+                _trials.insert().values(
+                    experiment_id=experiment_id,
+                    number=number,
+                    state="RUNNING",
+                    params=_dumps(dict(suggestion.params)),
+                    fidelity=suggestion.fidelity,
+                    attempt=0,
+                    created_at=now,
+                    started_at=now,
+                    heartbeat_at=now,
+                    worker_id=worker_id,
+                )
+            )
+            return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+        trial_id = self._write(txn)
+        return None if trial_id is None else self.get_trial(trial_id)
+
+    def enqueue(
+        self, experiment_id: int, params: Mapping[str, Any], fidelity: float | None = None
+    ) -> TrialRecord:
+        return self._insert_queued(
+            experiment_id, Suggestion(params, fidelity), attempt=0, retry_of=None
+        )
+
+    def _insert_queued(
+        self, experiment_id: int, suggestion: Suggestion, *, attempt: int, retry_of: int | None
+    ) -> TrialRecord:
+        def txn(conn: Connection) -> int:
+            conn.execute(
+                sa.select(_experiments.c.id)
+                .where(_experiments.c.id == experiment_id)
+                .with_for_update()
+            )
+            number = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.max(_trials.c.number), -1)).where(
+                    _trials.c.experiment_id == experiment_id
+                )
+            ).scalar_one()
+            res = conn.execute(
+                _trials.insert().values(
+                    experiment_id=experiment_id,
+                    number=int(number) + 1,
+                    state="QUEUED",
+                    params=_dumps(dict(suggestion.params)),
+                    fidelity=suggestion.fidelity,
+                    attempt=attempt,
+                    retry_of=retry_of,
+                    created_at=time.time(),
+                )
+            )
+            return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+        return self.get_trial(self._write(txn))
+
+    def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None:
+        def txn(conn: Connection) -> None:
+            state = conn.execute(
+                sa.select(_trials.c.state).where(_trials.c.id == trial_id)
+            ).scalar()
+            if state is None:
+                raise StorageError(f"no trial with id {trial_id}")
+            if state != "RUNNING":
+                raise TrialStateError(f"trial {trial_id} is {state}; it accepts no more reports")
+            now = time.time()
+            values = {
+                "trial_id": trial_id,
+                "step": int(step),
+                "metrics": _dumps(dict(metrics)),
+                "created_at": now,
+            }
+            if self.dialect == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+                stmt = pg_insert(_reports).values(**values)
+            else:
+                from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+                stmt = sqlite_insert(_reports).values(**values)  # type: ignore[assignment]
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["trial_id", "step"],
+                    set_={"metrics": values["metrics"], "created_at": now},
+                )
+            )
+            conn.execute(_trials.update().where(_trials.c.id == trial_id).values(heartbeat_at=now))
+
+        self._write(txn)
+
+    def finish(
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: Mapping[str, float] | None = None,
+        error: str | None = None,
+    ) -> TrialRecord:
+        if not state.is_finished:
+            raise ValueError(f"finish needs COMPLETED, PRUNED or FAILED (got {state.value})")
+
+        def txn(conn: Connection) -> None:
+            res = conn.execute(
+                _trials.update()
+                .where(_trials.c.id == trial_id, _trials.c.state.in_(["RUNNING", "QUEUED"]))
+                .values(
+                    state=state.value,
+                    metric_values=None if values is None else _dumps(dict(values)),
+                    error=error,
+                    finished_at=time.time(),
+                )
+            )
+            if res.rowcount != 1:
+                cur = conn.execute(
+                    sa.select(_trials.c.state).where(_trials.c.id == trial_id)
+                ).scalar()
+                if cur is None:
+                    raise StorageError(f"no trial with id {trial_id}")
+                raise TrialStateError(
+                    f"trial {trial_id} is already {cur}; it cannot become {state.value}"
+                )
+
+        self._write(txn)
+        return self.get_trial(trial_id)
+
+    def requeue(self, trial_id: int, *, error: str | None = None) -> TrialRecord:
+        """Queue a new attempt of a trial with the same params; a RUNNING original is
+        marked FAILED with ``error``. The original and its reports are kept."""
+        old = self.get_trial(trial_id, with_reports=False)
+        if old.state is TrialState.RUNNING:
+            with contextlib.suppress(TrialStateError):
+                self.finish(trial_id, TrialState.FAILED, error=error or "requeued")
+        exp_id = self._experiment_of(trial_id)
+        return self._insert_queued(
+            exp_id, Suggestion(old.params, old.fidelity), attempt=old.attempt + 1, retry_of=trial_id
+        )
+
+    def _experiment_of(self, trial_id: int) -> int:
+        return int(
+            self._read(
+                lambda c: c.execute(
+                    sa.select(_trials.c.experiment_id).where(_trials.c.id == trial_id)
+                ).scalar_one()
+            )
+        )
+
+    def heartbeat(self, trial_ids: Sequence[int]) -> None:
+        if not trial_ids:
+            return
+        now = time.time()
+        self._write(
+            lambda c: c.execute(
+                _trials.update()
+                .where(_trials.c.id.in_(list(trial_ids)), _trials.c.state == "RUNNING")
+                .values(heartbeat_at=now)
+            )
+        )
+
+    def stale_trials(self, experiment_id: int, older_than: float) -> list[TrialRecord]:
+        """RUNNING trials whose last heartbeat is more than ``older_than`` seconds old."""
+        cutoff = time.time() - older_than
+        return [
+            t
+            for t in self.get_trials(experiment_id, states=[TrialState.RUNNING], with_reports=False)
+            if (t.heartbeat_at or t.started_at or 0.0) < cutoff
+        ]
+
+    def get_trial(self, trial_id: int, *, with_reports: bool = True) -> TrialRecord:
+        def read(conn: Connection) -> TrialRecord:
+            row = conn.execute(sa.select(_trials).where(_trials.c.id == trial_id)).first()
+            if row is None:
+                raise StorageError(f"no trial with id {trial_id} in {self.url}")
+            reports: list[Report] = []
+            if with_reports:
+                rows = conn.execute(
+                    sa.select(_reports.c.step, _reports.c.metrics, _reports.c.created_at)
+                    .where(_reports.c.trial_id == trial_id)
+                    .order_by(_reports.c.step)
+                ).all()
+                reports = [Report(r[0], json.loads(r[1]), r[2]) for r in rows]
+            return _to_record(row._mapping, reports)
+
+        return self._read(read)
+
+    def get_trials(
+        self,
+        experiment_id: int,
+        *,
+        states: Sequence[TrialState] | None = None,
+        with_reports: bool = True,
+    ) -> list[TrialRecord]:
+        return self._read(
+            lambda c: _load_trials(c, experiment_id, states, with_reports=with_reports)
+        )
+
+    def count_trials(self, experiment_id: int) -> dict[TrialState, int]:
+        rows = self._read(
+            lambda c: c.execute(
+                sa.select(_trials.c.state, sa.func.count())
+                .where(_trials.c.experiment_id == experiment_id)
+                .group_by(_trials.c.state)
+            ).all()
+        )
+        counts = dict.fromkeys(TrialState, 0)
+        for state, n in rows:
+            counts[TrialState(state)] = int(n)
+        return counts
+
+
+def _to_record(m: Any, reports: Sequence[Report]) -> TrialRecord:
+    values = json.loads(m["metric_values"]) if m["metric_values"] else {}
+    return TrialRecord(
+        id=int(m["id"]),
+        number=int(m["number"]),
+        state=TrialState(m["state"]),
+        params=json.loads(m["params"]),
+        fidelity=m["fidelity"],
+        values=values,
+        reports=tuple(reports),
+        error=m["error"],
+        worker_id=m["worker_id"],
+        created_at=m["created_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        heartbeat_at=m["heartbeat_at"],
+        attempt=int(m["attempt"] or 0),
+    )
+
+
+def _load_trials(
+    conn: Connection,
+    experiment_id: int,
+    states: Sequence[TrialState] | None,
+    *,
+    with_reports: bool,
+) -> list[TrialRecord]:
+    query = sa.select(_trials).where(_trials.c.experiment_id == experiment_id)
+    if states is not None:
+        query = query.where(_trials.c.state.in_([s.value for s in states]))
+    rows = conn.execute(query.order_by(_trials.c.number)).all()
+    by_trial: dict[int, list[Report]] = {}
+    if with_reports and rows:
+        rep_query = (
+            sa.select(
+                _reports.c.trial_id, _reports.c.step, _reports.c.metrics, _reports.c.created_at
+            )
+            .join(_trials, _trials.c.id == _reports.c.trial_id)
+            .where(_trials.c.experiment_id == experiment_id)
+            .order_by(_reports.c.trial_id, _reports.c.step)
+        )
+        for tid, step, metrics, created in conn.execute(rep_query):
+            by_trial.setdefault(int(tid), []).append(
+                Report(int(step), json.loads(metrics), created)
+            )
+    return [_to_record(r._mapping, by_trial.get(int(r.id), ())) for r in rows]

@@ -1,0 +1,277 @@
+"""Trials: states, decisions, the stored record and the live handle.
+
+A :class:`TrialRecord` is an immutable snapshot read from storage: what the
+optimizers, schedulers and analysis see. A :class:`Trial` is the live handle a
+training loop holds: it reports metrics, learns whether to stop, and finishes
+the trial. The handle talks to its experiment through the small
+:class:`TrialSink` protocol so that this module depends on nothing above it.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = [
+    "Decision",
+    "Report",
+    "Suggestion",
+    "Trial",
+    "TrialPruned",
+    "TrialRecord",
+    "TrialSink",
+    "TrialState",
+    "TrialStateError",
+]
+
+
+class TrialState(str, enum.Enum):
+    """Life cycle of a trial. QUEUED -> RUNNING -> COMPLETED | PRUNED | FAILED."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    PRUNED = "PRUNED"
+    FAILED = "FAILED"
+
+    @property
+    def is_finished(self) -> bool:
+        return self in (TrialState.COMPLETED, TrialState.PRUNED, TrialState.FAILED)
+
+
+class Decision(str, enum.Enum):
+    """A scheduler's answer to a report."""
+
+    CONTINUE = "CONTINUE"
+    STOP = "STOP"
+
+
+class TrialPruned(Exception):
+    """Raise inside a training loop to end the current trial as PRUNED."""
+
+
+class TrialStateError(RuntimeError):
+    """An operation that the trial's current state does not allow."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A configuration to evaluate next (and the resource to train it for)."""
+
+    params: Mapping[str, Any]
+    fidelity: float | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Metrics reported at one step (an epoch by default) of a trial."""
+
+    step: int
+    metrics: Mapping[str, float]
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """An immutable snapshot of a stored trial.
+
+    Example:
+        >>> r = TrialRecord(id=1, number=0, state=TrialState.COMPLETED, params={"lr": 0.1},
+        ...                 values={"acc": 0.9})
+        >>> r.value("acc")
+        0.9
+    """
+
+    id: int
+    number: int
+    state: TrialState
+    params: Mapping[str, Any]
+    fidelity: float | None = None
+    values: Mapping[str, float] = field(default_factory=dict)
+    reports: Sequence[Report] = ()
+    error: str | None = None
+    worker_id: str | None = None
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    attempt: int = 0
+
+    def value(self, metric: str) -> float | None:
+        """The final value of ``metric``, or ``None`` when the trial has none."""
+        v = self.values.get(metric)
+        return None if v is None else float(v)
+
+    def last_reported(self, metric: str) -> float | None:
+        """The most recent reported value of ``metric`` (final value first)."""
+        if metric in self.values:
+            return float(self.values[metric])
+        for rep in reversed(self.reports):
+            if metric in rep.metrics:
+                return float(rep.metrics[metric])
+        return None
+
+    @property
+    def last_step(self) -> int | None:
+        return self.reports[-1].step if self.reports else None
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at if self.finished_at is not None else time.time()
+        return end - self.started_at
+
+
+class TrialSink(Protocol):
+    """What a :class:`Trial` handle needs from its experiment."""
+
+    def _report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> Decision: ...
+
+    def _finish(
+        self,
+        trial_id: int,
+        state: TrialState,
+        values: Mapping[str, float] | None,
+        error: str | None,
+    ) -> TrialRecord: ...
+
+    def _record(self, trial_id: int) -> TrialRecord: ...
+
+
+def _clean_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in metrics.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"metric names must be non-empty strings (got {name!r})")
+        try:
+            out[name] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"metric {name!r}: expected a number, got {type(value).__name__} {value!r}"
+            ) from None
+    return out
+
+
+class Trial:
+    """The live handle on one configuration being evaluated.
+
+    Obtained from :meth:`tunehooks.Experiment.ask`, :meth:`tunehooks.Experiment.trials`
+    or :func:`tunehooks.current_trial`.
+
+    Example:
+        >>> import tunehooks as th
+        >>> exp = th.Experiment.create("doc-trial", th.SearchSpace({"x": th.Float(0, 1)}),
+        ...     metrics=[th.Metric("y", goal="minimize")], budget=th.Budget(trials=2),
+        ...     storage="sqlite://", method="random")
+        >>> trial = exp.ask()
+        >>> trial.report(1, {"y": trial.params["x"] ** 2})
+        <Decision.CONTINUE: 'CONTINUE'>
+        >>> trial.complete({"y": trial.params["x"] ** 2}).state
+        <TrialState.COMPLETED: 'COMPLETED'>
+    """
+
+    def __init__(self, sink: TrialSink, record: TrialRecord) -> None:
+        self._sink = sink
+        self._record = record
+        self._should_stop = False
+
+    # -- what the training code reads ------------------------------------------------
+    @property
+    def id(self) -> int:
+        return self._record.id
+
+    @property
+    def number(self) -> int:
+        return self._record.number
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The configuration to train; inactive conditional parameters are absent."""
+        return dict(self._record.params)
+
+    @property
+    def fidelity(self) -> float | None:
+        """The resource to train for (e.g. a number of epochs), or ``None`` for "full"."""
+        return self._record.fidelity
+
+    @property
+    def state(self) -> TrialState:
+        return self._record.state
+
+    @property
+    def is_finished(self) -> bool:
+        return self._record.state.is_finished
+
+    @property
+    def should_stop(self) -> bool:
+        """True once the scheduler answered STOP or the trial finished."""
+        return self._should_stop or self.is_finished
+
+    @property
+    def record(self) -> TrialRecord:
+        return self._record
+
+    def refresh(self) -> TrialRecord:
+        """Re-read the trial from storage."""
+        self._record = self._sink._record(self.id)
+        return self._record
+
+    # -- what the training code does ------------------------------------------------
+    def report(self, step: int, metrics: Mapping[str, Any]) -> Decision:
+        """Store ``metrics`` at ``step`` and return the scheduler's decision.
+
+        A non-finite value of an optimized metric fails the trial (its state
+        becomes FAILED, the error says which metric and step) and returns STOP.
+        """
+        if isinstance(step, bool) or not isinstance(step, int | float) or step < 0:
+            raise ValueError(f"step must be a non-negative number (got {step!r})")
+        if self.is_finished:
+            raise TrialStateError(
+                f"trial {self.number} is already {self.state.value}; it accepts no more reports"
+            )
+        decision = self._sink._report(self.id, int(step), _clean_metrics(metrics))
+        if decision is Decision.STOP:
+            self._should_stop = True
+            self.refresh()
+        return decision
+
+    def complete(self, values: Mapping[str, Any] | None = None) -> TrialRecord:
+        """Finish the trial as COMPLETED with its final ``values``.
+
+        Without ``values`` the last reported value of each metric is used. A
+        non-finite optimized metric makes the trial FAILED instead.
+        """
+        clean = _clean_metrics(values) if values is not None else None
+        self._record = self._sink._finish(self.id, TrialState.COMPLETED, clean, None)
+        return self._record
+
+    def prune(self) -> TrialRecord:
+        """Finish the trial as PRUNED (stopped early); its reports are kept."""
+        self._record = self._sink._finish(self.id, TrialState.PRUNED, None, None)
+        return self._record
+
+    def fail(self, error: BaseException | str | None = None) -> TrialRecord:
+        """Finish the trial as FAILED, keeping ``error``'s text."""
+        text = _error_text(error)
+        self._record = self._sink._finish(self.id, TrialState.FAILED, None, text)
+        return self._record
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, state={self.state.value}, params={self.params!r})"
+
+
+def _error_text(error: BaseException | str | None) -> str:
+    if error is None:
+        return "failed"
+    if isinstance(error, BaseException):
+        return f"{type(error).__name__}: {error}"
+    return str(error)
+
+
+def is_finite(value: float) -> bool:
+    return not (math.isnan(value) or math.isinf(value))
