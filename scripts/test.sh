@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --all
+bash scripts/system-deps.sh
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TF_ENABLE_ONEDNN_OPTS=0 TF_CPP_MIN_LOG_LEVEL=2 PYTHONHASHSEED=0
 
 echo "== lint: ruff, mypy"
