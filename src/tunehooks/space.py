@@ -289,15 +289,18 @@ class SearchSpace:
     # -- serialization ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
-            "params": {n: p.to_dict() for n, p in self.params.items()},
+            # a list, not a mapping: the order defines the encoding's columns and
+            # must survive JSON writers that sort keys
+            "params": [{"name": n, **p.to_dict()} for n, p in self.params.items()],
             "constraints": [c.to_dict() for c in self.constraints],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SearchSpace:
         params: dict[str, Param] = {}
-        for name, d in data["params"].items():
+        for d in data["params"]:
             d = dict(d)
+            name = d.pop("name")
             kind = d.pop("type")
             if kind not in PARAM_TYPES:
                 raise SpaceError(f"{name}: unknown type {kind!r}")
