@@ -11,6 +11,7 @@ UPDATE``), so two workers never start the same trial.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import random
@@ -160,6 +161,7 @@ class SQLStorage:
                 f"storage: unsupported database {self.dialect!r} in {url!r}; "
                 "use sqlite:///path.db or postgresql://user@host/db"
             )
+        self._write_engine = self._engine.execution_options(tunehooks_write=True)
         self._init_schema()
 
     # -- engine ------------------------------------------------------------------------
@@ -229,9 +231,8 @@ class SQLStorage:
         delay = 0.01
         for attempt in range(_LOCK_RETRIES):
             try:
-                with self._engine.connect().execution_options(tunehooks_write=True) as conn:
-                    with conn.begin():
-                        return fn(conn)
+                with self._write_engine.connect() as conn, conn.begin():
+                    return fn(conn)
             except OperationalError as e:
                 if not _is_lock_error(e) or attempt == _LOCK_RETRIES - 1:
                     raise
@@ -307,7 +308,19 @@ class SQLStorage:
     def ask(
         self, experiment_id: int, propose: ProposeFn, *, worker_id: str | None = None
     ) -> TrialRecord | None:
-        def txn(conn: Connection) -> int | None:
+        """Start the next trial: a queued one, else ``propose``'s suggestion.
+
+        ``propose`` (which may be slow: a GP fit) runs on a snapshot outside the
+        write lock; the insert then checks, under the lock, that no trial was
+        added since the snapshot. If one was, the suggestion is recomputed with
+        it as pending, and the last try runs ``propose`` inside the lock, so the
+        ask is atomic and the lock is short in the common case.
+        """
+        retry = object()
+
+        def txn(
+            conn: Connection, snapshot: int | None, suggestion: Suggestion | None, final: bool
+        ) -> int | object | None:
             conn.execute(
                 sa.select(_experiments.c.id)
                 .where(_experiments.c.id == experiment_id)
@@ -327,15 +340,17 @@ class SQLStorage:
                     .values(state="RUNNING", started_at=now, heartbeat_at=now, worker_id=worker_id)
                 )
                 return int(queued[0])
-            history = _load_trials(conn, experiment_id, None, with_reports=True)
-            suggestion = propose(history)
+            last = _max_number(conn, experiment_id)
+            if last != snapshot:
+                if not final:
+                    return retry
+                suggestion = propose(_load_trials(conn, experiment_id, None, with_reports=True))
             if suggestion is None:
                 return None
-            number = 1 + max((t.number for t in history), default=-1)
             res = conn.execute(
                 _trials.insert().values(
                     experiment_id=experiment_id,
-                    number=number,
+                    number=last + 1,
                     state="RUNNING",
                     params=_dumps(dict(suggestion.params)),
                     fidelity=suggestion.fidelity,
@@ -348,8 +363,18 @@ class SQLStorage:
             )
             return int(res.inserted_primary_key[0])  # type: ignore[index]
 
-        trial_id = self._write(txn)
-        return None if trial_id is None else self.get_trial(trial_id)
+        for attempt in range(3):
+            final = attempt == 2
+            history = self.get_trials(experiment_id)
+            snapshot = max((t.number for t in history), default=-1)
+            queued = any(t.state is TrialState.QUEUED for t in history)
+            suggestion = None if queued else propose(history)
+            result = self._write(
+                functools.partial(txn, snapshot=snapshot, suggestion=suggestion, final=final)
+            )
+            if result is not retry:
+                break
+        return None if result is None else self.get_trial(int(result))  # type: ignore[call-overload]
 
     def enqueue(
         self, experiment_id: int, params: Mapping[str, Any], fidelity: float | None = None
@@ -557,6 +582,16 @@ def _to_record(m: Any, reports: Sequence[Report]) -> TrialRecord:
         finished_at=m["finished_at"],
         heartbeat_at=m["heartbeat_at"],
         attempt=int(m["attempt"] or 0),
+    )
+
+
+def _max_number(conn: Connection, experiment_id: int) -> int:
+    return int(
+        conn.execute(
+            sa.select(sa.func.coalesce(sa.func.max(_trials.c.number), -1)).where(
+                _trials.c.experiment_id == experiment_id
+            )
+        ).scalar_one()
     )
 
 
