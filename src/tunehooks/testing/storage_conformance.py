@@ -184,3 +184,23 @@ class StorageConformance:
         assert s2.get_experiment("e") == (exp_id, {"k": 1})
         assert s2.get_trial(t.id).reports[0].metrics == {"acc": 0.3}
         s2.close()
+
+    def test_thousands_of_trials_need_no_growing_query(self, store: SQLStorage) -> None:
+        # Optuna users hit "too many SQL variables" near 1,000 trials: no query of
+        # ours may bind one variable per trial.
+        exp_id = store.create_experiment("big", {})
+        n = 1100
+        for i in range(n):
+            store.enqueue(exp_id, {"i": i}, fidelity=1.0)
+        served = store.ask(exp_id, _propose_x(0.0))  # type: ignore[arg-type]
+        assert served is not None and served.params == {"i": 0}
+        store.add_report(served.id, 1, {"acc": 0.5})
+        store.finish(served.id, TrialState.COMPLETED, {"acc": 0.5})
+        trials = store.get_trials(exp_id)
+        assert len(trials) == n and sorted(t.params["i"] for t in trials) == list(range(n))
+        assert store.count_trials(exp_id)[TrialState.QUEUED] == n - 1
+        assert (
+            len(store.get_trials(exp_id, states=[TrialState.QUEUED, TrialState.RUNNING])) == n - 1
+        )
+        store.delete_experiment("big")
+        assert store.list_experiments() == []
