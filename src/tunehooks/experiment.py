@@ -443,6 +443,40 @@ class Experiment:
             writer.writerows(rows)
         return len(rows)
 
+    def to_json(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """The experiment's configuration and every trial with its curve (``reports``:
+        ``{"step": ..., <metric>: ...}``), as JSON-ready data; written to ``path`` if given.
+        Non-finite numbers become ``null``."""
+        import json
+
+        def num(v: Any) -> Any:
+            return v if not isinstance(v, float) or math.isfinite(v) else None
+
+        trials = [
+            {
+                "number": t.number,
+                "state": t.state.value,
+                "params": dict(t.params),
+                "fidelity": t.fidelity,
+                "values": {k: num(v) for k, v in t.values.items()},
+                "cost": self.trial_cost(t),
+                "error": t.error,
+                "worker": t.worker_id,
+                "attempt": t.attempt,
+                "started_at": t.started_at,
+                "finished_at": t.finished_at,
+                "reports": [
+                    {"step": r.step, **{k: num(v) for k, v in r.metrics.items()}} for r in t.reports
+                ],
+            }
+            for t in self.get_trials()
+        ]
+        data = {"experiment": self.name, "config": self.config, "trials": trials}
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=1, default=str)
+        return data
+
     def __repr__(self) -> str:
         return (
             f"Experiment({self.name!r}, method={self.method.value}, storage={self.storage.url!r})"
