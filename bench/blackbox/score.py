@@ -1,0 +1,224 @@
+"""Score the cached runs as in bayesmark and write bench/results/blackbox.md.
+
+score = 100 * (1 - (best - f*) / (f_ref - f*)) for one run, where ``best`` is the
+best value among the run's evaluations, ``f*`` the known optimum (synthetic
+problems) or the best value any method or the reference sample found (tuning
+problems), and ``f_ref`` the median value of uniformly random configurations
+(256 samples, cached). 100 is the optimum, 0 is "as good as one random
+configuration"; a method scores about 100 * (1 - q) when its best lies at the
+q-quantile between f* and the median. Scores are averaged over seeds, then over
+problems.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from methods import METHODS, PEER_VENV, peer_status
+from problems import PROBLEMS
+from run import CACHE, RAW
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results"
+FREF_SAMPLES = 256
+FREF_SEED = 20261124
+
+
+def reference(problem: str) -> dict[str, float]:
+    """Median and minimum of random configurations (cached in bench/.cache/blackbox/fref.json)."""
+    path = CACHE / "fref.json"
+    cache: dict[str, dict[str, float]] = json.loads(path.read_text()) if path.exists() else {}
+    key = f"{problem}/{FREF_SAMPLES}/{FREF_SEED}"
+    if key not in cache:
+        prob = PROBLEMS[problem]
+        cfgs = prob.space.sample(FREF_SAMPLES, rng=np.random.default_rng(FREF_SEED))
+        vals = np.array([prob.evaluate(c) for c in cfgs])
+        cache[key] = {"median": float(np.median(vals)), "min": float(vals.min())}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    return cache[key]
+
+
+def load_runs(evals: int) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for f in sorted(RAW.glob(f"*/*/seed*_n{evals}.json")):
+        r = json.loads(f.read_text())
+        if r["method"] in METHODS and r["problem"] in PROBLEMS and len(r["values"]) == evals:
+            runs[(r["method"], r["problem"])].append(r)
+    return runs
+
+
+def scores(evals: int) -> dict[str, Any]:
+    runs = load_runs(evals)
+    problems = [p for p in PROBLEMS if any((m, p) in runs for m in METHODS)]
+    out: dict[str, Any] = {"problems": {}, "methods": {}, "evals": evals}
+    for p in problems:
+        ref = reference(p)
+        seen = [min(r["values"]) for m in METHODS for r in runs.get((m, p), [])]
+        known = PROBLEMS[p].optimum
+        fstar = min([ref["min"], *seen]) if known is None else min([known, *seen])
+        fref = ref["median"]
+        entry: dict[str, Any] = {"f_star": fstar, "f_ref": fref, "known": known is not None}
+        for m in METHODS:
+            rs = runs.get((m, p), [])
+            if not rs:
+                continue
+            sc = [100 * (1 - (min(r["values"]) - fstar) / (fref - fstar)) for r in rs]
+            entry[m] = {
+                "scores": sc,
+                "mean": float(np.mean(sc)),
+                "se": float(np.std(sc, ddof=1) / math.sqrt(len(sc))) if len(sc) > 1 else 0.0,
+                "seeds": [r["seed"] for r in rs],
+                "best": [min(r["values"]) for r in rs],
+                "ask_median_s": float(np.median([np.median(r["ask_s"]) for r in rs])),
+            }
+        out["problems"][p] = entry
+    for m in METHODS:
+        per = [out["problems"][p][m]["mean"] for p in problems if m in out["problems"][p]]
+        vers = next((r["versions"] for (mm, _), rs in runs.items() if mm == m for r in rs), {})
+        out["methods"][m] = {
+            "mean": float(np.mean(per)) if per else None,
+            "problems": len(per),
+            "versions": vers,
+        }
+    return out
+
+
+def _fmt(e: dict[str, Any] | None, rand: dict[str, Any] | None) -> str:
+    if e is None:
+        return "—"
+    flag = " ▼" if rand is not None and e["mean"] < rand["mean"] else ""
+    return f"{e['mean']:.1f} ±{e['se']:.1f} ({len(e['scores'])}){flag}"
+
+
+def _env() -> list[str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def git(*a: str) -> str:
+        r = subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, check=False)
+        return r.stdout.strip()
+
+    import os
+
+    return [
+        f"- machine: {cpu}, {os.cpu_count()} cores shared with other work, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
+        f"- tunehooks: commit {git('log', '-1', '--format=%h %cs', '--', 'src/tunehooks')}; "
+        f"GP optimizer commit "
+        f"{git('log', '-1', '--format=%h %cs', '--', 'src/tunehooks/optimizers/gp') or 'none'}",
+    ]
+
+
+def write_markdown(res: dict[str, Any], command: str) -> str:
+    methods = [m for m in METHODS if res["methods"][m]["problems"]]
+    n_prob = len(res["problems"])
+    lines = [
+        "# Black-box benchmark",
+        "",
+        f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `{command}`. "
+        f"{res['evals']} evaluations per run; cell = mean score ± standard error (seeds). "
+        "Score as in bayesmark: 100 × (1 − (best − f*) / (f_ref − f*)); 100 = optimum, "
+        "0 = the median random configuration. ▼ = mean below tunehooks random search on "
+        "that problem. Methods are scored on the same objectives in the same process.",
+        "",
+        "| problem | " + " | ".join(METHODS[m][0] for m in methods) + " |",
+        "|---|" + "---|" * len(methods),
+    ]
+    for p, e in res["problems"].items():
+        rand = e.get("random")
+        lines.append(f"| {p} | " + " | ".join(_fmt(e.get(m), rand) for m in methods) + " |")
+    means = []
+    for m in methods:
+        mm = res["methods"][m]
+        txt = f"**{mm['mean']:.1f}**" if mm["problems"] == n_prob else f"{mm['mean']:.1f}"
+        means.append(txt + ("" if mm["problems"] == n_prob else f" ({mm['problems']} problems)"))
+    lines.append("| **mean** | " + " | ".join(means) + " |")
+    full = [m for m in methods if res["methods"][m]["problems"] == n_prob]
+    ranked = sorted(full, key=lambda m: -res["methods"][m]["mean"])
+    lines += ["", "Ranking (methods with every problem): " + ", ".join(
+        f"{METHODS[m][0]} {res['methods'][m]['mean']:.1f}" for m in ranked) + "."]  # fmt: skip
+    if "bayes" in methods:
+        worse = [p for p, e in res["problems"].items()
+                 if "bayes" in e and "random" in e and e["bayes"]["mean"] < e["random"]["mean"]]  # fmt: skip
+        lines.append(
+            "tunehooks bayes worse than random search on: "
+            + (", ".join(worse) or "no problem")
+            + "."
+        )
+        behind = []
+        for m in full:
+            if m != "bayes" and res["methods"][m]["mean"] > (res["methods"]["bayes"]["mean"] or 0):
+                d = res["methods"][m]["mean"] - res["methods"]["bayes"]["mean"]
+                behind.append(f"{METHODS[m][0]} by {d:.1f} points")
+        lines.append("tunehooks bayes behind: " + (", ".join(behind) or "nobody") + ".")
+    lines += ["", "## Reference values", "",
+              "| problem | f* | f_ref (median of 256 random) | description |", "|---|---|---|---|"]  # fmt: skip
+    for p, e in res["problems"].items():
+        src = "known" if e["known"] else "best found"
+        lines.append(
+            f"| {p} | {e['f_star']:.6g} ({src}) | {e['f_ref']:.6g} | {PROBLEMS[p].description} |"
+        )
+    lines += ["", "## Median time per ask inside the runs (s)", "",
+              "| problem | " + " | ".join(METHODS[m][0] for m in methods) + " |",
+              "|---|" + "---|" * len(methods)]  # fmt: skip
+    for p, e in res["problems"].items():
+        cells = [f"{e[m]['ask_median_s']:.3f}" if m in e else "—" for m in methods]
+        lines.append(f"| {p} | " + " | ".join(cells) + " |")
+    lines += ["", "## Environment and versions", "", *_env()]
+    for m in METHODS:
+        v = res["methods"][m]["versions"]
+        if v:
+            lines.append(f"- {METHODS[m][0]}: " + ", ".join(f"{k} {x}" for k, x in v.items()))
+    missing = []
+    for m, venv in PEER_VENV.items():
+        why = peer_status(venv)
+        if why:
+            missing.append(f"- {METHODS[m][0]}: {why}")
+    if not res["methods"]["bayes"]["problems"]:
+        missing.append("- tunehooks bayes: no runs (the GP optimizer was not importable)")
+    if missing:
+        lines += ["", "## Not run", "", *missing]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--evals", type=int, default=60)
+    ap.add_argument("--out", default=str(RESULTS / "blackbox.md"))
+    ap.add_argument("--command", default="bash bench/blackbox/run.sh")
+    args = ap.parse_args(argv)
+    res = scores(args.evals)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(write_markdown(res, args.command))
+    compact = {
+        p: {m: {"seeds": e[m]["seeds"], "best": e[m]["best"]} for m in METHODS if m in e}
+        for p, e in res["problems"].items()
+    }
+    out.with_suffix(".json").write_text(json.dumps(compact, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {out} and {out.with_suffix('.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
