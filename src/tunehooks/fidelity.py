@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Fidelity", "SchedulerKind"]
+__all__ = ["Fidelity", "SchedulerKind", "Task"]
 
 
 class SchedulerKind(str, enum.Enum):
@@ -21,12 +22,38 @@ class SchedulerKind(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class Task:
+    """A SigOpt-style task: a named fraction ``cost`` in (0, 1] of a full training.
+
+    Example:
+        >>> Task("short", 0.1).cost
+        0.1
+    """
+
+    name: str
+    cost: float
+
+    def __init__(self, name: str, cost: float) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"fidelity.tasks: a task needs a non-empty name (got {name!r})")
+        if isinstance(cost, bool) or not isinstance(cost, int | float) or not 0 < cost <= 1:
+            raise ValueError(f"fidelity.tasks.{name}.cost must lie in (0, 1] (got {cost!r})")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "cost", float(cost))
+
+
+@dataclass(frozen=True)
 class Fidelity:
     """The resource a trial trains for (epochs by default) and how it is scheduled.
 
     ``max`` is a full training; a trial's cost is the resource it used divided
     by ``max``. ``metric`` names the reported metric the scheduler decides on
     (default: the first optimized metric).
+
+    ``tasks`` (SigOpt's multitask form) replaces the continuous resource by a
+    few named fractions of a full training, exactly one of cost 1; a trial
+    then carries its task's cost as its fidelity (``max`` is 1, the scheduler
+    is ``none``), and the training runs that fraction.
 
     Example:
         >>> Fidelity(min=1, max=27, eta=3, scheduler="asha").scheduler
@@ -39,17 +66,37 @@ class Fidelity:
     resource: str = "epoch"
     scheduler: SchedulerKind = SchedulerKind.ASHA
     metric: str | None = None
+    tasks: tuple[Task, ...] | None = None
 
     def __init__(
         self,
         *,
-        max: float,
-        min: float = 1.0,
+        max: float | None = None,
+        min: float | None = None,
         eta: float = 3.0,
         resource: str = "epoch",
-        scheduler: SchedulerKind | str = SchedulerKind.ASHA,
+        scheduler: SchedulerKind | str | None = None,
         metric: str | None = None,
+        tasks: Sequence[Task | Mapping[str, Any]] | None = None,
     ) -> None:
+        task_list = _tasks(tasks)
+        if task_list is not None:
+            max = 1.0 if max is None else max
+            min = builtins.min(t.cost for t in task_list) if min is None else min
+            resource = "task" if resource == "epoch" else resource
+            if scheduler is None:
+                scheduler = SchedulerKind.NONE
+            elif str(getattr(scheduler, "value", scheduler)).lower() != "none":
+                raise ValueError(
+                    "fidelity.scheduler: tasks are trained to completion; drop the scheduler "
+                    f"or set it to 'none' (got {scheduler!r})"
+                )
+            if max != 1.0:
+                raise ValueError(f"fidelity.max must be 1 with tasks (got {max!r}); drop it")
+        if max is None:
+            raise ValueError("fidelity.max is required (a full training, e.g. max=27 epochs)")
+        min = 1.0 if min is None else min
+        scheduler = SchedulerKind.ASHA if scheduler is None else scheduler
         for name, v in (("min", min), ("max", max), ("eta", eta)):
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
                 raise ValueError(f"fidelity.{name} must be a finite number (got {v!r})")
@@ -72,9 +119,17 @@ class Fidelity:
         object.__setattr__(self, "resource", str(resource))
         object.__setattr__(self, "scheduler", kind)
         object.__setattr__(self, "metric", metric)
+        object.__setattr__(self, "tasks", task_list)
+
+    def task(self, fidelity: float | None) -> Task | None:
+        """The task whose cost is ``fidelity`` (``None``: the full task); ``None`` without tasks."""
+        if self.tasks is None:
+            return None
+        f = self.max if fidelity is None else fidelity
+        return builtins.min(self.tasks, key=lambda t: abs(t.cost - f))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "min": self.min,
             "max": self.max,
             "eta": self.eta,
@@ -82,7 +137,27 @@ class Fidelity:
             "scheduler": self.scheduler.value,
             "metric": self.metric,
         }
+        if self.tasks is not None:
+            data["tasks"] = [{"name": t.name, "cost": t.cost} for t in self.tasks]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fidelity:
         return cls(**dict(data))
+
+
+def _tasks(tasks: Sequence[Task | Mapping[str, Any]] | None) -> tuple[Task, ...] | None:
+    if tasks is None:
+        return None
+    out = tuple(t if isinstance(t, Task) else Task(t["name"], t["cost"]) for t in tasks)
+    costs = [t.cost for t in out]
+    if costs.count(1.0) != 1:
+        raise ValueError(
+            f"fidelity.tasks: exactly one task must cost 1 (the full training); got costs {costs}"
+        )
+    names = [t.name for t in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"fidelity.tasks: task names must be unique (got {names})")
+    if len(set(costs)) != len(costs):
+        raise ValueError(f"fidelity.tasks: task costs must differ (got {costs})")
+    return out

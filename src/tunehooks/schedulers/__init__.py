@@ -6,15 +6,36 @@ from collections.abc import Sequence
 
 from tunehooks.fidelity import Fidelity, SchedulerKind
 from tunehooks.metrics import Metric
+from tunehooks.schedulers.asha import ASHAScheduler
 from tunehooks.schedulers.base import NoScheduler, Scheduler
+from tunehooks.schedulers.hyperband import HyperbandScheduler
+from tunehooks.schedulers.median import MedianScheduler
 
-__all__ = ["NoScheduler", "Scheduler", "make_scheduler"]
+__all__ = [
+    "ASHAScheduler",
+    "HyperbandScheduler",
+    "MedianScheduler",
+    "NoScheduler",
+    "Scheduler",
+    "make_scheduler",
+]
 
 
 def make_scheduler(
     fidelity: Fidelity | None, metrics: Sequence[Metric], *, seed: int = 0
 ) -> Scheduler:
-    """The scheduler an experiment's fidelity settings select."""
+    """The scheduler an experiment's fidelity settings select.
+
+    Example:
+        >>> import tunehooks as th
+        >>> fid = th.Fidelity(min=1, max=27, scheduler="asha")
+        >>> type(make_scheduler(fid, [th.Metric("acc", "maximize")])).__name__
+        'ASHAScheduler'
+    """
     if fidelity is None or fidelity.scheduler is SchedulerKind.NONE:
         return NoScheduler()
-    raise NotImplementedError(f"scheduler {fidelity.scheduler.value!r} is not implemented yet")
+    if fidelity.scheduler is SchedulerKind.ASHA:
+        return ASHAScheduler(fidelity, metrics, seed=seed)
+    if fidelity.scheduler is SchedulerKind.HYPERBAND:
+        return HyperbandScheduler(fidelity, metrics, seed=seed)
+    return MedianScheduler(fidelity, metrics, seed=seed)

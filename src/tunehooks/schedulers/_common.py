@@ -1,0 +1,70 @@
+"""Helpers shared by the schedulers: the decision metric, rung levels, curve lookups."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from tunehooks.fidelity import Fidelity
+from tunehooks.metrics import Metric, optimized_metrics
+from tunehooks.trial import TrialRecord
+
+__all__ = ["crossed_rung", "decision_metric", "quantile", "rung_levels", "score_at"]
+
+
+def decision_metric(fidelity: Fidelity, metrics: Sequence[Metric]) -> Metric:
+    """``fidelity.metric`` or else the first optimized metric (with its goal)."""
+    if fidelity.metric is not None:
+        for m in metrics:
+            if m.name == fidelity.metric and m.goal is not None:
+                return m
+        raise ValueError(
+            f"fidelity.metric {fidelity.metric!r} is not a metric with a goal; "
+            f"choose one of {[m.name for m in metrics if m.goal is not None]}"
+        )
+    opt = optimized_metrics(metrics)
+    if not opt:
+        raise ValueError("metrics: a scheduler needs an optimized metric to decide on")
+    return opt[0]
+
+
+def rung_levels(r_min: float, r_max: float, eta: float) -> list[float]:
+    """``r_min * eta**k`` for every k with a level strictly below ``r_max``."""
+    levels: list[float] = []
+    r = r_min
+    while r < r_max * (1 - 1e-9):
+        levels.append(r)
+        r *= eta
+    return levels
+
+
+def score_at(trial: TrialRecord, metric: Metric, level: float) -> float | None:
+    """``sign * value`` of ``metric`` at the first report with step >= ``level``.
+
+    That is the report at which the trial's decision at ``level`` was taken,
+    so every trial is judged at the same point of its curve.
+    """
+    for rep in trial.reports:
+        if rep.step >= level - 1e-9 and metric.name in rep.metrics:
+            v = float(rep.metrics[metric.name])
+            return metric.sign * v if math.isfinite(v) else -math.inf
+    return None
+
+
+def crossed_rung(trial: TrialRecord, levels: Sequence[float]) -> float | None:
+    """The rung level the trial's newest report reached first (``None``: no new rung)."""
+    if not trial.reports:
+        return None
+    step = trial.reports[-1].step
+    prev = trial.reports[-2].step if len(trial.reports) > 1 else -math.inf
+    crossed = [lv for lv in levels if prev < lv - 1e-9 and step >= lv - 1e-9]
+    return crossed[-1] if crossed else None
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolation quantile of ``values`` (``numpy.quantile``'s default)."""
+    xs = sorted(values)
+    pos = q * (len(xs) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
