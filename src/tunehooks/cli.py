@@ -149,6 +149,59 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        from tunehooks.analysis import open_readonly, write_report
+
+        exp = open_readonly(args.experiment, storage=args.storage)
+        write_report(exp, args.out, metric=args.metric, gpus_per_trial=args.gpus_per_trial)
+    except ModuleNotFoundError as e:
+        raise CLIError(str(e)) from None
+    print(f"wrote the report of {exp.name} to {args.out}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    try:
+        from tunehooks.analysis import compare_experiments
+
+        n = compare_experiments(
+            args.experiments,
+            args.out,
+            storage=args.storage,
+            metric=args.metric,
+            axis=args.axis,
+            gpus_per_trial=args.gpus_per_trial,
+        )
+    except ModuleNotFoundError as e:
+        raise CLIError(str(e)) from None
+    print(f"compared {n} experiments in {args.out}")
+    return 0
+
+
+def cmd_launch(args: argparse.Namespace) -> int:
+    from tunehooks.launch import Launcher, load_sweep, make_progress
+
+    sweep = load_sweep(args.sweep)
+    if args.dry_run:
+        from tunehooks.launch.dryrun import dry_run
+
+        print(dry_run(sweep, storage=args.storage, commands=args.commands))
+        return 0
+    progress = make_progress(f"tunehooks launch {sweep.name}")
+    result = Launcher(
+        sweep, storage=args.storage, workers=args.workers, runs_dir=args.runs_dir, progress=progress
+    ).run()
+    best = ""
+    if result.best is not None:
+        best = f"; best: trial {result.best.number} {dict(result.best.values)}"
+    print(
+        f"{result.experiment}: {result.started} trials started, {result.completed} completed, "
+        f"{result.pruned} pruned, {result.failed} failed{best}"
+    )
+    return 130 if result.interrupted else 0
+
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -177,6 +230,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE")
     _storage_arg(p)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report (read-only)")
+    p.add_argument("experiment", nargs="?")
+    p.add_argument("--out", required=True, metavar="FILE.html")
+    p.add_argument("--metric", help="metric to analyse (default: the first optimized one)")
+    p.add_argument("--gpus-per-trial", type=float, default=1.0, help="for GPU-hours (default 1)")
+    _storage_arg(p)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="best-so-far of experiments: median and IQR over runs")
+    p.add_argument(
+        "experiments", nargs="+", metavar="EXP", help="a name or a glob of repeated runs, per group"
+    )
+    p.add_argument("--out", required=True, metavar="FILE.png|.svg|.html")
+    p.add_argument("--metric", help="metric to compare (default: the first optimized one)")
+    p.add_argument("--axis", default="trials", choices=["trials", "cost", "epochs", "gpu-hours"])
+    p.add_argument("--gpus-per-trial", type=float, default=1.0, help="for GPU-hours (default 1)")
+    _storage_arg(p)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("launch", help="run a sweep file: parallel trials on every GPU (or CPU)")
+    p.add_argument("sweep", metavar="SWEEP.yaml")
+    p.add_argument("--dry-run", action="store_true", help="print the sweep and first commands")
+    p.add_argument("--commands", type=int, default=3, help="commands shown by --dry-run")
+    p.add_argument("--workers", type=int, default=None, help="parallel trials (default: sweep)")
+    p.add_argument("--runs-dir", default="runs", help="trial logs go to RUNS_DIR/<experiment>/<id>")
+    _storage_arg(p)
+    p.set_defaults(func=cmd_launch)
     return parser
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tunehooks.analysis._data import ReadOnlyStorage, open_readonly
+    from tunehooks.analysis.compare import compare_experiments, match_groups
     from tunehooks.analysis.costs import CostTable, cost_table
     from tunehooks.analysis.export import curves_csv, trials_json, write_json
     from tunehooks.analysis.figures import (
@@ -52,6 +53,7 @@ _EXPORTS = {
     "Slice": "importance",
     "Trace": "traces",
     "best_so_far": "traces",
+    "compare_experiments": "compare",
     "compare_figure": "figures",
     "compare_html": "html",
     "compare_traces": "traces",
@@ -60,6 +62,7 @@ _EXPORTS = {
     "parameter_importance": "importance",
     "importance_figure": "figures",
     "learning_curves_figure": "figures",
+    "match_groups": "compare",
     "non_dominated": "pareto",
     "open_readonly": "_data",
     "parallel_coordinates_figure": "figures",
@@ -86,6 +89,7 @@ __all__ = [
     "Slice",
     "Trace",
     "best_so_far",
+    "compare_experiments",
     "compare_figure",
     "compare_html",
     "compare_traces",
@@ -93,6 +97,7 @@ __all__ = [
     "curves_csv",
     "importance_figure",
     "learning_curves_figure",
+    "match_groups",
     "non_dominated",
     "open_readonly",
     "parallel_coordinates_figure",

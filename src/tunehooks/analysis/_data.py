@@ -33,6 +33,7 @@ __all__ = [
     "finished_in_order",
     "gpu_hours_of",
     "is_eligible",
+    "load_from",
     "open_readonly",
     "pick_metric",
 ]
@@ -134,7 +135,11 @@ def open_readonly(name: str | None = None, *, storage: str | None = None) -> Exp
     """
     from tunehooks.storage import default_storage_url
 
-    store = ReadOnlyStorage(storage or default_storage_url())
+    return load_from(ReadOnlyStorage(storage or default_storage_url()), name)
+
+
+def load_from(store: SQLStorage, name: str | None) -> Experiment:
+    """Experiment ``name`` (the only one when ``None``) from an open storage."""
     if name is None:
         names = store.list_experiments()
         if len(names) != 1:
