@@ -1,0 +1,218 @@
+"""The sweep file as written: pydantic models of both dialects (W&B and SigOpt keys).
+
+Validation errors are turned into one line that names the YAML path and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+__all__ = ["ParameterSpec", "SweepError", "SweepSpec", "explain"]
+
+
+class SweepError(ValueError):
+    """An invalid sweep file; the message starts with the YAML path of the problem."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BoundsSpec(_Spec):
+    min: int | float
+    max: int | float
+
+
+class ParameterSpec(_Spec):
+    """One parameter entry, either dialect (validated into a :class:`Param` by :func:`to_param`)."""
+
+    name: str | None = None
+    type: str | None = None
+    value: Any = None
+    values: list[Any] | None = None
+    categorical_values: list[Any] | None = None
+    grid: list[Any] | None = None
+    distribution: str | None = None
+    min: int | float | None = None
+    max: int | float | None = None
+    bounds: BoundsSpec | None = None
+    q: int | float | None = None
+    step: int | None = None
+    log: bool | None = None
+    transformation: str | None = None
+    power_of_two: bool = False
+    conditions: dict[str, Any] | None = None
+    condition: dict[str, Any] | None = None
+    probabilities: Any = None
+    mu: Any = None
+    sigma: Any = None
+    prior: Any = None
+
+
+class MetricSpec(_Spec):
+    name: str
+    goal: str | None = None
+    objective: str | None = None  # SigOpt's word for goal
+    strategy: str = "optimize"
+    threshold: float | None = None
+    target: float | None = None  # W&B: accepted, unused
+
+
+class BudgetSpec(_Spec):
+    trials: int | None = None
+    run_cap: int | None = None
+    observation_budget: int | None = None
+    cost: float | None = None
+
+
+class ResourcesSpec(_Spec):
+    workers: int | None = None
+    gpus_per_trial: int = 1
+    devices: list[int | str] | None = None
+
+
+class TaskSpec(_Spec):
+    name: str
+    cost: float
+
+
+class FidelitySpec(_Spec):
+    resource: str = "epoch"
+    min: float | None = None
+    max: float | None = None
+    eta: float = 3.0
+    scheduler: str | None = None
+    metric: str | None = None
+    tasks: list[TaskSpec] | None = None
+
+
+class EarlyTerminateSpec(_Spec):
+    type: str
+    min_iter: int | None = None
+    max_iter: int | None = None
+    eta: float = 3.0
+    s: int | None = None
+    strict: bool | None = None
+
+
+class ConditionalSpec(_Spec):
+    name: str
+    values: list[Any]
+
+
+class ConstraintTermSpec(_Spec):
+    name: str
+    weight: float
+
+
+class LinearConstraintSpec(_Spec):
+    type: str
+    threshold: float
+    terms: list[ConstraintTermSpec]
+
+
+class OnFailureSpec(_Spec):
+    retries: int = 0
+
+    @field_validator("retries")
+    @classmethod
+    def _non_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("must be >= 0")
+        return v
+
+
+class SweepSpec(_Spec):
+    """The raw sweep file, as written (both dialects)."""
+
+    name: str | None = None
+    storage: str | None = None
+    program: str | None = None
+    command: list[str] | str | None = None
+    method: str | None = None
+    type: str | None = None  # SigOpt: offline | random | grid
+    metric: MetricSpec | None = None
+    metrics: list[MetricSpec] | None = None
+    parameters: dict[str, ParameterSpec] | list[ParameterSpec]
+    conditionals: list[ConditionalSpec] | None = None
+    linear_constraints: list[LinearConstraintSpec] | None = None
+    budget: BudgetSpec | int | None = None
+    run_cap: int | None = None
+    observation_budget: int | None = None
+    resources: ResourcesSpec | None = None
+    parallel_bandwidth: int | None = None
+    fidelity: FidelitySpec | None = None
+    early_terminate: EarlyTerminateSpec | None = None
+    on_failure: OnFailureSpec | None = None
+    enqueue: list[dict[str, Any]] | None = None
+    seed: int = 0
+    optimizer_options: dict[str, Any] | None = None
+    # metadata of either dialect: accepted, unused
+    project: str | None = None
+    entity: str | None = None
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+def _loc(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"(int|float|str|list|dict)\[.*\]|[a-zA-Z]+Spec", part) or part in (
+            "int",
+            "float",
+            "str",
+            "list",
+            "dict",
+            "bool",
+        ):
+            continue  # pydantic's union-branch names
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def explain(e: ValidationError) -> str:
+    problems = []
+    for err in e.errors():
+        where = _loc(err["loc"])
+        if err["type"] == "extra_forbidden":
+            key = where.rsplit(".", 1)[-1]
+            known = sorted(_known_keys(where))
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean `{close[0]}`?" if close else f"known keys: {', '.join(known)}"
+            problems.append(f"{where}: unknown key; {hint}")
+        elif err["type"] == "missing":
+            problems.append(f"{where}: required; add it")
+        else:
+            problems.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
+    seen: list[str] = []
+    for p in problems:
+        if p not in seen:
+            seen.append(p)
+    return "; ".join(seen[:3]) + (f" (and {len(seen) - 3} more)" if len(seen) > 3 else "")
+
+
+def _known_keys(where: str) -> list[str]:
+    parts = where.split(".")
+    head = parts[0].split("[")[0]
+    models: dict[str, type[BaseModel]] = {
+        "metrics": MetricSpec,
+        "metric": MetricSpec,
+        "budget": BudgetSpec,
+        "resources": ResourcesSpec,
+        "fidelity": FidelitySpec,
+        "early_terminate": EarlyTerminateSpec,
+        "on_failure": OnFailureSpec,
+        "parameters": ParameterSpec,
+        "linear_constraints": LinearConstraintSpec,
+        "conditionals": ConditionalSpec,
+    }
+    model = SweepSpec if len(parts) == 1 else models.get(head, SweepSpec)
+    return [k for k in model.model_fields if k not in ("target",)]

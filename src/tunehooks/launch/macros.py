@@ -1,0 +1,144 @@
+"""Command macros (``${program}``, ``${args}``, ...) expanded to an argv list.
+
+Nothing here ever goes through a shell: each template item becomes one or more
+argv items, and a parameter value is always (part of) one item, so no value can
+inject a command. A list macro (``${args}``, ``${args_no_hyphens}``) standing
+alone expands to several items; inside a longer argument it is joined with
+spaces into that one argument. ``$$`` is a literal ``$``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunehooks.launch._schema import SweepError
+
+__all__ = [
+    "DEFAULT_COMMAND",
+    "MACROS",
+    "MacroContext",
+    "MacroError",
+    "check_command",
+    "expand_command",
+    "format_value",
+]
+
+DEFAULT_COMMAND = ("${env}", "${interpreter}", "${program}", "${args}")
+MACROS = (
+    "program",
+    "args",
+    "args_no_hyphens",
+    "args_json",
+    "args_json_file",
+    "trial_id",
+    "trial_number",
+    "fidelity",
+    "task",
+    "experiment",
+    "run_dir",
+    "env",
+    "interpreter",
+)
+_LIST_MACROS = ("args", "args_no_hyphens")
+_TOKEN = re.compile(r"\$\$|\$\{([^}]*)\}")
+
+
+class MacroError(SweepError):
+    """A command template that cannot be expanded; names the ``command[i]`` item."""
+
+
+def format_value(value: Any) -> str:
+    """A parameter value as command-line text (``0.001``, ``64``, ``adam``, ``True``)."""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _fidelity_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def check_command(
+    command: Sequence[str], *, has_fidelity: bool = True, has_tasks: bool = False
+) -> None:
+    """Raise :class:`MacroError` for an unknown macro or one the sweep cannot fill."""
+    for i, item in enumerate(command):
+        if not isinstance(item, str):
+            raise MacroError(f"command[{i}]: expected a string (got {item!r}); quote it in YAML")
+        for m in _TOKEN.finditer(item):
+            name = m.group(1)
+            if name is None:
+                continue
+            if name not in MACROS:
+                known = " ".join(f"${{{k}}}" for k in MACROS)
+                raise MacroError(f"command[{i}]: unknown macro ${{{name}}}; known: {known}")
+            if name == "fidelity" and not has_fidelity:
+                raise MacroError(
+                    f"command[{i}]: ${{fidelity}} needs a `fidelity:` section (min, max) in "
+                    "the sweep"
+                )
+            if name == "task" and not has_tasks:
+                raise MacroError(f"command[{i}]: ${{task}} needs `fidelity.tasks` in the sweep")
+
+
+@dataclass(frozen=True)
+class MacroContext:
+    """What the macros of one trial expand to."""
+
+    params: Mapping[str, Any]
+    experiment: str
+    trial_id: int | str = ""
+    trial_number: int | str = ""
+    program: str | None = None
+    fidelity: float | None = None
+    task: str | None = None
+    run_dir: str = ""
+    args_json_file: str = ""
+    interpreter: str = field(default_factory=lambda: sys.executable)
+
+    def value(self, name: str) -> str | list[str]:
+        if name == "args":
+            return [f"--{k}={format_value(v)}" for k, v in self.params.items()]
+        if name == "args_no_hyphens":
+            return [f"{k}={format_value(v)}" for k, v in self.params.items()]
+        if name == "args_json":
+            return json.dumps(dict(self.params), sort_keys=True)
+        if name == "fidelity":
+            return _fidelity_text(self.fidelity)
+        if name == "env":
+            return shutil.which("env") or "/usr/bin/env"
+        if name == "program":
+            if self.program is None:
+                raise MacroError("${program} is used but the sweep has no `program:`")
+            return self.program
+        if name == "task":
+            return self.task or ""
+        return str(getattr(self, name))
+
+
+def expand_command(command: Sequence[str], ctx: MacroContext) -> list[str]:
+    """The argv for one trial: every macro replaced, list macros spliced."""
+    argv: list[str] = []
+    for i, item in enumerate(command):
+        whole = _TOKEN.fullmatch(item)
+        if whole is not None and whole.group(1) in _LIST_MACROS:
+            argv.extend(ctx.value(whole.group(1)))
+            continue
+
+        def sub(m: re.Match[str], i: int = i) -> str:
+            name = m.group(1)
+            if name is None:
+                return "$"
+            if name not in MACROS:
+                raise MacroError(f"command[{i}]: unknown macro ${{{name}}}")
+            v = ctx.value(name)
+            return " ".join(v) if isinstance(v, list) else v
+
+        argv.append(_TOKEN.sub(sub, item))
+    return argv

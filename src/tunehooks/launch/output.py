@@ -1,0 +1,91 @@
+"""Metrics printed by a training program: ``tunehooks: {json}`` lines and final ``name<TAB>value`` lines.
+
+A program that does not import tunehooks reports an intermediate result with a
+line such as ``tunehooks: {"step": 3, "val_acc": 0.91}`` (``step`` is optional:
+it then counts up from the previous report), and may end with plain lines
+``val_acc<TAB>0.93`` giving final values. Everything else is ordinary output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+__all__ = ["PREFIX", "OutputParser", "ParsedReport"]
+
+PREFIX = "tunehooks:"
+
+
+@dataclass(frozen=True)
+class ParsedReport:
+    """One intermediate report read from a program's output."""
+
+    step: int
+    metrics: dict[str, float]
+
+
+@dataclass
+class OutputParser:
+    """Reads a program's stdout line by line.
+
+    ``final_names``: the metric names accepted in ``name<TAB>value`` lines
+    (``None``: any name).
+
+    Example:
+        >>> p = OutputParser(final_names={"acc"})
+        >>> p.feed('tunehooks: {"step": 2, "acc": 0.5, "note": "text"}')
+        ParsedReport(step=2, metrics={'acc': 0.5})
+        >>> p.feed("acc\\t0.75"), p.finals
+        (None, {'acc': 0.75})
+    """
+
+    final_names: Collection[str] | None = None
+    finals: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    last_step: int = 0
+
+    def feed(self, line: str) -> ParsedReport | None:
+        """Parse one line; return the report it carries, if any."""
+        line = line.rsplit("\r", 1)[-1].strip()
+        if line.startswith(PREFIX):
+            return self._report(line[len(PREFIX) :].strip())
+        if line.count("\t") == 1:
+            name, raw = (s.strip() for s in line.split("\t"))
+            if name and (self.final_names is None or name in self.final_names):
+                with contextlib.suppress(ValueError):
+                    self.finals[name] = float(raw)
+        return None
+
+    def _report(self, text: str) -> ParsedReport | None:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            self._warn(f"ignored a `tunehooks:` line that is not JSON ({e.msg}): {text[:80]}")
+            return None
+        if not isinstance(data, dict):
+            self._warn(f"ignored a `tunehooks:` line that is not a JSON object: {text[:80]}")
+            return None
+        step_raw = data.pop("step", None)
+        if step_raw is None:
+            step = self.last_step + 1
+        elif isinstance(step_raw, int | float) and not isinstance(step_raw, bool) and step_raw >= 0:
+            step = int(step_raw)
+        else:
+            self._warn(f"ignored a report with step {step_raw!r}: steps are non-negative numbers")
+            return None
+        metrics = {
+            str(k): float(v)
+            for k, v in data.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+        if not metrics:
+            self._warn(f"ignored a report without numeric metrics: {text[:80]}")
+            return None
+        self.last_step = step
+        return ParsedReport(step, metrics)
+
+    def _warn(self, msg: str) -> None:
+        if len(self.warnings) < 100:
+            self.warnings.append(msg)

@@ -1,0 +1,141 @@
+"""Progress of a sweep: a live rich panel on a terminal, plain log lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import IO, Any, Protocol
+
+__all__ = ["LogProgress", "ProgressSink", "RichProgress", "SweepStats", "make_progress"]
+
+
+@dataclass(frozen=True)
+class SweepStats:
+    """A snapshot of a running sweep."""
+
+    completed: int = 0
+    pruned: int = 0
+    failed: int = 0
+    running: int = 0
+    budget_trials: int | None = None
+    best: str | None = None
+    elapsed: float = 0.0
+    eta: float | None = None
+
+    @property
+    def done(self) -> int:
+        return self.completed + self.pruned + self.failed
+
+    def line(self) -> str:
+        budget = f"/{self.budget_trials}" if self.budget_trials else ""
+        eta = "" if self.eta is None else f"  eta {_duration(self.eta)}"
+        return (
+            f"done {self.done}{budget}  running {self.running}  completed {self.completed}  "
+            f"pruned {self.pruned}  failed {self.failed}  best {self.best or '-'}  "
+            f"elapsed {_duration(self.elapsed)}{eta}"
+        )
+
+
+def _duration(seconds: float) -> str:
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+class ProgressSink(Protocol):
+    """What the launcher tells the user."""
+
+    def event(self, message: str) -> None: ...
+
+    def update(self, stats: SweepStats) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LogProgress:
+    """Plain timestamped lines, for logs and pipes: every event, and the totals after it.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> p = LogProgress(out, timestamps=False)
+        >>> p.event("trial 0 started")
+        >>> "trial 0 started" in out.getvalue()
+        True
+    """
+
+    def __init__(self, stream: IO[str] | None = None, *, timestamps: bool = True) -> None:
+        self._stream = stream if stream is not None else sys.stdout
+        self._timestamps = timestamps
+        self._last_line = ""
+
+    def _stamp(self) -> str:
+        return f"[{time.strftime('%H:%M:%S')}] " if self._timestamps else ""
+
+    def event(self, message: str) -> None:
+        print(f"{self._stamp()}{message}", file=self._stream, flush=True)
+
+    def update(self, stats: SweepStats) -> None:
+        line = stats.line()
+        # the elapsed time changes every second: print the totals only when the counts change
+        key = line.split("  elapsed")[0]
+        if key != self._last_line:
+            self._last_line = key
+            self.event(line)
+
+    def close(self) -> None:
+        self._stream.flush()
+
+
+class RichProgress:
+    """A live panel (rich) with the totals; events scroll above it."""
+
+    def __init__(self, title: str) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self._console = Console()
+        self._title = title
+        self._stats = SweepStats()
+        # no auto-refresh thread: the launcher forks trial processes and refreshes itself
+        self._live = Live(self._render(), console=self._console, auto_refresh=False)
+        self._live.start()
+
+    def _render(self) -> Any:
+        from rich.panel import Panel
+        from rich.table import Table
+
+        s = self._stats
+        t = Table.grid(padding=(0, 2))
+        budget = f" / {s.budget_trials}" if s.budget_trials else ""
+        t.add_row("done", f"{s.done}{budget}", "running", str(s.running))
+        t.add_row("completed", str(s.completed), "pruned", str(s.pruned))
+        t.add_row("failed", str(s.failed), "best", s.best or "-")
+        eta = "-" if s.eta is None else _duration(s.eta)
+        t.add_row("elapsed", _duration(s.elapsed), "eta", eta)
+        return Panel(t, title=self._title, expand=False)
+
+    def event(self, message: str) -> None:
+        self._live.console.print(message, markup=False, highlight=False)
+
+    def update(self, stats: SweepStats) -> None:
+        self._stats = stats
+        self._live.update(self._render(), refresh=True)
+
+    def close(self) -> None:
+        self._live.stop()
+
+
+def make_progress(title: str, *, stream: IO[str] | None = None) -> ProgressSink:
+    """A rich panel when ``stream`` (default stdout) is a terminal, plain lines otherwise."""
+    out = stream if stream is not None else sys.stdout
+    if out is sys.stdout and out.isatty():
+        try:
+            return RichProgress(title)
+        except ModuleNotFoundError:
+            pass
+    return LogProgress(out)

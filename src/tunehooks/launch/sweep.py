@@ -1,0 +1,360 @@
+"""The sweep file: a pydantic model of both dialects, normalized to the library's objects.
+
+:func:`load_sweep` reads a YAML file and returns a :class:`Sweep` (search
+space, metrics, budget, fidelity, command, resources). Every error starts with
+the YAML path of the problem and says how to fix it. See docs/launch.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from tunehooks.fidelity import Fidelity, Task
+from tunehooks.launch._parameters import build_space
+from tunehooks.launch._schema import OnFailureSpec, ResourcesSpec, SweepError, SweepSpec, explain
+from tunehooks.launch.macros import DEFAULT_COMMAND, check_command
+from tunehooks.metrics import Budget, Metric, validate_metrics
+from tunehooks.optimizers.base import Method
+from tunehooks.params import SpaceError
+from tunehooks.space import SearchSpace
+
+if TYPE_CHECKING:
+    from tunehooks.experiment import Experiment
+    from tunehooks.schedulers import Scheduler
+
+__all__ = ["Sweep", "SweepError", "SweepSpec", "load_sweep", "parse_sweep"]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated, normalized sweep.
+
+    Example:
+        >>> sweep = parse_sweep({
+        ...     "name": "demo", "program": "train.py", "method": "random",
+        ...     "metric": {"name": "acc", "goal": "maximize"},
+        ...     "parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 0.1}},
+        ...     "run_cap": 4})
+        >>> sweep.space.names, sweep.budget.trials, sweep.command
+        (['lr'], 4, ('${env}', '${interpreter}', '${program}', '${args}'))
+    """
+
+    name: str
+    space: SearchSpace
+    metrics: tuple[Metric, ...]
+    command: tuple[str, ...]
+    method: Method = Method.BAYES
+    budget: Budget | None = None
+    fidelity: Fidelity | None = None
+    program: str | None = None
+    storage: str | None = None
+    workers: int | None = None
+    gpus_per_trial: int = 1
+    devices: tuple[str, ...] | None = None
+    retries: int = 0
+    enqueue: tuple[Mapping[str, Any], ...] = ()
+    seed: int = 0
+    optimizer_options: Mapping[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def program_path(self) -> str | None:
+        """``program`` resolved against the sweep file's folder."""
+        if self.program is None or self.path is None or os.path.isabs(self.program):
+            return self.program
+        return os.path.normpath(os.path.join(self.path.parent, self.program))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The normalized sweep, as plain data (what ``--dry-run`` prints)."""
+        return {
+            "name": self.name,
+            "storage": self.storage,
+            "program": self.program_path,
+            "command": list(self.command),
+            "method": self.method.value,
+            "metrics": [
+                {k: v for k, v in m.to_dict().items() if v is not None} for m in self.metrics
+            ],
+            "parameters": {
+                n: {k: v for k, v in p.to_dict().items() if _shown(k, v)}
+                for n, p in self.space.params.items()
+            },
+            "linear_constraints": [c.describe() for c in self.space.constraints],
+            "budget": None if self.budget is None else self.budget.to_dict(),
+            "resources": {
+                "workers": self.workers,
+                "gpus_per_trial": self.gpus_per_trial,
+                "devices": None if self.devices is None else list(self.devices),
+            },
+            "fidelity": None if self.fidelity is None else self.fidelity.to_dict(),
+            "on_failure": {"retries": self.retries},
+            "enqueue": [dict(e) for e in self.enqueue],
+            "seed": self.seed,
+        }
+
+    def open_experiment(
+        self, *, storage: str | None = None, scheduler: Scheduler | None = None
+    ) -> Experiment:
+        """Load the sweep's experiment, or create it (and queue ``enqueue``) on first launch."""
+        from tunehooks.storage import DuplicateExperimentError
+
+        url = storage or self.storage
+        try:
+            exp = self._create(url, scheduler, load_if_exists=False)
+        except DuplicateExperimentError:  # a relaunch, or another host created it first
+            return self._create(url, scheduler, load_if_exists=True)  # same config or an error
+        for params in self.enqueue:
+            exp.enqueue(params)
+        return exp
+
+    def _create(
+        self, url: str | None, scheduler: Scheduler | None, *, load_if_exists: bool
+    ) -> Experiment:
+        from tunehooks.experiment import Experiment
+
+        try:
+            return Experiment.create(
+                self.name,
+                self.space,
+                metrics=self.metrics,
+                budget=self.budget,
+                storage=url,
+                method=self.method,
+                seed=self.seed,
+                fidelity=self.fidelity,
+                optimizer_options=self.optimizer_options,
+                load_if_exists=load_if_exists,
+                scheduler=scheduler,
+            )
+        except ValueError as e:
+            if "different configuration" in str(e):
+                raise SweepError(
+                    f"name: experiment {self.name!r} already exists in the storage with a "
+                    "different search space, metrics, budget or fidelity; give the sweep a "
+                    "new `name:` (or delete the old experiment)"
+                ) from None
+            raise
+
+
+def _shown(key: str, value: Any) -> bool:
+    return value is not None and value is not False and not (key == "step" and value == 1)
+
+
+# -- loading ---------------------------------------------------------------------------------
+def load_sweep(path: str | os.PathLike[str]) -> Sweep:
+    """Read and validate a sweep file (see docs/launch.md for the format)."""
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"sweep file {str(p)!r} not found") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise SweepError(f"{p}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise SweepError(f"{p}: expected a mapping of keys (name, program, parameters, ...)")
+    default_name = f"{p.parent.resolve().name}-{p.stem}" if p.stem == "sweep" else p.stem
+    return parse_sweep(data, path=p, default_name=default_name)
+
+
+def parse_sweep(
+    data: Mapping[str, Any], *, path: Path | None = None, default_name: str = "sweep"
+) -> Sweep:
+    """Validate a sweep given as a mapping (the parsed YAML) and normalize it."""
+    try:
+        spec = SweepSpec.model_validate(dict(data))
+    except ValidationError as e:
+        raise SweepError(explain(e)) from None
+    return _normalize(spec, path=path, default_name=default_name)
+
+
+def _normalize(spec: SweepSpec, *, path: Path | None, default_name: str) -> Sweep:
+    metrics = _metrics(spec)
+    space = build_space(spec)
+    method = _method(spec)
+    budget = _budget(spec)
+    fidelity = _fidelity(spec, metrics)
+    if budget is None and method is not Method.GRID:
+        raise SweepError(
+            f"budget: method {method.value!r} needs a budget; add `budget: {{trials: 40}}`"
+        )
+    command = _command(spec)
+    check_command(
+        command,
+        has_fidelity=fidelity is not None,
+        has_tasks=fidelity is not None and fidelity.tasks is not None,
+    )
+    enqueue = []
+    for i, params in enumerate(spec.enqueue or []):
+        try:
+            enqueue.append(space.validate(params))
+        except SpaceError as e:
+            raise SweepError(f"enqueue[{i}]: {e}") from None
+    res = spec.resources or ResourcesSpec()
+    workers = res.workers if res.workers is not None else spec.parallel_bandwidth
+    if workers is not None and workers < 1:
+        raise SweepError(f"resources.workers: must be >= 1 (got {workers})")
+    if res.gpus_per_trial < 0:
+        raise SweepError(f"resources.gpus_per_trial: must be >= 0 (got {res.gpus_per_trial})")
+    return Sweep(
+        name=spec.name or default_name,
+        space=space,
+        metrics=tuple(metrics),
+        command=tuple(command),
+        method=method,
+        budget=budget,
+        fidelity=fidelity,
+        program=spec.program,
+        storage=spec.storage,
+        workers=workers,
+        gpus_per_trial=res.gpus_per_trial,
+        devices=None if res.devices is None else tuple(str(d) for d in res.devices),
+        retries=(spec.on_failure or OnFailureSpec()).retries,
+        enqueue=tuple(enqueue),
+        seed=spec.seed,
+        optimizer_options=dict(spec.optimizer_options or {}),
+        path=path,
+    )
+
+
+def _metrics(spec: SweepSpec) -> list[Metric]:
+    if spec.metric is not None and spec.metrics is not None:
+        raise SweepError("metric: give `metric` (one) or `metrics` (a list), not both")
+    entries = [("metric", spec.metric)] if spec.metric is not None else []
+    entries += [(f"metrics[{i}]", m) for i, m in enumerate(spec.metrics or [])]
+    if not entries:
+        raise SweepError(
+            "metrics: required; add `metric: {name: val_acc, goal: maximize}` or a `metrics:` list"
+        )
+    out = []
+    for where, m in entries:
+        if m.goal is not None and m.objective is not None:
+            raise SweepError(f"{where}: give `goal` or `objective`, not both")
+        goal = m.goal if m.goal is not None else m.objective
+        if goal is None and m.strategy != "store":
+            raise SweepError(
+                f"{where}.goal: required (the W&B and SigOpt dialects default differently); "
+                "add `goal: maximize` or `goal: minimize`"
+            )
+        try:
+            out.append(Metric(m.name, goal, strategy=m.strategy, threshold=m.threshold))
+        except ValueError as e:
+            raise SweepError(f"{where}: {e}") from None
+    try:
+        return validate_metrics(out)
+    except ValueError as e:
+        raise SweepError(str(e)) from None
+
+
+def _method(spec: SweepSpec) -> Method:
+    if spec.method is not None:
+        try:
+            return Method(spec.method.lower())
+        except ValueError:
+            choices = " | ".join(m.value for m in Method)
+            raise SweepError(f"method: use one of {choices} (got {spec.method!r})") from None
+    if spec.type is not None:
+        sigopt = {"offline": Method.BAYES, "random": Method.RANDOM, "grid": Method.GRID}
+        if spec.type.lower() not in sigopt:
+            raise SweepError(f"type: use offline, random or grid (got {spec.type!r})")
+        return sigopt[spec.type.lower()]
+    return Method.BAYES
+
+
+def _budget(spec: SweepSpec) -> Budget | None:
+    counts: list[tuple[str, int]] = []
+    cost = None
+    if isinstance(spec.budget, int):
+        counts.append(("budget", spec.budget))
+    elif spec.budget is not None:
+        b = spec.budget
+        counts += [
+            (f"budget.{k}", v)
+            for k, v in (
+                ("trials", b.trials),
+                ("run_cap", b.run_cap),
+                ("observation_budget", b.observation_budget),
+            )
+            if v is not None
+        ]
+        cost = b.cost
+    counts += [
+        (k, v)
+        for k, v in (("run_cap", spec.run_cap), ("observation_budget", spec.observation_budget))
+        if v is not None
+    ]
+    if len(counts) > 1:
+        raise SweepError(
+            f"{counts[1][0]}: the trial budget is given twice ({counts[0][0]} too); keep one"
+        )
+    if not counts and cost is None:
+        return None
+    where = counts[0][0] if counts else "budget.cost"
+    try:
+        return Budget(counts[0][1] if counts else None, cost=cost)
+    except ValueError as e:
+        raise SweepError(f"{where}: {str(e).split(' ', 1)[1]}") from None
+
+
+def _fidelity(spec: SweepSpec, metrics: Sequence[Metric]) -> Fidelity | None:
+    if spec.fidelity is not None and spec.early_terminate is not None:
+        raise SweepError("early_terminate: give `fidelity` or `early_terminate`, not both")
+    if spec.early_terminate is not None:
+        et = spec.early_terminate
+        if et.type.lower() != "hyperband":
+            raise SweepError(f"early_terminate.type: only hyperband is supported (got {et.type!r})")
+        if et.max_iter is None:
+            raise SweepError(
+                "early_terminate.max_iter: required (the length of a full training); add it, "
+                "or write `fidelity: {min: 1, max: N, eta: 3, scheduler: asha}`"
+            )
+        try:
+            return Fidelity(min=et.min_iter or 1, max=et.max_iter, eta=et.eta, scheduler="asha")
+        except ValueError as e:
+            raise SweepError(f"early_terminate: {str(e).split(': ', 1)[-1]}") from None
+    f = spec.fidelity
+    if f is None:
+        return None
+    if f.metric is not None and f.metric not in [m.name for m in metrics]:
+        raise SweepError(
+            f"fidelity.metric: {f.metric!r} is not a metric of the sweep "
+            f"({[m.name for m in metrics]})"
+        )
+    try:
+        return Fidelity(
+            min=f.min,
+            max=f.max,
+            eta=f.eta,
+            resource=f.resource,
+            scheduler=f.scheduler,
+            metric=f.metric,
+            tasks=None if f.tasks is None else [Task(t.name, t.cost) for t in f.tasks],
+        )
+    except ValueError as e:
+        msg = str(e)
+        raise SweepError(msg if msg.startswith("fidelity") else f"fidelity: {msg}") from None
+
+
+def _command(spec: SweepSpec) -> list[str]:
+    if spec.command is None:
+        if spec.program is None:
+            raise SweepError(
+                "program: required when there is no `command`; add `program: train.py`"
+            )
+        return list(DEFAULT_COMMAND)
+    if isinstance(spec.command, str):
+        import shlex
+
+        return shlex.split(spec.command)  # split only: nothing is ever run through a shell
+    if not spec.command:
+        raise SweepError("command: give at least the program to run")
+    return list(spec.command)

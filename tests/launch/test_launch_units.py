@@ -1,0 +1,106 @@
+"""Macros, printed-output parsing, GPU detection and slots."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tunehooks.launch import MacroContext, OutputParser, expand_command, make_slots
+from tunehooks.launch.devices import Slot, detect_gpus
+from tunehooks.launch.macros import MacroError, check_command
+
+
+def test_macros_expand_to_argv_items_also_inside_an_argument() -> None:
+    ctx = MacroContext(
+        params={"lr": 0.001, "opt": "; rm -rf /tmp/x", "n": 64},
+        experiment="e",
+        trial_id=7,
+        trial_number=3,
+        program="train.py",
+        fidelity=9.0,
+        run_dir="runs/e/7",
+        args_json_file="runs/e/7/params.json",
+        interpreter="/usr/bin/python3",
+    )
+    argv = expand_command(
+        [
+            "${interpreter}",
+            "${program}",
+            "--epochs=${fidelity}",
+            "${args}",
+            "--tag=${experiment}-${trial_id}",
+            "--all=${args_no_hyphens}",
+            "${args_json}",
+            "@${args_json_file}",
+            "$${literal}",
+        ],
+        ctx,
+    )
+    assert argv[:7] == [
+        "/usr/bin/python3",
+        "train.py",
+        "--epochs=9",
+        "--lr=0.001",
+        "--opt=; rm -rf /tmp/x",
+        "--n=64",
+        "--tag=e-7",
+    ]
+    assert argv[7] == "--all=lr=0.001 opt=; rm -rf /tmp/x n=64"
+    assert json.loads(argv[8]) == {"lr": 0.001, "n": 64, "opt": "; rm -rf /tmp/x"}
+    assert argv[9:] == ["@runs/e/7/params.json", "${literal}"]
+    assert expand_command(["x", "${fidelity}"], MacroContext({}, "e", fidelity=0.25))[1] == "0.25"
+
+
+def test_check_command_rejects_unknown_macros() -> None:
+    check_command(["${env}", "${interpreter}", "${program}", "${args}"])
+    with pytest.raises(MacroError, match=r"command\[1\]: unknown macro \$\{prog\}"):
+        check_command(["python", "${prog}"])
+
+
+def test_output_parser_reads_json_reports_and_final_tab_lines() -> None:
+    p = OutputParser(final_names={"acc", "loss"})
+    assert p.feed("epoch 1 done") is None
+    r1 = p.feed('tunehooks: {"step": 1, "acc": 0.5, "loss": 2, "name": "x", "flag": true}')
+    assert r1 is not None and (r1.step, r1.metrics) == (1, {"acc": 0.5, "loss": 2.0})
+    r2 = p.feed('  tunehooks: {"acc": 0.6}\n')  # no step: one more than the last
+    assert r2 is not None and r2.step == 2
+    r3 = p.feed('progress 50%\rtunehooks: {"step": 5, "acc": NaN}')
+    assert r3 is not None and r3.step == 5 and r3.metrics["acc"] != r3.metrics["acc"]
+    assert p.feed("tunehooks: {not json") is None and "not JSON" in p.warnings[-1]
+    assert p.feed('tunehooks: {"step": -1, "acc": 1}') is None
+    assert p.feed("acc\t0.91") is None
+    assert p.feed("other\t3") is None and p.feed("loss\tabc") is None
+    assert p.finals == {"acc": 0.91}
+
+
+def test_detect_gpus_from_the_environment_and_nvidia_smi() -> None:
+    assert detect_gpus({"CUDA_VISIBLE_DEVICES": "0,2"}) == ["0", "2"]
+    assert detect_gpus({"CUDA_VISIBLE_DEVICES": ""}) == []
+    assert detect_gpus({"CUDA_VISIBLE_DEVICES": "-1"}) == []
+    assert detect_gpus({"CUDA_VISIBLE_DEVICES": "GPU-aa, GPU-bb"}) == ["GPU-aa", "GPU-bb"]
+    assert detect_gpus({}, nvidia_smi="no-such-nvidia-smi") == []
+
+
+def test_detect_gpus_parses_nvidia_smi_output(tmp_path, monkeypatch) -> None:
+    fake = tmp_path / "nvidia-smi"  # a real executable printing what nvidia-smi -L prints
+    fake.write_text(
+        "#!/bin/sh\necho 'GPU 0: NVIDIA H100 (UUID: GPU-1)'\necho 'GPU 1: NVIDIA H100 (UUID: GPU-2)'\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}")
+    assert detect_gpus({}) == ["0", "1"]
+
+
+def test_slots_hand_out_gpus_in_groups_and_fall_back_to_cpu() -> None:
+    slots, note = make_slots(workers=None, gpus_per_trial=2, devices=["0", "1", "2", "3", "4"])
+    assert [s.gpus for s in slots] == [("0", "1"), ("2", "3")] and note is None
+    assert slots[1].cuda_visible_devices == "2,3"
+    slots, note = make_slots(workers=8, gpus_per_trial=1, devices=["0", "1"])
+    assert len(slots) == 2 and note is not None and "2 slots" in note
+    slots, note = make_slots(workers=3, gpus_per_trial=1, devices=[])
+    assert slots == [Slot(0), Slot(1), Slot(2)] and note is not None and "CPU" in note
+    slots, note = make_slots(workers=None, gpus_per_trial=0, devices=["0"])
+    assert slots == [Slot(0)] and note is None
+    with pytest.raises(ValueError, match="gpus_per_trial"):
+        make_slots(workers=None, gpus_per_trial=4, devices=["0", "1"])
