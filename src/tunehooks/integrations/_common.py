@@ -1,0 +1,300 @@
+"""The framework-free part of every integration.
+
+Each framework callback is thin glue around :class:`Reporter`, which holds the
+decisions that do not depend on the framework: which trial to train, turning
+the framework's metrics into floats, checking that the monitored metric
+exists, failing a diverged trial, and finishing the trial when training ends
+(COMPLETED, PRUNED when the scheduler stopped it, FAILED with the error).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+from tunehooks.trial import Decision, Trial, TrialPruned, TrialRecord, TrialState
+
+if TYPE_CHECKING:
+    from tunehooks.experiment import Experiment
+
+__all__ = [
+    "MissingMetricError",
+    "Reporter",
+    "check_monitor",
+    "end_state",
+    "first_non_finite",
+    "require",
+    "resolve_trial",
+    "scalar_metrics",
+    "to_float",
+]
+
+
+class MissingMetricError(LookupError):
+    """The monitored metric is not among the metrics the training produced."""
+
+
+def require(module: str, *, extra: str) -> ModuleType:
+    """Import ``module`` or raise an ImportError naming the tunehooks extra to install.
+
+    Example:
+        >>> require("math", extra="none").sqrt(4.0)
+        2.0
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ImportError(
+            f"tunehooks.integrations.{extra} needs {module!r}, which is not installed: "
+            f'pip install "tunehooks[{extra}]" ({e})'
+        ) from e
+
+
+def resolve_trial(trial: Trial | Experiment | None = None) -> Trial:
+    """The trial to train: ``trial`` itself; the next trial of an experiment; or else
+    the trial a launcher assigned through the environment (:func:`tunehooks.current_trial`,
+    which asks the experiment named there for its next trial when no id is set)."""
+    if isinstance(trial, Trial):
+        return trial
+    if trial is None:
+        from tunehooks.context import current_trial
+
+        return current_trial()
+    from tunehooks.experiment import Experiment
+
+    if isinstance(trial, Experiment):
+        asked = trial.ask()
+        if asked is None:
+            raise RuntimeError(
+                f"experiment {trial.name!r} has spent its budget; no trial left to train"
+            )
+        return asked
+    raise TypeError(
+        f"trial: expected a tunehooks Trial, an Experiment or None (got {type(trial).__name__})"
+    )
+
+
+def _element_count(value: Any) -> int | None:
+    numel = getattr(value, "numel", None)  # torch
+    if callable(numel):
+        return int(numel())
+    size = getattr(value, "size", None)  # numpy, MXNet
+    if isinstance(size, int):
+        return size
+    shape = getattr(value, "shape", None)  # TensorFlow
+    if shape is not None:
+        try:
+            return math.prod(int(d) for d in shape)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def to_float(value: Any) -> float | None:
+    """A Python float for a scalar metric (number, 0-d/1-element tensor or array), else None.
+
+    Works on torch, TensorFlow, numpy and MXNet values without importing them.
+
+    Example:
+        >>> to_float(3), to_float("x"), to_float([1.0, 2.0])
+        (3.0, None, None)
+    """
+    if isinstance(value, bool | int | float):
+        return float(value)
+    if value is None or isinstance(value, str | bytes):
+        return None
+    if _element_count(value) not in (None, 1):
+        return None
+    for method in ("item", "asscalar", "numpy"):
+        fn = getattr(value, method, None)
+        if callable(fn):
+            try:
+                out = fn()
+                return float(out.item() if hasattr(out, "item") else out)
+            except (TypeError, ValueError, RuntimeError):
+                return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def scalar_metrics(raw: Mapping[str, Any]) -> dict[str, float]:
+    """The scalar numeric entries of ``raw`` as floats (others are left out)."""
+    out: dict[str, float] = {}
+    for name, value in raw.items():
+        v = to_float(value)
+        if v is not None:
+            out[str(name)] = v
+    return out
+
+
+def check_monitor(monitor: Sequence[str], metrics: Mapping[str, float], *, where: str) -> None:
+    """Raise :class:`MissingMetricError` when a monitored metric is absent, listing those that exist."""
+    missing = [m for m in monitor if m not in metrics]
+    if missing:
+        names = ", ".join(repr(m) for m in sorted(metrics)) or "none"
+        raise MissingMetricError(
+            f"monitor: metric {missing[0]!r} is not among the metrics of {where} "
+            f"(they are: {names}); log it, or pass monitor= one of those"
+        )
+
+
+def first_non_finite(metrics: Mapping[str, float]) -> tuple[str, float] | None:
+    """The first NaN or infinite metric, or None when all are finite."""
+    for name, value in metrics.items():
+        if not math.isfinite(value):
+            return name, value
+    return None
+
+
+def end_state(
+    *, finished: bool, stopped_by_scheduler: bool, error: BaseException | None
+) -> TrialState | None:
+    """What a trial becomes when its training ends; None when it is already finished.
+
+    Example:
+        >>> end_state(finished=False, stopped_by_scheduler=True, error=None).value
+        'PRUNED'
+    """
+    if finished:
+        return None
+    if isinstance(error, TrialPruned):
+        return TrialState.PRUNED
+    if error is not None:
+        return TrialState.FAILED
+    return TrialState.PRUNED if stopped_by_scheduler else TrialState.COMPLETED
+
+
+def _monitor_names(monitor: str | Sequence[str] | None) -> tuple[str, ...]:
+    if monitor is None:
+        return ()
+    names = (monitor,) if isinstance(monitor, str) else tuple(monitor)
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"monitor: expected metric names (got {monitor!r})")
+    return names
+
+
+class Reporter:
+    """Reports a training's metrics to a trial and finishes it; what every callback wraps.
+
+    ``trial``: a :class:`~tunehooks.Trial`; an :class:`~tunehooks.Experiment`
+    (its next trial); or None for :func:`tunehooks.current_trial`. ``monitor``:
+    metrics that must be present in every report. ``writer=False`` (DDP ranks
+    other than 0) reads the trial but never writes.
+
+    Used as a context manager it finishes the trial on exit: COMPLETED with the
+    last reported metrics, PRUNED when the scheduler stopped it (or the body
+    raised :class:`~tunehooks.TrialPruned`, which is then swallowed), FAILED
+    with the error when the body raised.
+
+    Example:
+        >>> import tunehooks as th
+        >>> exp = th.Experiment.create("doc-reporter", th.SearchSpace({"x": th.Float(0, 1)}),
+        ...     metrics=[th.Metric("acc", goal="maximize")], budget=th.Budget(trials=1),
+        ...     storage="sqlite://", method="random")
+        >>> with Reporter(exp, monitor="acc") as rep:
+        ...     for epoch in range(1, 4):
+        ...         if rep.report(epoch, {"acc": 0.5 + 0.1 * epoch}) is th.Decision.STOP:
+        ...             break
+        >>> rep.trial.state.value, rep.trial.record.value("acc")
+        ('COMPLETED', 0.8)
+    """
+
+    def __init__(
+        self,
+        trial: Trial | Experiment | None = None,
+        *,
+        monitor: str | Sequence[str] | None = None,
+        writer: bool = True,
+    ) -> None:
+        self.monitor = _monitor_names(monitor)
+        self.trial = resolve_trial(trial)
+        self.writer = writer
+        self.last_metrics: dict[str, float] = {}
+        self.last_step: int | None = None
+
+    @property
+    def stopped(self) -> bool:
+        """True once the scheduler said STOP or the trial finished (e.g. failed by a NaN)."""
+        return self.trial.should_stop
+
+    def report(
+        self, step: int, metrics: Mapping[str, Any], *, where: str = "the training"
+    ) -> Decision:
+        """Report the scalar entries of ``metrics`` at ``step``; the scheduler's decision.
+
+        Raises :class:`MissingMetricError` (after failing the trial) when a
+        monitored metric is absent. A NaN or infinite value fails the trial with
+        a message naming the metric and the step, and returns STOP.
+        """
+        values = scalar_metrics(metrics)
+        try:
+            check_monitor(self.monitor, values, where=where)
+        except MissingMetricError as e:
+            if self.writer and not self.trial.is_finished:
+                self.trial.fail(e)
+            raise
+        if not self.writer:
+            return Decision.STOP if self.trial.should_stop else Decision.CONTINUE
+        if self.trial.is_finished:
+            return Decision.STOP
+        self.last_metrics, self.last_step = values, step
+        bad = first_non_finite(values)
+        if bad is not None:
+            name, value = bad
+            self.trial.fail(
+                f"metric {name!r} is {value} at step {step}: the training diverged "
+                "(try a smaller learning rate); the trial is FAILED and the next one runs"
+            )
+            return Decision.STOP
+        return self.trial.report(step, values)
+
+    def epochs(self, max_epochs: int | None = None) -> Iterator[int]:
+        """Epoch numbers 1, 2, ... up to the trial's fidelity (else ``max_epochs``),
+        ending early once the scheduler said STOP."""
+        fid = self.trial.fidelity
+        n = round(fid) if fid is not None else max_epochs
+        if n is None:
+            raise ValueError(
+                f"max_epochs: trial {self.trial.number} has no fidelity; pass max_epochs="
+            )
+        for epoch in range(1, int(n) + 1):
+            if self.stopped:
+                return
+            yield epoch
+
+    def finish(self, error: BaseException | None = None) -> TrialRecord | None:
+        """Finish the trial once training ended; None when it was already finished
+        (or this is not the writer)."""
+        if not self.writer:
+            return None
+        self.trial.refresh()
+        state = end_state(
+            finished=self.trial.is_finished,
+            stopped_by_scheduler=self.trial.should_stop,
+            error=error,
+        )
+        if state is TrialState.COMPLETED:
+            return self.trial.complete(self.last_metrics or None)
+        if state is TrialState.PRUNED:
+            return self.trial.prune()
+        if state is TrialState.FAILED:
+            return self.trial.fail(error)
+        return None
+
+    def __enter__(self) -> Reporter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        self.finish(exc)
+        return isinstance(exc, TrialPruned)

@@ -1,0 +1,155 @@
+"""Lightning's TuneCallback trains real tiny models on digits; decisions are scripted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("lightning")
+
+from _lightning_digits import DigitsModule, loaders, trainer
+
+from tunehooks.context import ENV_EXPERIMENT, ENV_STORAGE, ENV_TRIAL_ID
+from tunehooks.integrations._common import MissingMetricError
+from tunehooks.integrations.lightning import TuneCallback
+from tunehooks.trial import TrialState
+
+pytestmark = pytest.mark.slow
+HERE = Path(__file__).parent
+
+
+@pytest.fixture
+def dl(digits):
+    return loaders(digits)
+
+
+def test_reports_each_validation_but_not_the_sanity_check_and_stops(make_exp, dl) -> None:
+    exp = make_exp(stop_at=2)
+    cb = TuneCallback(exp, monitor="val_acc")
+    t = trainer(cb, max_epochs=6, num_sanity_val_steps=1)
+    t.fit(DigitsModule(**cb.trial.params), *dl)
+    assert exp.scheduler.calls == [1, 2]  # type: ignore[attr-defined]
+    assert t.current_epoch == 2  # stopped after the second epoch
+    rec = cb.trial.refresh()
+    assert rec.state is TrialState.PRUNED  # by the callback; nothing called after fit
+    assert [r.step for r in rec.reports] == [1, 2]
+    assert set(rec.reports[0].metrics) == {"val_acc", "train_loss"}
+
+
+def test_completes_with_the_final_metrics(make_exp, dl) -> None:
+    exp = make_exp()
+    cb = TuneCallback(exp, monitor="val_acc")
+    t = trainer(cb, max_epochs=3)
+    t.fit(DigitsModule(**cb.trial.params), *dl)
+    rec = cb.trial.refresh()
+    assert rec.state is TrialState.COMPLETED
+    assert [r.step for r in rec.reports] == [1, 2, 3]
+    assert rec.values["val_acc"] == pytest.approx(float(t.callback_metrics["val_acc"]))
+    assert rec.values["val_acc"] > 0.5
+
+
+def test_an_error_in_training_fails_the_trial_with_the_error(make_exp, dl) -> None:
+    exp = make_exp()
+    cb = TuneCallback(exp)
+    with pytest.raises(RuntimeError, match="boom at epoch 2"):
+        trainer(cb, max_epochs=4).fit(DigitsModule(0.01, fail_at=2), *dl)
+    rec = cb.trial.refresh()
+    assert rec.state is TrialState.FAILED
+    assert rec.error == "RuntimeError: boom at epoch 2"
+    assert [r.step for r in rec.reports] == [1]
+
+
+def test_missing_monitor_lists_the_logged_metrics(make_exp, dl) -> None:
+    exp = make_exp()
+    cb = TuneCallback(exp, monitor="val_acc")
+    with pytest.raises(MissingMetricError, match=r"they are: 'train_loss', 'val_accuracy'"):
+        trainer(cb, max_epochs=2).fit(DigitsModule(0.01, val_name="val_accuracy"), *dl)
+    assert cb.trial.refresh().state is TrialState.FAILED
+
+
+def test_nan_fails_the_trial_and_the_next_trial_runs(make_exp, dl) -> None:
+    exp = make_exp(trials=2)
+    epochs = []
+    for trial in exp.trials():
+        t = trainer(TuneCallback(trial, monitor="val_acc"), max_epochs=3)
+        t.fit(DigitsModule(**trial.params, nan_at=2 if trial.number == 0 else None), *dl)
+        epochs.append(t.current_epoch)
+    first, second = exp.get_trials()
+    assert first.state is TrialState.FAILED
+    assert "'train_loss' is nan at step 2" in (first.error or "")
+    assert second.state is TrialState.COMPLETED
+    assert epochs == [2, 3]
+
+
+def test_no_trial_argument_reads_the_launchers_trial(
+    make_exp, dl, storage_url, monkeypatch
+) -> None:
+    exp = make_exp()
+    exp.enqueue({"lr": 0.02})
+    started = exp.ask()
+    monkeypatch.setenv(ENV_STORAGE, storage_url)
+    monkeypatch.setenv(ENV_EXPERIMENT, exp.name)
+    monkeypatch.setenv(ENV_TRIAL_ID, str(started.id))
+    cb = TuneCallback(monitor="val_acc")
+    assert cb.trial.id == started.id and cb.trial.params == {"lr": 0.02}
+    trainer(cb, max_epochs=1).fit(DigitsModule(**cb.trial.params), *dl)
+    assert started.refresh().state is TrialState.COMPLETED
+    assert len(exp.get_trials()) == 1
+
+
+def _run_ddp(exp, storage_url, tmp_path, mode: str, trial_id: int | None) -> list[dict]:
+    env = {
+        **os.environ,
+        ENV_STORAGE: storage_url,
+        ENV_EXPERIMENT: exp.name,
+        "OUT_DIR": str(tmp_path),
+        "MODE": mode,
+        "STOP_AT": "2",
+        "PYTHONPATH": str(HERE),
+    }
+    env.pop(ENV_TRIAL_ID, None)
+    if trial_id is not None:
+        env[ENV_TRIAL_ID] = str(trial_id)
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "_ddp_script.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+
+
+def test_ddp_ranks_train_the_launchers_trial_and_stop_together(
+    make_exp, storage_url, tmp_path
+) -> None:
+    exp = make_exp(stop_at=2)
+    started = exp.ask()
+    ranks = _run_ddp(exp, storage_url, tmp_path, "launcher", started.id)
+    assert [r["trial_id"] for r in ranks] == [started.id, started.id]
+    assert ranks[0]["params"] == ranks[1]["params"] == started.params
+    assert [r["epochs"] for r in ranks] == [2, 2]  # the stop reached both ranks
+    assert [r["writer"] for r in ranks] == [True, False]
+    (rec,) = exp.get_trials()  # one trial
+    assert rec.state is TrialState.PRUNED  # by the callback: no manual call after fit
+    assert [r.step for r in rec.reports] == [1, 2]  # one set of reports
+    assert all(r.metrics["rank"] == 0.0 for r in rec.reports)  # written by rank 0 alone
+
+
+def test_ddp_without_launcher_hands_rank0s_trial_to_every_rank(
+    make_exp, storage_url, tmp_path
+) -> None:
+    exp = make_exp()
+    ranks = _run_ddp(exp, storage_url, tmp_path, "nan", None)
+    (rec,) = exp.get_trials()  # rank 1 did not ask for a trial of its own
+    assert [r["trial_id"] for r in ranks] == [rec.id, rec.id]
+    assert [r["epochs"] for r in ranks] == [2, 2]  # rank 0's NaN verdict stopped both
+    assert rec.state is TrialState.FAILED
+    assert "is nan at step 2" in (rec.error or "")
