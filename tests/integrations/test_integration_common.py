@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -161,3 +164,24 @@ def test_epochs_follow_the_trial_fidelity(storage_url) -> None:
     rep = Reporter(exp)
     assert rep.trial.fidelity == 3
     assert list(rep.epochs(max_epochs=10)) == [1, 2, 3]
+
+
+def test_a_missing_framework_names_the_extra() -> None:
+    code = (
+        "import importlib.util, sys\n"
+        "assert importlib.util.find_spec('mxnet') is None\n"
+        "try:\n    import tunehooks.integrations.mxnet\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 'pip install "tunehooks[mxnet]"' in out.stdout
+
+
+def test_the_shared_logic_and_the_loop_helper_import_no_framework() -> None:
+    code = (
+        "import sys\nimport tunehooks.integrations.torch, tunehooks.integrations._common\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'lightning', 'keras', 'tensorflow', 'mxnet')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,94 @@
+"""Keras 3's TuneCallback on the TensorFlow backend (in process) and the torch backend
+(in a subprocess: KERAS_BACKEND must be set before keras is imported)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("keras")
+
+from _keras_digits import PoisonAt, build, fit
+
+from tunehooks.integrations._common import MissingMetricError
+from tunehooks.integrations.keras import TuneCallback
+from tunehooks.trial import TrialState
+
+pytestmark = pytest.mark.slow
+HERE = Path(__file__).parent
+
+
+def test_stop_sets_stop_training_and_prunes(make_exp, digits) -> None:
+    exp = make_exp(stop_at=2, monitor="val_accuracy")
+    cb = TuneCallback(exp, monitor="val_accuracy")
+    history = fit(build(**cb.trial.params), digits, [cb], epochs=5)
+    assert len(history.history["loss"]) == 2
+    assert exp.scheduler.calls == [1, 2]  # type: ignore[attr-defined]
+    rec = cb.trial.refresh()
+    assert rec.state is TrialState.PRUNED
+    assert set(rec.reports[0].metrics) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_completes_with_the_last_epoch_logs(make_exp, digits) -> None:
+    exp = make_exp(monitor="val_accuracy")
+    cb = TuneCallback(exp, monitor="val_accuracy")
+    history = fit(build(**cb.trial.params), digits, [cb], epochs=3)
+    rec = cb.trial.refresh()
+    assert rec.state is TrialState.COMPLETED
+    assert [r.step for r in rec.reports] == [1, 2, 3]
+    assert rec.values["val_accuracy"] == pytest.approx(history.history["val_accuracy"][-1])
+    assert rec.values["val_accuracy"] > 0.5
+
+
+def test_missing_monitor_lists_the_logs(make_exp, digits) -> None:
+    exp = make_exp(monitor="val_acc")
+    cb = TuneCallback(exp, monitor="val_acc")
+    with pytest.raises(MissingMetricError, match=r"they are: 'accuracy', 'loss', 'val_accuracy'"):
+        fit(build(0.01), digits, [cb], epochs=2)
+    assert cb.trial.refresh().state is TrialState.FAILED
+
+
+def test_nan_loss_fails_the_trial_and_the_next_trial_runs(make_exp, digits) -> None:
+    exp = make_exp(trials=2, monitor="val_accuracy")
+    epochs = []
+    for trial in exp.trials():
+        extra = [PoisonAt(2)] if trial.number == 0 else []
+        history = fit(build(**trial.params), digits, [*extra, TuneCallback(trial)], epochs=3)
+        epochs.append(len(history.history["loss"]))
+    first, second = exp.get_trials()
+    assert first.state is TrialState.FAILED
+    assert "is nan at step 2" in (first.error or "")
+    assert second.state is TrialState.COMPLETED
+    assert epochs == [2, 3]
+
+
+def test_context_manager_fails_the_trial_when_fit_raises(make_exp, digits) -> None:
+    exp = make_exp(monitor="val_accuracy")
+    x_tr, y_tr, x_va, y_va = digits
+    with pytest.raises(ValueError), TuneCallback(exp) as cb:
+        fit(build(0.01), (x_tr[:, :10], y_tr, x_va, y_va), [cb], epochs=2)  # wrong input width
+    rec = cb.trial.refresh()
+    assert rec.state is TrialState.FAILED and (rec.error or "").startswith("ValueError")
+
+
+def test_torch_backend(storage_url) -> None:
+    env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": str(HERE)}
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "_keras_torch_script.py"), storage_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["backend"] == "torch"
+    assert out["epochs"] == 2
+    assert out["state"] == "PRUNED"
+    assert out["steps"] == [1, 2]
