@@ -73,6 +73,11 @@ def _eligible_of(tr: Trace) -> list[bool]:
     return [e for v, e in zip(tr.value, tr.eligible, strict=True) if v is not None]
 
 
+def _legend(ax: Any) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+
+
 def _xs(pts: Sequence[tuple[float, Any]]) -> list[float]:
     return [p[0] for p in pts]
 
@@ -140,7 +145,7 @@ def trace_figure(
         ax.grid(alpha=0.3)
         if not pts:
             _empty(fig, ax, "no finished trial yet")
-    axs[0].legend(fontsize=8)
+    _legend(axs[0])
     fig.suptitle(f"{exp.name}: best {traces[0].metric} so far ({traces[0].goal})")
     return fig
 
@@ -173,7 +178,7 @@ def learning_curves_figure(
     ax.set_xlabel(exp.fidelity.resource if exp.fidelity else "step")
     ax.set_ylabel(m.name)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend(ax)
     ax.set_title(f"learning curves ({sum(1 for t in history if t.reports)} trials)")
     return fig
 
@@ -315,7 +320,7 @@ def slices_figure(slices: Sequence[Slice], *, metric: str = "") -> Figure:
         ax.set_xlabel(s.name)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
-    axs[0].legend(fontsize=8)
+    _legend(axs[0])
     fig.suptitle("slices of the most important parameters")
     return fig
 
@@ -349,7 +354,7 @@ def pareto_figure(result: ParetoResult) -> Figure:
     ax.set_xlabel(f"{a.name} ({a.goal.value if a.goal else ''})")
     ax.set_ylabel(f"{b.name} ({b.goal.value if b.goal else ''})")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend(ax)
     ax.set_title(f"Pareto front: {len(result.front)} trials")
     return fig
 
@@ -383,6 +388,6 @@ def compare_figure(bands: Sequence[CompareBand], *, title: str = "") -> Figure:
     ax.set_xlabel(bands[0].axis.label)
     ax.set_ylabel(f"best {bands[0].metric} so far")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend(ax)
     ax.set_title(title or "best so far: median and interquartile range over runs")
     return fig
