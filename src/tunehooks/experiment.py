@@ -275,6 +275,9 @@ class Experiment:
                 return Decision.STOP
         if not getattr(self.scheduler, "needs_history", True):
             return Decision.CONTINUE
+        decides = getattr(self.scheduler, "decides", None)  # optional: skip the history load
+        if decides is not None and not decides(self.storage.get_trial(trial_id)):
+            return Decision.CONTINUE
         history = self.storage.get_trials(self.id)
         current = next(t for t in history if t.id == trial_id)
         return self.scheduler.decide(current, history)
@@ -323,6 +326,8 @@ class Experiment:
         if self.fidelity is None:
             return 1.0
         full = self.fidelity.max
+        if self.fidelity.tasks is not None:  # a task costs its fraction, whatever it reports
+            return min(t.fidelity if t.fidelity is not None else full, full) / full
         if t.state is TrialState.RUNNING:
             used = t.fidelity if t.fidelity is not None else full
         elif t.reports:

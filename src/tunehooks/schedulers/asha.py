@@ -79,6 +79,10 @@ class ASHAScheduler:
         self.levels = rung_levels(fidelity.min, fidelity.max, fidelity.eta)
         self.seed = int(seed)
 
+    def decides(self, trial: TrialRecord) -> bool:
+        """Whether the newest report is a decision point (a rung reached)."""
+        return crossed_rung(trial, self.levels) is not None
+
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
         return asha_decision(trial, history, metric=self.metric, levels=self.levels, eta=self.eta)
 

@@ -16,6 +16,11 @@ class Scheduler(Protocol):
     ``trial`` is the reporting trial with all its reports (the newest last);
     ``history`` holds every trial of the experiment with its reports. A
     scheduler may also choose the fidelity of a new trial (``None``: full).
+
+    Optional members the experiment uses when present: ``needs_history = False``
+    (never stops: no history is loaded), and ``decides(trial) -> bool``, False
+    when the trial's newest report cannot change anything (between rungs), so
+    the experiment answers CONTINUE without loading every trial.
     """
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision: ...
