@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 import sqlite3
 import subprocess
@@ -204,3 +205,14 @@ def test_report_on_a_running_experiment_reads_only_and_waits_for_no_lock(
     trial = scripted.trial(scripted.get_trials()[-1].id)
     trial.report(2, {"acc": 0.5, "ms": 10})
     assert trial.complete().state is th.TrialState.COMPLETED
+
+
+def test_read_only_open_of_a_closed_sweep(scripted: th.Experiment) -> None:
+    """Once every worker closed the database (its WAL checkpointed away), the report still
+    opens it read-only."""
+    path = scripted.storage.url.removeprefix("sqlite:///")
+    scripted.storage.close()
+    assert not os.path.exists(path + "-wal")
+    ro = an.open_readonly(storage=scripted.storage.url)  # the only experiment in the file
+    assert ro.name == "scripted" and len(ro.get_trials()) == 8
+    assert an.cost_table(ro).best == pytest.approx(0.90)

@@ -8,7 +8,6 @@ the workers that are still writing to the same file.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sqlite3
@@ -209,10 +208,3 @@ def curve(t: TrialRecord, metric: str) -> tuple[list[float], list[float]]:
             xs.append(float(r.step))
             ys.append(float(v))
     return xs, ys
-
-
-def to_json_value(v: Any) -> Any:
-    """``v`` made JSON-safe (non-finite floats become ``None``)."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return json.loads(json.dumps(v, default=str))

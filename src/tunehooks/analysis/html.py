@@ -100,6 +100,12 @@ def report_html(
         f'<p class="muted">method {html.escape(exp.method.value)} · metrics {html.escape(goals)}'
         f" · {len(history)} trials · written {time.strftime('%Y-%m-%d %H:%M:%S')}</p>"
     )
+    if len(exp.objectives) > 1:
+        s.append(
+            f"<p>Two optimized metrics: the traces, curves, importance and slices follow "
+            f"<code>{html.escape(m.name)}</code> (another with <code>--metric</code>); the Pareto "
+            "front at the end shows both.</p>"
+        )
     table = cost_table(
         exp, metric=m.name, point=point, trials=history, gpus_per_trial=gpus_per_trial
     )

@@ -219,10 +219,11 @@ def compare_traces(
     for label, ts in traces.items():
         mat = np.full((len(ts), grid.size), np.nan)
         for i, tr in enumerate(ts):
-            for j, g in enumerate(grid):
-                b = tr.best_at(float(g))
-                if b is not None:
-                    mat[i, j] = b
+            if not tr.x:
+                continue
+            best = np.array([np.nan if b is None else b for b in tr.best])
+            idx = np.searchsorted(np.asarray(tr.x), grid, side="right") - 1
+            mat[i, idx >= 0] = best[idx[idx >= 0]]
         counts = np.sum(~np.isnan(mat), axis=0)
         med = np.full(grid.size, np.nan)
         q25 = np.full(grid.size, np.nan)
