@@ -210,3 +210,24 @@ def test_exports_json_and_curves(scripted: th.Experiment, tmp_path) -> None:
     assert {r["metric"] for r in rows} == {"acc", "ms"}
     df = scripted.to_dataframe()
     assert len(df) == 8 and "param_lr" in df.columns
+
+
+def test_importance_matches_the_variance_decomposition_of_a_linear_objective(
+    storage_url: str,
+) -> None:
+    """y = a + 2 b on the unit square: a explains 1/5 of the variance, b 4/5, c nothing."""
+    exp = th.Experiment.create(
+        "linear",
+        th.SearchSpace({"a": th.Float(0, 1), "b": th.Float(0, 1), "c": th.Float(0, 1)}),
+        metrics=[th.Metric("y", goal="minimize")],
+        budget=th.Budget(trials=80),
+        storage=storage_url,
+        method="sobol",
+    )
+    for t in exp.trials():
+        t.complete({"y": t.params["a"] + 2 * t.params["b"]})
+    imps = {i.name: i for i in an.parameter_importance(exp)}
+    assert imps["b"].value == pytest.approx(0.8, abs=0.12)
+    assert imps["a"].value == pytest.approx(0.2, abs=0.08)
+    assert imps["c"].value < 0.03
+    assert sum(i.value for i in imps.values()) <= 1.0
