@@ -35,6 +35,6 @@ def make_optimizer(
         from tunehooks.optimizers.grid import GridOptimizer
 
         return GridOptimizer(space, metrics, seed=seed, **opts)
-    from tunehooks.optimizers.gp import GPOptimizer  # type: ignore[import-not-found]
+    from tunehooks.optimizers.gp import GPOptimizer
 
-    return GPOptimizer(space, metrics, seed=seed, **opts)  # type: ignore[no-any-return]
+    return GPOptimizer(space, metrics, seed=seed, **opts)

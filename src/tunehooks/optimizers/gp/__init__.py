@@ -1,0 +1,46 @@
+"""The GP Bayesian optimizer (``method="bayes"``) and its reusable building blocks.
+
+* :class:`SpaceEncoder`: a search space to GP features (rounding, one-hot, inactive fill).
+* :func:`robust_transform`, :func:`chebyshev_scalarize`, :func:`fill_failed`: targets.
+* :func:`fit_gp` -> :class:`FittedGP`: an exact GP with priors, MAP-fitted.
+* :func:`log_ei`, :func:`log_pof`, :func:`optimize_acquisition`: acquisition.
+* :class:`GPOptimizer`: the optimizer that puts them together.
+
+Only this package imports torch and gpytorch; importing it is done lazily by
+:func:`tunehooks.optimizers.make_optimizer`.
+"""
+
+from __future__ import annotations
+
+from tunehooks.optimizers.gp.acquisition import (
+    AcquisitionFunction,
+    log_ei,
+    log_pof,
+    optimize_acquisition,
+)
+from tunehooks.optimizers.gp.encoding import SpaceEncoder
+from tunehooks.optimizers.gp.model import FittedGP, fit_gp
+from tunehooks.optimizers.gp.optimizer import GPOptimizer, default_n_initial, observations
+from tunehooks.optimizers.gp.transforms import (
+    chebyshev_scalarize,
+    fill_failed,
+    robust_transform,
+    standardize,
+)
+
+__all__ = [
+    "AcquisitionFunction",
+    "FittedGP",
+    "GPOptimizer",
+    "SpaceEncoder",
+    "chebyshev_scalarize",
+    "default_n_initial",
+    "fill_failed",
+    "fit_gp",
+    "log_ei",
+    "log_pof",
+    "observations",
+    "optimize_acquisition",
+    "robust_transform",
+    "standardize",
+]

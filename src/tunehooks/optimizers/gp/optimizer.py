@@ -1,0 +1,232 @@
+"""GPOptimizer: the default ``method="bayes"``.
+
+One suggestion, from the seed and the history only (nothing is cached between
+calls, so the optimizer may be re-created per ask in any process):
+
+1. Fewer than ``n_initial`` trials, or fewer than two results: the next point of
+   a scrambled Sobol sequence (as ``method="sobol"``).
+2. Otherwise the objective values (failed trials: the worst value seen; pruned
+   trials: their last reported value; two objectives: a random augmented
+   Chebyshev scalarization per suggestion) go through
+   :func:`~tunehooks.optimizers.gp.transforms.robust_transform`, and a GP is
+   fitted with :func:`~tunehooks.optimizers.gp.model.fit_gp`. Each constraint
+   metric gets a GP of its slack (``>= 0`` when met).
+3. Pending (QUEUED / RUNNING) trials are added with the model's mean as their
+   value (kriging believer): the model becomes certain there, so parallel
+   workers receive distinct points.
+4. log EI (times the probability that every constraint holds) is maximized by
+   :func:`~tunehooks.optimizers.gp.acquisition.optimize_acquisition`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+import torch
+from tunehooks.metrics import Metric, Strategy, validate_metrics
+from tunehooks.optimizers.base import OptimizerBase, seeded_rng
+from tunehooks.optimizers.gp.acquisition import log_ei, log_pof, optimize_acquisition
+from tunehooks.optimizers.gp.encoding import SpaceEncoder
+from tunehooks.optimizers.gp.model import FittedGP, fit_gp
+from tunehooks.optimizers.gp.transforms import (
+    chebyshev_scalarize,
+    fill_failed,
+    robust_transform,
+)
+from tunehooks.optimizers.sobol import SobolOptimizer
+from tunehooks.space import SearchSpace
+from tunehooks.trial import Suggestion, TrialRecord, TrialState
+
+__all__ = ["GPOptimizer", "default_n_initial", "observations"]
+
+_OBSERVED = (TrialState.COMPLETED, TrialState.PRUNED, TrialState.FAILED)
+_PENDING = (TrialState.QUEUED, TrialState.RUNNING)
+_PENDING_NOISE = 1e-6
+
+
+def default_n_initial(space: SearchSpace) -> int:
+    """Size of the Sobol initial design: the number of tuned parameters + 2, in [5, 20]."""
+    n_params = sum(1 for p in space.params.values() if p.n_columns)
+    return min(20, max(5, n_params + 2))
+
+
+def observations(
+    history: Sequence[TrialRecord], metrics: Sequence[Metric]
+) -> tuple[list[TrialRecord], np.ndarray]:
+    """Finished trials and their values, one column per metric, NaN where missing.
+
+    COMPLETED trials give their final values, PRUNED ones their last reported
+    values, FAILED ones NaN (they count as the worst value seen). Trials that
+    finished without any value for the first metric and did not fail are left out.
+    """
+    rows: list[TrialRecord] = []
+    vals: list[list[float]] = []
+    for t in history:
+        if t.state not in _OBSERVED:
+            continue
+        row = []
+        for m in metrics:
+            v = None if t.state is TrialState.FAILED else t.last_reported(m.name)
+            row.append(np.nan if v is None or not np.isfinite(v) else float(v))
+        if t.state is not TrialState.FAILED and np.isnan(row[0]):
+            continue
+        rows.append(t)
+        vals.append(row)
+    return rows, np.asarray(vals, dtype=float).reshape(len(rows), len(metrics))
+
+
+class GPOptimizer(OptimizerBase):
+    """Gaussian-process Bayesian optimization over mixed, conditional spaces.
+
+    Args:
+        space: the search space.
+        metrics: the experiment's metrics (one or two optimized, any constraints).
+        seed: same seed and same history give the same suggestion.
+        n_initial: Sobol points before the GP takes over (default:
+            :func:`default_n_initial`).
+        max_fit_points: observations used to fit the hyperparameters (all are
+            conditioned on).
+        fit_maxiter: L-BFGS-B iterations of the hyperparameter fit.
+        n_raw: raw quasi-random samples of the acquisition.
+        n_restarts: L-BFGS-B starts of the acquisition optimization.
+        acq_maxiter: L-BFGS-B iterations per acquisition optimization.
+
+    Example:
+        >>> import tunehooks as th
+        >>> space = th.SearchSpace({"x": th.Float(-2.0, 2.0)})
+        >>> opt = GPOptimizer(space, [th.Metric("y", goal="minimize")], seed=0, n_initial=4)
+        >>> history = []
+        >>> for i in range(7):
+        ...     x = opt.suggest(history).params["x"]
+        ...     history.append(th.TrialRecord(id=i, number=i, state=th.TrialState.COMPLETED,
+        ...                                   params={"x": x}, values={"y": (x - 0.5) ** 2}))
+        >>> abs(history[-1].params["x"] - 0.5) < 0.3
+        True
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        metrics: Sequence[Metric],
+        *,
+        seed: int = 0,
+        n_initial: int | None = None,
+        max_fit_points: int = 160,
+        fit_maxiter: int = 50,
+        n_raw: int = 512,
+        n_restarts: int = 6,
+        acq_maxiter: int = 40,
+    ) -> None:
+        super().__init__(space, validate_metrics(metrics), seed=seed)
+        if n_initial is not None and (isinstance(n_initial, bool) or int(n_initial) < 1):
+            raise ValueError(f"optimizer_options.n_initial must be >= 1 (got {n_initial!r})")
+        for name, value in (
+            ("max_fit_points", max_fit_points),
+            ("n_raw", n_raw),
+            ("n_restarts", n_restarts),
+        ):
+            if isinstance(value, bool) or int(value) < 1:
+                raise ValueError(f"optimizer_options.{name} must be >= 1 (got {value!r})")
+        self.n_initial = default_n_initial(space) if n_initial is None else int(n_initial)
+        self.max_fit_points = int(max_fit_points)
+        self.fit_maxiter = int(fit_maxiter)
+        self.n_raw = int(n_raw)
+        self.n_restarts = int(n_restarts)
+        self.acq_maxiter = int(acq_maxiter)
+        self.encoder = SpaceEncoder(space)
+        self.objectives = [m for m in self.metrics if m.strategy is Strategy.OPTIMIZE]
+        self.constraints = [m for m in self.metrics if m.strategy is Strategy.CONSTRAINT]
+        self._sobol = SobolOptimizer(space, self.metrics, seed=seed)
+
+    # -- the protocol -------------------------------------------------------------------
+    def suggest(self, history: Sequence[TrialRecord]) -> Suggestion | None:
+        rows, values = observations(history, [*self.objectives, *self.constraints])
+        n_ok = int(np.isfinite(values[:, 0]).sum()) if len(rows) else 0
+        if len(history) < self.n_initial or n_ok < 2 or self.encoder.dim == 0:
+            return self._sobol.suggest(history)
+        rng = seeded_rng(self.seed, history)
+        x = self._propose(history, rows, values, rng)
+        if x is None:
+            return Suggestion(self.space.sample(1, rng=rng)[0])
+        return Suggestion(self.space.validate(self.encoder.decode(x)[0]))
+
+    # -- internals ----------------------------------------------------------------------
+    def _objective_targets(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        k = len(self.objectives)
+        signed = values[:, :k] * np.array([m.sign for m in self.objectives])
+        if k == 1:
+            return robust_transform(signed[:, 0])
+        weights = rng.dirichlet(np.ones(k))
+        return robust_transform(chebyshev_scalarize(signed, weights))
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, salt: int) -> FittedGP:
+        return fit_gp(
+            X,
+            y,
+            categorical_columns=self.encoder.categorical_columns,
+            max_fit_points=self.max_fit_points,
+            maxiter=self.fit_maxiter,
+            seed=self.seed * 7919 + salt,
+        )
+
+    def _propose(
+        self,
+        history: Sequence[TrialRecord],
+        rows: list[TrialRecord],
+        values: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray | None:
+        enc = self.encoder
+        X = enc.canonicalize(enc.encode([t.params for t in rows]))
+        pending = [t for t in history if t.state in _PENDING]
+        Xp = enc.canonicalize(enc.encode([t.params for t in pending])) if pending else None
+        y = self._objective_targets(values, rng)
+        gp = self._fit(X, y, len(history))
+        failed = ~np.isfinite(values[:, 0])
+
+        # constraints: GP of the slack (>= 0 when met), failed trials as the worst slack
+        cgps: list[FittedGP] = []
+        feasible = ~failed
+        k = len(self.objectives)
+        for j, m in enumerate(self.constraints):
+            raw = values[:, k + j]
+            threshold = m.threshold if m.threshold is not None else 0.0
+            slack = m.sign * (raw - threshold)
+            feasible &= np.isfinite(slack) & (slack >= 0)
+            s = fill_failed(slack)
+            scale = float(np.percentile(np.abs(s), 90)) or 1.0
+            s = np.clip(s / scale, -5.0, 5.0)
+            cgps.append(self._fit(X, s, len(history) + 1 + j))
+
+        if Xp is not None:
+            gp = gp.condition(Xp, gp.predict_numpy(Xp)[0], noise=_PENDING_NOISE)
+            cgps = [c.condition(Xp, c.predict_numpy(Xp)[0], noise=_PENDING_NOISE) for c in cgps]
+
+        best = float(y[feasible].max()) if feasible.any() else None
+
+        def acq(Z: torch.Tensor) -> torch.Tensor:
+            if best is None:
+                val = torch.zeros(len(Z), dtype=torch.float64)
+            else:
+                mean, std = gp.predict(Z)
+                val = log_ei(mean, std, best)
+            for c in cgps:
+                cm, cs = c.predict(Z)
+                val = val + log_pof(cm, cs)
+            return val
+
+        order = np.argsort(-np.where(feasible, y, -np.inf), kind="stable")
+        anchors = X[order[: min(5, int(feasible.sum()) or 5)]]
+        exclude = X if Xp is None else np.concatenate([X, Xp])
+        return optimize_acquisition(
+            acq,
+            enc,
+            rng=rng,
+            anchors=anchors,
+            exclude=exclude,
+            n_raw=self.n_raw,
+            n_restarts=self.n_restarts,
+            maxiter=self.acq_maxiter,
+        )

@@ -1,0 +1,252 @@
+"""Behaviour of the GP Bayesian optimizer (``method="bayes"``) through the experiment API."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tunehooks as th
+from tunehooks.optimizers import make_optimizer
+from tunehooks.optimizers.gp import GPOptimizer, SpaceEncoder
+
+BOX = th.SearchSpace({"x0": th.Float(0.0, 1.0), "x1": th.Float(0.0, 1.0)})
+MIN_Y = [th.Metric("y", goal="minimize")]
+
+
+def branin(p: Mapping[str, Any]) -> float:
+    x1, x2 = p["x1"], p["x2"]
+    b, c = 5.1 / (4 * math.pi**2), 5 / math.pi
+    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10
+
+
+BRANIN = th.SearchSpace({"x1": th.Float(-5.0, 10.0), "x2": th.Float(0.0, 15.0)})
+
+
+def record(i: int, params: Mapping[str, Any], **values: float) -> th.TrialRecord:
+    return th.TrialRecord(
+        id=i + 1, number=i, state=th.TrialState.COMPLETED, params=dict(params), values=values
+    )
+
+
+def minimize(opt: Any, f: Callable[[Mapping[str, Any]], float], n: int) -> list[float]:
+    history: list[th.TrialRecord] = []
+    for i in range(n):
+        s = opt.suggest(history)
+        history.append(record(i, s.params, y=f(s.params)))
+    return [float(t.values["y"]) for t in history]
+
+
+def test_beats_random_search_on_branin() -> None:
+    gp_best, rnd_best = [], []
+    for seed in range(2):
+        gp = make_optimizer("bayes", BRANIN, MIN_Y, seed=seed)
+        rnd = make_optimizer("random", BRANIN, MIN_Y, seed=seed)
+        gp_best.append(min(minimize(gp, branin, 20)))
+        rnd_best.append(min(minimize(rnd, branin, 20)))
+    # the global minimum is 0.398; random search with 20 points stays well above it
+    assert max(gp_best) < min(1.0, min(rnd_best))
+
+
+def test_same_history_same_suggestion_and_seed_matters() -> None:
+    history = [
+        record(i, p, y=branin(p))
+        for i, p in enumerate(BRANIN.sample(8, rng=np.random.default_rng(1)))
+    ]
+    a = GPOptimizer(BRANIN, MIN_Y, seed=3).suggest(history)
+    b = GPOptimizer(BRANIN, MIN_Y, seed=3).suggest(history)
+    assert a is not None and b is not None and a.params == b.params
+
+
+def test_parallel_asks_without_results_are_distinct_and_spread(storage_url: str) -> None:
+    exp = th.Experiment.create(
+        "par",
+        BOX,
+        metrics=MIN_Y,
+        budget=th.Budget(trials=20),
+        storage=storage_url,
+        method="bayes",
+        seed=0,
+    )
+    for _ in range(8):
+        t = exp.ask()
+        assert t is not None
+        t.complete({"y": (t.params["x0"] - 0.3) ** 2 + (t.params["x1"] - 0.6) ** 2})
+    asked = [exp.ask() for _ in range(4)]
+    X = np.array([[t.params["x0"], t.params["x1"]] for t in asked if t is not None])
+    assert len(X) == 4
+    dists = [np.linalg.norm(X[i] - X[j]) for i in range(4) for j in range(i + 1, 4)]
+    assert min(dists) > 0.02
+
+
+def test_region_where_trials_fail_stops_being_proposed(storage_url: str) -> None:
+    exp = th.Experiment.create(
+        "fail",
+        BOX,
+        metrics=MIN_Y,
+        budget=th.Budget(trials=24),
+        storage=storage_url,
+        method="bayes",
+        seed=1,
+    )
+    crashed = []
+    for t in exp.trials():
+        # the best values lie next to a region (x0 > 0.6) where training crashes
+        if t.params["x0"] > 0.6:
+            t.fail("diverged")
+            crashed.append(True)
+        else:
+            t.complete({"y": (t.params["x0"] - 1.0) ** 2 + (t.params["x1"] - 0.5) ** 2})
+            crashed.append(False)
+    assert sum(crashed[-10:]) <= 3  # random search would crash 4 in 10
+    assert exp.best is not None and exp.best.params["x0"] > 0.45
+
+
+MIXED = th.SearchSpace(
+    {
+        "lr": th.Float(1e-5, 1e-1, log=True),
+        "width": th.Int(8, 512, log=True),
+        "batch": th.Int(16, 256, power_of_two=True),
+        "layers": th.Int(1, 9, step=2),
+        "opt": th.Categorical(["sgd", "adam", "rmsprop"]),
+        "momentum": th.Float(0.0, 0.99, condition={"opt": ["sgd"]}),
+        "nesterov": th.Categorical([True, False], condition={"opt": ["sgd"]}),
+        "act": th.Categorical(["relu", "tanh"]),
+        "seed": th.Constant(0),
+    }
+)
+
+
+def mixed_loss(p: Mapping[str, Any]) -> float:
+    loss = (math.log10(p["lr"]) + 3) ** 2 + (math.log2(p["width"]) - 6) ** 2 / 4
+    loss += {"sgd": 0.0, "adam": 0.5, "rmsprop": 1.0}[p["opt"]] + 0.3 * (p["act"] == "tanh")
+    if p["opt"] == "sgd":
+        loss += (p["momentum"] - 0.9) ** 2 + 0.2 * (not p["nesterov"])
+    return loss + abs(math.log2(p["batch"]) - 6) / 4 + abs(p["layers"] - 3) / 4
+
+
+def test_mixed_conditional_space_gives_only_valid_params_and_improves() -> None:
+    opt = make_optimizer("bayes", MIXED, MIN_Y, seed=0)
+    history: list[th.TrialRecord] = []
+    for i in range(22):
+        s = opt.suggest(history)
+        assert s is not None
+        assert MIXED.validate(s.params) == dict(s.params)
+        assert ("momentum" in s.params) == (s.params["opt"] == "sgd")
+        assert s.params["batch"] in (16, 32, 64, 128, 256)
+        history.append(record(i, s.params, y=mixed_loss(s.params)))
+    n0 = GPOptimizer(MIXED, MIN_Y).n_initial
+    values = [float(t.values["y"]) for t in history]
+    assert min(values[n0:]) < min(values[:n0])
+
+
+def test_linear_constraints_hold_for_every_suggestion() -> None:
+    space = th.SearchSpace(
+        {"a": th.Float(0.0, 1.0), "b": th.Float(0.0, 1.0)},
+        constraints=[th.LinearConstraint({"a": 1.0, "b": 1.0}, upper=0.8)],
+    )
+    opt = GPOptimizer(space, MIN_Y, seed=0, n_initial=4)
+    history: list[th.TrialRecord] = []
+    for i in range(12):
+        s = opt.suggest(history)
+        assert s is not None and space.is_feasible(s.params)
+        # best on the constraint's boundary: a + b = 0.8, a = 0.6
+        history.append(record(i, s.params, y=(s.params["a"] - 0.6) ** 2 - s.params["b"]))
+    assert min(float(t.values["y"]) for t in history) < -0.1
+
+
+def test_constraint_metric_is_respected(storage_url: str) -> None:
+    metrics = [
+        th.Metric("y", goal="minimize"),
+        th.Metric("cost", goal="minimize", strategy="constraint", threshold=0.5),
+    ]
+    exp = th.Experiment.create(
+        "con",
+        BOX,
+        metrics=metrics,
+        budget=th.Budget(trials=22),
+        storage=storage_url,
+        method="bayes",
+        seed=0,
+    )
+    costs = []
+    for t in exp.trials():
+        x0, x1 = t.params["x0"], t.params["x1"]
+        cost = x0 + x1  # the unconstrained optimum (1, 1) costs 2
+        t.complete({"y": -(x0 + 2 * x1), "cost": cost})
+        costs.append(cost)
+    best = exp.best
+    assert best is not None and best.values["cost"] <= 0.5
+    assert best.values["y"] < -0.9  # optimum: x1 = 0.5, x0 = 0 gives -1
+    # the optimum lies on the constraint's boundary: late suggestions stay at or inside it
+    # (a random point has cost <= 0.55 with probability 0.15)
+    assert sum(c <= 0.55 for c in costs[-8:]) >= 6
+
+
+def test_two_objectives_give_a_pareto_front(storage_url: str) -> None:
+    metrics = [th.Metric("f1", goal="minimize"), th.Metric("f2", goal="minimize")]
+    exp = th.Experiment.create(
+        "mo",
+        BOX,
+        metrics=metrics,
+        budget=th.Budget(trials=20),
+        storage=storage_url,
+        method="bayes",
+        seed=0,
+    )
+    for t in exp.trials():
+        x0, x1 = t.params["x0"], t.params["x1"]
+        t.complete({"f1": x0 + 0.5 * x1, "f2": (1 - x0) ** 2 + 0.5 * x1})
+    front = exp.pareto_front()
+    assert len(front) >= 4
+    everything = exp.get_trials()
+    for a in front:
+        for b in everything:
+            assert not (
+                b.values["f1"] <= a.values["f1"]
+                and b.values["f2"] <= a.values["f2"]
+                and (b.values["f1"] < a.values["f1"] or b.values["f2"] < a.values["f2"])
+            )
+    # the front spreads along the trade-off instead of collapsing to one end
+    f1 = sorted(t.values["f1"] for t in front)
+    assert f1[-1] - f1[0] > 0.3
+
+
+def test_encoder_canonicalize_matches_the_space() -> None:
+    enc = SpaceEncoder(MIXED)
+    U = np.random.default_rng(0).random((200, MIXED.dim))
+    C = enc.canonicalize(U)
+    expected = np.stack([MIXED.canonicalize(u) for u in U])
+    assert np.allclose(C, expected)
+    assert enc.decode(C) == MIXED.decode_many(U)
+
+
+def test_pending_trials_of_the_initial_design_are_distinct(storage_url: str) -> None:
+    exp = th.Experiment.create(
+        "init",
+        BOX,
+        metrics=MIN_Y,
+        budget=th.Budget(trials=10),
+        storage=storage_url,
+        method="bayes",
+        seed=0,
+    )
+    asked = [exp.ask() for _ in range(4)]
+    keys = {tuple(sorted(t.params.items())) for t in asked if t is not None}
+    assert len(keys) == 4
+
+
+def test_bad_options_fail_at_create(storage_url: str) -> None:
+    with pytest.raises(ValueError, match="n_initial"):
+        th.Experiment.create(
+            "bad",
+            BOX,
+            metrics=MIN_Y,
+            budget=th.Budget(trials=5),
+            storage=storage_url,
+            method="bayes",
+            optimizer_options={"n_initial": 0},
+        )
