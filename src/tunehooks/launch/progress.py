@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-__all__ = ["LogProgress", "ProgressSink", "RichProgress", "SweepStats", "make_progress"]
+from tunehooks.trial import TrialState
+
+if TYPE_CHECKING:
+    from tunehooks.experiment import Experiment
+
+__all__ = [
+    "LogProgress",
+    "ProgressSink",
+    "RichProgress",
+    "SweepStats",
+    "make_progress",
+    "sweep_stats",
+]
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,31 @@ class SweepStats:
             f"pruned {self.pruned}  failed {self.failed}  best {self.best or '-'}  "
             f"elapsed {_duration(self.elapsed)}{eta}"
         )
+
+
+def sweep_stats(exp: Experiment, *, durations: Sequence[float], slots: int) -> SweepStats:
+    """Counts (over every host of the experiment), the best so far and a rough ETA."""
+    c = exp.storage.count_trials(exp.id)
+    done = c[TrialState.COMPLETED] + c[TrialState.PRUNED] + c[TrialState.FAILED]
+    eta = None
+    budget = exp.budget.trials
+    if budget and durations:
+        eta = max(0, budget - done) * (sum(durations) / len(durations)) / max(1, slots)
+    best = None
+    if len(exp.objectives) > 1:
+        best = f"{len(exp.pareto_front())} on the Pareto front"
+    elif (b := exp.best) is not None:
+        name = exp.objectives[0].name
+        best = f"{name}={b.values[name]:.4g} (trial {b.number})"
+    return SweepStats(
+        completed=c[TrialState.COMPLETED],
+        pruned=c[TrialState.PRUNED],
+        failed=c[TrialState.FAILED],
+        running=c[TrialState.RUNNING],
+        budget_trials=budget,
+        best=best,
+        eta=eta,
+    )
 
 
 def _duration(seconds: float) -> str:

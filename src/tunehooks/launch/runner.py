@@ -15,39 +15,34 @@ worker vanished. SIGINT/SIGTERM stop cleanly: running trials are failed with
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
-import re
 import selectors
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from tunehooks.context import ENV_EXPERIMENT, ENV_STORAGE, ENV_TRIAL_ID
 from tunehooks.launch._schema import SweepError
 from tunehooks.launch.devices import Slot, detect_gpus, make_slots
 from tunehooks.launch.macros import MacroContext, expand_command
 from tunehooks.launch.output import OutputParser
-from tunehooks.launch.progress import LogProgress, ProgressSink, SweepStats
+from tunehooks.launch.process import ENV_RUN_DIR, TrialProcess, safe_name, trial_env
+from tunehooks.launch.progress import LogProgress, ProgressSink, SweepStats, sweep_stats
 from tunehooks.launch.recovery import reclaim_stale_trials
 from tunehooks.trial import Decision, Trial, TrialRecord, TrialState, TrialStateError
 
 if TYPE_CHECKING:
-    from tunehooks.experiment import Experiment
     from tunehooks.launch.sweep import Sweep
     from tunehooks.schedulers import Scheduler
 
 __all__ = ["ENV_RUN_DIR", "LaunchResult", "Launcher"]
 
-ENV_RUN_DIR = "TUNEHOOKS_RUN_DIR"
 _STDERR_TAIL = 2000
 
 
@@ -66,27 +61,15 @@ class LaunchResult:
 
 
 @dataclass
-class _Proc:
+class _Running:
     slot: Slot
     trial: Trial
-    proc: subprocess.Popen[bytes]
+    process: TrialProcess
     parser: OutputParser
-    run_dir: Path
-    log: IO[bytes]
     started: float
-    buf: bytes = b""
-    eof: bool = False
     stopping: bool = False
     interrupted: bool = False
-    kill_at: float | None = None
     warned: int = 0
-
-
-@dataclass
-class _Counts:
-    started: int = 0
-    by_state: dict[TrialState, int] = field(default_factory=dict)
-    durations: list[float] = field(default_factory=list)
 
 
 class Launcher:
@@ -133,11 +116,14 @@ class Launcher:
         self.env = dict(os.environ if env is None else env)
         self.cwd = None if cwd is None else str(cwd)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self._running: dict[int, _Proc] = {}
+        self._running: dict[int, _Running] = {}
         self._sel = selectors.DefaultSelector()
         self._stop_signal: int | None = None
         self._kill_now = False
-        self._counts = _Counts()
+        self._started = 0
+        self._durations: list[float] = []
+        self._stats: SweepStats | None = None
+        self._n_slots = 1
         self._t0 = time.time()
         self._has_gpus = False
 
@@ -167,6 +153,7 @@ class Launcher:
             gpus_per_trial=self.sweep.gpus_per_trial,
             devices=gpus,
         )
+        self._n_slots = len(slots)
         if note:
             self.progress.event(note)
         self.progress.event(
@@ -175,7 +162,7 @@ class Launcher:
         )
         restore = self._install_signal_handlers()
         free = list(slots)
-        more = True
+        more = changed = True
         last_beat = last_stats = time.time()
         try:
             while self._stop_signal is None:
@@ -185,15 +172,17 @@ class Launcher:
                         more = False
                     elif self._start(free[0], trial):
                         free.pop(0)
+                if changed:
+                    self._update_stats()
+                    changed = False
+                    last_stats = time.time()
                 if not self._running:
                     break
                 finished = self._poll()
                 if finished:
                     free.extend(finished)
                     free.sort(key=lambda s: s.index)
-                    more = True
-                    self._update_stats()
-                    last_stats = time.time()
+                    more = changed = True
                 now = time.time()
                 if now - last_beat >= self.heartbeat_interval:
                     self._heartbeat()
@@ -212,14 +201,14 @@ class Launcher:
             restore()
             self._update_stats()
             self.progress.close()
-        c = self._counts.by_state
+        c = exp.storage.count_trials(exp.id)
         best = None if len(exp.objectives) > 1 else exp.best
         return LaunchResult(
             experiment=exp.name,
-            started=self._counts.started,
-            completed=c.get(TrialState.COMPLETED, 0),
-            pruned=c.get(TrialState.PRUNED, 0),
-            failed=c.get(TrialState.FAILED, 0),
+            started=self._started,
+            completed=c[TrialState.COMPLETED],
+            pruned=c[TrialState.PRUNED],
+            failed=c[TrialState.FAILED],
             interrupted=self._stop_signal is not None,
             reclaimed=len(reclaimed),
             best=best,
@@ -245,7 +234,7 @@ class Launcher:
     # -- starting ----------------------------------------------------------------------------
     def _start(self, slot: Slot, trial: Trial) -> bool:
         exp = self.exp
-        run_dir = self.runs_dir / _safe(exp.name) / str(trial.id)
+        run_dir = self.runs_dir / safe_name(exp.name) / str(trial.id)
         run_dir.mkdir(parents=True, exist_ok=True)
         params_file = run_dir / "params.json"
         params_file.write_text(json.dumps(trial.params, indent=1, sort_keys=True))
@@ -261,50 +250,30 @@ class Launcher:
             args_json_file=str(params_file),
         )
         argv = expand_command(self.sweep.command, ctx)
-        env = dict(self.env)
-        env.update(
-            {
-                ENV_STORAGE: _absolute_url(exp.storage.url),
-                ENV_EXPERIMENT: exp.name,
-                ENV_TRIAL_ID: str(trial.id),
-                ENV_RUN_DIR: str(run_dir.resolve()),
-                "PYTHONUNBUFFERED": "1",
-            }
+        env = trial_env(
+            self.env,
+            storage=exp.storage.url,
+            experiment=exp.name,
+            trial_id=trial.id,
+            run_dir=run_dir,
+            gpus=slot.gpus,
+            hide_gpus=self._has_gpus,
         )
-        if slot.gpus:
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(slot.gpus)
-        elif self._has_gpus:
-            env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU worker on a GPU machine
         (run_dir / "command.json").write_text(
             json.dumps({"argv": argv, "slot": slot.describe(), "trial": trial.number}, indent=1)
         )
-        log = open(run_dir / "stdout.log", "ab")  # noqa: SIM115 - closed when the trial ends
         try:
-            with open(run_dir / "stderr.log", "ab") as err:
-                proc = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=err,
-                    env=env,
-                    cwd=self.cwd,
-                    start_new_session=True,  # Ctrl-C reaches the launcher only; it stops the trials
-                    preexec_fn=_die_with_parent(os.getpid()),
-                )
+            process = TrialProcess(argv, env=env, cwd=self.cwd, run_dir=run_dir)
         except OSError as e:
-            log.close()
             trial.fail(f"could not start the command {argv[0]!r}: {e}; check `command:`")
             self.progress.event(f"trial {trial.number} FAILED: cannot start {argv[0]!r}: {e}")
-            self._counts.started += 1
+            self._started += 1
             return False
-        if proc.stdout is None:  # pragma: no cover - stdout=PIPE
-            raise RuntimeError("no stdout pipe")
-        os.set_blocking(proc.stdout.fileno(), False)
         names = [m.name for m in exp.metrics]
-        p = _Proc(slot, trial, proc, OutputParser(final_names=names), run_dir, log, time.time())
-        self._sel.register(proc.stdout, selectors.EVENT_READ, p)
+        p = _Running(slot, trial, process, OutputParser(final_names=names), time.time())
+        self._sel.register(process.stdout, selectors.EVENT_READ, p)
         self._running[trial.id] = p
-        self._counts.started += 1
+        self._started += 1
         params = json.dumps(trial.params, default=str)
         fid = "" if trial.fidelity is None else f" fidelity={trial.fidelity:g}"
         self.progress.event(f"trial {trial.number} started on {slot.describe()}{fid}: {params}")
@@ -321,55 +290,33 @@ class Launcher:
         now = time.time()
         finished = []
         for p in list(self._running.values()):
-            if p.kill_at is not None and now >= p.kill_at and p.proc.poll() is None:
-                _signal_group(p.proc, signal.SIGKILL)
-                p.kill_at = None
-            rc = p.proc.poll()
+            p.process.tick(now)
+            rc = p.process.poll()
             if rc is not None:
-                self._drain(p)
+                self._end(p)
                 self._finish(p, rc)
                 finished.append(p.slot)
         return finished
 
-    def _read(self, p: _Proc) -> None:
-        if p.eof or p.proc.stdout is None:
-            return
-        try:
-            data = os.read(p.proc.stdout.fileno(), 1 << 16)
-        except BlockingIOError:
-            return
-        if not data:
-            self._close_pipe(p)
-            return
-        p.log.write(data)
-        p.buf += data
-        *lines, p.buf = p.buf.split(b"\n")
-        if len(p.buf) > 1 << 20:
-            lines.append(p.buf)
-            p.buf = b""
-        for line in lines:
-            self._line(p, line.decode("utf-8", errors="replace"))
+    def _read(self, p: _Running) -> None:
+        for line in p.process.read_lines():
+            self._line(p, line)
+        if p.process.eof:
+            self._unregister(p)
 
-    def _drain(self, p: _Proc) -> None:
-        for _ in range(1000):  # a grandchild may keep the pipe open: read what is there
-            if p.eof:
-                break
-            before = len(p.buf), p.log.tell()
-            self._read(p)
-            if (len(p.buf), p.log.tell()) == before:
-                break
-        if p.buf:
-            self._line(p, p.buf.decode("utf-8", errors="replace"))
-            p.buf = b""
-        self._close_pipe(p)
+    def _unregister(self, p: _Running) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._sel.unregister(p.process.stdout)
 
-    def _close_pipe(self, p: _Proc) -> None:
-        if not p.eof and p.proc.stdout is not None:
-            self._sel.unregister(p.proc.stdout)
-            p.proc.stdout.close()
-        p.eof = True
+    def _end(self, p: _Running) -> None:
+        """Read the rest of a process that ended and forget it."""
+        for line in p.process.drain():
+            self._line(p, line)
+        self._unregister(p)
+        p.process.close()
+        del self._running[p.trial.id]
 
-    def _line(self, p: _Proc, line: str) -> None:
+    def _line(self, p: _Running, line: str) -> None:
         report = p.parser.feed(line)
         for w in p.parser.warnings[p.warned :]:
             self.progress.event(f"trial {p.trial.number}: {w}")
@@ -385,16 +332,10 @@ class Launcher:
             p.stopping = True
             why = "failed" if p.trial.state is TrialState.FAILED else "stopped by the scheduler"
             self.progress.event(f"trial {p.trial.number} {why} at step {report.step}: ending it")
-            self._terminate(p)
-
-    def _terminate(self, p: _Proc) -> None:
-        _signal_group(p.proc, signal.SIGTERM)
-        p.kill_at = time.time() + self.stop_grace
+            p.process.terminate(self.stop_grace)
 
     # -- ending ------------------------------------------------------------------------------
-    def _finish(self, p: _Proc, rc: int) -> None:
-        p.log.close()
-        del self._running[p.trial.id]
+    def _finish(self, p: _Running, rc: int) -> None:
         duration = time.time() - p.started
         rec = p.trial.refresh()
         crashed = rc != 0 and not p.stopping
@@ -409,11 +350,11 @@ class Launcher:
                 rec = p.trial.fail(self._crash_text(p, rc))
         except TrialStateError:
             rec = p.trial.refresh()
-        self._counts.durations.append(duration)
+        self._durations.append(duration)
         values = "  ".join(f"{k}={v:.4g}" for k, v in rec.values.items())
         msg = f"trial {rec.number} {rec.state.value} in {duration:.1f}s  {values}".rstrip()
         if rec.state is TrialState.FAILED and rec.error:
-            msg += f"\n  {rec.error.strip().splitlines()[0][:200]} (logs: {p.run_dir})"
+            msg += f"\n  {rec.error.strip().splitlines()[0][:200]} (logs: {p.process.run_dir})"
         self.progress.event(msg)
         if crashed and rec.state is TrialState.FAILED and rec.attempt < self.sweep.retries:
             retry = self.exp.storage.requeue(rec.id)
@@ -422,7 +363,7 @@ class Launcher:
                 f"(attempt {retry.attempt + 1} of {self.sweep.retries + 1})"
             )
 
-    def _complete(self, p: _Proc, rec: TrialRecord) -> TrialRecord:
+    def _complete(self, p: _Running, rec: TrialRecord) -> TrialRecord:
         finals = p.parser.finals
         missing = [
             m.name
@@ -434,18 +375,14 @@ class Launcher:
             return p.trial.fail(
                 f"the program exited 0 but reported no value for {missing}; print lines like "
                 f'`tunehooks: {{"step": 1, "{name}": 0.9}}` or a final `{name}<TAB>0.9` '
-                f"(stdout: {p.run_dir / 'stdout.log'})"
+                f"(stdout: {p.process.run_dir / 'stdout.log'})"
             )
         return p.trial.complete(finals or None)
 
-    def _crash_text(self, p: _Proc, rc: int) -> str:
+    def _crash_text(self, p: _Running, rc: int) -> str:
         how = f"killed by signal {signal.Signals(-rc).name}" if rc < 0 else f"exit code {rc}"
-        try:
-            tail = (p.run_dir / "stderr.log").read_bytes()[-_STDERR_TAIL:]
-        except OSError:
-            tail = b""
-        text = tail.decode("utf-8", errors="replace").strip()
-        return f"the program ended with {how}" + (f"; stderr tail:\n{text}" if text else "")
+        tail = p.process.stderr_tail(_STDERR_TAIL)
+        return f"the program ended with {how}" + (f"; stderr tail:\n{tail}" if tail else "")
 
     def _shutdown(self, reason: str) -> None:
         n = len(self._running)
@@ -453,21 +390,19 @@ class Launcher:
             f"stopping {n} running trial{'s' if n != 1 else ''} ({reason}); "
             "send the signal again to kill them at once"
         )
-        deadline = time.time() + self.stop_grace
         for p in self._running.values():
             p.interrupted = True
-            _signal_group(p.proc, signal.SIGTERM)
+            p.process.terminate(self.stop_grace)
         while self._running:
             for key, _ in self._sel.select(timeout=self.poll_interval):
                 self._read(key.data)
             for p in list(self._running.values()):
-                if (self._kill_now or time.time() > deadline) and p.proc.poll() is None:
-                    _signal_group(p.proc, signal.SIGKILL)
-                if p.proc.poll() is None:
+                if self._kill_now:
+                    p.process.signal(signal.SIGKILL)
+                p.process.tick(time.time())
+                if p.process.poll() is None:
                     continue
-                self._drain(p)
-                p.log.close()
-                del self._running[p.trial.id]
+                self._end(p)
                 if p.trial.refresh().state is not TrialState.RUNNING:
                     continue
                 try:
@@ -486,78 +421,9 @@ class Launcher:
             self.progress.event(f"heartbeat failed ({e}); retrying")
 
     def _update_stats(self, *, cheap: bool = False) -> None:
-        exp = self.exp
-        if not cheap or not self._counts.by_state:
-            try:
-                self._counts.by_state = exp.storage.count_trials(exp.id)
-                self._best = _best_text(exp)
-            except Exception:  # progress is best effort
-                pass
-        c = self._counts.by_state
-        done = sum(
-            c.get(s, 0) for s in (TrialState.COMPLETED, TrialState.PRUNED, TrialState.FAILED)
-        )
-        eta = None
-        budget = exp.budget.trials
-        if budget and self._counts.durations:
-            mean = sum(self._counts.durations) / len(self._counts.durations)
-            remaining = max(0, budget - done)
-            eta = remaining * mean / max(1, len(self._running) or 1)
-        self.progress.update(
-            SweepStats(
-                completed=c.get(TrialState.COMPLETED, 0),
-                pruned=c.get(TrialState.PRUNED, 0),
-                failed=c.get(TrialState.FAILED, 0),
-                running=c.get(TrialState.RUNNING, 0),
-                budget_trials=budget,
-                best=getattr(self, "_best", None),
-                elapsed=time.time() - self._t0,
-                eta=eta,
-            )
-        )
-
-
-def _best_text(exp: Experiment) -> str | None:
-    if len(exp.objectives) > 1:
-        return f"{len(exp.pareto_front())} on the Pareto front"
-    best = exp.best
-    if best is None:
-        return None
-    name = exp.objectives[0].name
-    return f"{name}={best.values[name]:.4g} (trial {best.number})"
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "experiment"
-
-
-def _absolute_url(url: str) -> str:
-    """A relative SQLite path made absolute, so a program that changes folder finds it."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/"):
-        path = url[len(prefix) :]
-        if path and not path.startswith(":") and "?" not in path:
-            return prefix + os.path.abspath(path)
-    return url
-
-
-def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
-
-
-def _die_with_parent(parent: int) -> Callable[[], None] | None:
-    """A pre-exec hook (Linux): the trial gets SIGTERM when the launcher dies, even by kill -9."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-    def hook() -> None:
-        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:  # the launcher died before the hook ran
-            os._exit(1)
-
-    return hook
+        if not cheap or self._stats is None:
+            try:  # progress is best effort: a database hiccup must not end the sweep
+                self._stats = sweep_stats(self.exp, durations=self._durations, slots=self._n_slots)
+            except Exception:
+                return
+        self.progress.update(replace(self._stats, elapsed=time.time() - self._t0))
