@@ -20,7 +20,14 @@ from tunehooks.optimizers import make_optimizer
 from tunehooks.space import SearchSpace
 from tunehooks.trial import TrialRecord, TrialState
 
-__all__ = ["METHODS", "PEER_VENV", "MethodUnavailable", "open_method", "peer_status"]
+__all__ = [
+    "METHODS",
+    "PEER_VENV",
+    "MethodUnavailable",
+    "open_method",
+    "peer_status",
+    "valid_run",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).resolve().parent / "peer_worker.py"
@@ -154,10 +161,17 @@ def _conform(space: SearchSpace, params: Mapping[str, Any]) -> dict[str, Any]:
     return space.validate(fixed)
 
 
-def open_method(method: str, space: SearchSpace, seed: int) -> TunehooksMethod | PeerMethod:
+def open_method(
+    method: str, space: SearchSpace, seed: int, *, evals: int
+) -> TunehooksMethod | PeerMethod:
     if METHODS[method][1] is None:
         return TunehooksMethod(method, space, seed)
-    return PeerMethod(method, space, seed, mode="run")
+    return PeerMethod(method, space, seed, mode="run", evals=evals)
+
+
+def valid_run(raw: Mapping[str, Any]) -> bool:
+    """False for cached runs made by an older, wrong adapter (SMAC before its n_trials fix)."""
+    return raw.get("method") != "smac" or "initial_design" in raw.get("versions", {})
 
 
 def _tunehooks_versions() -> dict[str, str]:
@@ -169,12 +183,16 @@ def _tunehooks_versions() -> dict[str, str]:
             out[pkg] = version(pkg)
         except Exception:
             out[pkg] = "-"
-    try:
-        rev = subprocess.run(
-            ["git", "log", "-1", "--format=%h", "--", "src/tunehooks"],
-            cwd=ROOT, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        out["tunehooks"] = rev.stdout.strip() or "?"
-    except OSError:
-        out["tunehooks"] = "?"
+
+    def git(*args: str) -> str:
+        try:
+            r = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        except OSError:
+            return ""
+        return r.stdout.strip()
+
+    for key, path in (("tunehooks", "src/tunehooks"), ("gp", "src/tunehooks/optimizers/gp")):
+        rev = git("log", "-1", "--format=%h", "--", path) or "none"
+        dirty = git("status", "--porcelain", "--", path)
+        out[key] = rev + ("+uncommitted" if dirty else "")
     return out

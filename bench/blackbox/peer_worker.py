@@ -55,7 +55,9 @@ def _native(v: Any) -> Any:
 
 # -- Optuna ---------------------------------------------------------------------------------
 class OptunaPeer:
-    def __init__(self, method: str, space: dict[str, Any], seed: int) -> None:
+    def __init__(
+        self, method: str, space: dict[str, Any], seed: int, n_trials: int | None = None
+    ) -> None:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -117,7 +119,9 @@ class OptunaPeer:
 
 # -- HEBO -----------------------------------------------------------------------------------
 class HeboPeer:
-    def __init__(self, method: str, space: dict[str, Any], seed: int) -> None:
+    def __init__(
+        self, method: str, space: dict[str, Any], seed: int, n_trials: int | None = None
+    ) -> None:
         import numpy as np
         import torch
         from hebo.design_space.design_space import DesignSpace
@@ -181,7 +185,9 @@ class HeboPeer:
 
 # -- SMAC3 ----------------------------------------------------------------------------------
 class SmacPeer:
-    def __init__(self, method: str, space: dict[str, Any], seed: int) -> None:
+    def __init__(
+        self, method: str, space: dict[str, Any], seed: int, n_trials: int | None = None
+    ) -> None:
         from ConfigSpace import (
             Categorical,
             ConfigurationSpace,
@@ -219,16 +225,25 @@ class SmacPeer:
                 )
                 cs.add(cond)
         self.tmp = tempfile.TemporaryDirectory()
+        # n_trials sets SMAC's default initial design: min(10 per parameter, 25% of n_trials).
+        # Timing asks on a given history (n_trials=None) needs no initial design at all.
         scenario = Scenario(
-            cs, deterministic=True, n_trials=100_000, seed=seed, output_directory=self.tmp.name
+            cs,
+            deterministic=True,
+            n_trials=n_trials or 100_000,
+            seed=seed,
+            output_directory=self.tmp.name,
         )
+        design = HPO.get_initial_design(scenario, n_configs=0 if n_trials is None else None)
         self.smac = HPO(
             scenario,
             target_function=lambda config, seed=0: 0.0,
             intensifier=HPO.get_intensifier(scenario, max_config_calls=1),
+            initial_design=design,
             overwrite=True,
             logging_level=40,
         )
+        self.initial_design = len(design.select_configurations())
         self.cs = cs
         self.info: Any = None
 
@@ -268,7 +283,7 @@ class SmacPeer:
             self.smac.tell(info, TrialValue(cost=h["value"]))
 
 
-PEERS: dict[str, Callable[[str, dict[str, Any], int], Any]] = {
+PEERS: dict[str, Callable[..., Any]] = {
     "optuna_tpe": OptunaPeer,
     "optuna_gp": OptunaPeer,
     "hebo": HeboPeer,
@@ -310,12 +325,17 @@ def main() -> None:
     sys.stdout = sys.stderr
     job = json.loads(sys.stdin.readline())
     method = job["method"]
-    peer = PEERS[method](method, job["space"], int(job["seed"]))
-    _send({"versions": _versions(method)})
+    seed = int(job["seed"])
     if job.get("mode") == "overhead":
-        peer.observe(job["history"])
+        _send({"versions": _versions(method)})
+        # warm-up past every startup phase, so lazy imports are not timed
+        warm = PEERS[method](method, job["space"], seed + 100)
+        warm.observe(job["history"][:12])
+        warm.ask()
         times = []
-        for _ in range(int(job.get("repeats", 3))):
+        for r in range(int(job.get("repeats", 3))):
+            peer = PEERS[method](method, job["space"], seed + r)  # fresh state each time
+            peer.observe(job["history"])
             t = time.perf_counter()
             peer.ask()
             times.append(time.perf_counter() - t)
@@ -323,6 +343,11 @@ def main() -> None:
                 break
         _send({"ask_s": times})
         return
+    peer = PEERS[method](method, job["space"], seed, n_trials=int(job["evals"]))
+    versions = _versions(method)
+    if isinstance(peer, SmacPeer):
+        versions["initial_design"] = str(peer.initial_design)
+    _send({"versions": versions})
     for line in sys.stdin:
         msg = json.loads(line)
         if "value" in msg:

@@ -25,21 +25,26 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from methods import METHODS, MethodUnavailable, open_method
+from methods import METHODS, MethodUnavailable, open_method, valid_run
 from problems import PROBLEMS
 
 CACHE = Path(__file__).resolve().parents[1] / ".cache" / "blackbox"
 RAW = CACHE / "raw"
 QUICK_PROBLEMS = ["branin", "mixed", "svc_breast_cancer"]
-# HEBO asks cost ~5-30 s each on two shared cores: it gets fewer seeds by default, and
-# its runs are spread out (a HEBO seed comes after every 4 seeds of the others), so
-# a partial benchmark still has every method's first seeds.
-SEED_CAP = {"hebo": 2}
-SLOW = {"hebo": 4.0}
+# HEBO (~15-40 s per ask) and SMAC3 (~10-20 s per ask) are slow on two shared cores:
+# they get fewer seeds by default and one lane of their own, so they never hold both
+# parallel slots while faster runs wait.
+SEED_CAP = {"hebo": 2, "smac": 4}
+SLOW = {"hebo", "smac"}
 
 
 def raw_path(method: str, problem: str, seed: int, evals: int) -> Path:
     return RAW / method / problem / f"seed{seed}_n{evals}.json"
+
+
+def is_done(method: str, problem: str, seed: int, evals: int) -> bool:
+    path = raw_path(method, problem, seed, evals)
+    return path.exists() and valid_run(json.loads(path.read_text()))
 
 
 def run_one(method: str, problem: str, seed: int, evals: int) -> dict[str, Any]:
@@ -55,7 +60,7 @@ def run_one(method: str, problem: str, seed: int, evals: int) -> dict[str, Any]:
     out: dict[str, Any] = {"method": method, "problem": problem, "seed": seed, "evals": evals}
     t0 = time.perf_counter()
     try:
-        m = open_method(method, prob.space, seed)
+        m = open_method(method, prob.space, seed, evals=evals)
     except MethodUnavailable as e:
         out["unavailable"] = str(e)
         return out
@@ -100,32 +105,44 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="2 seeds, 20 evals, 3 problems")
     ap.add_argument("--rerun", action="store_true", help="ignore cached runs of --methods")
     ap.add_argument("--hebo-seeds", type=int, default=SEED_CAP["hebo"])
+    ap.add_argument("--smac-seeds", type=int, default=SEED_CAP["smac"])
     args = ap.parse_args(argv)
     if args.quick:
         args.seeds, args.evals = min(args.seeds, 2), min(args.evals, 20)
         args.problems = args.problems or QUICK_PROBLEMS
     problems = args.problems or list(PROBLEMS)
-    cap = {"hebo": args.hebo_seeds}
+    cap = {"hebo": args.hebo_seeds, "smac": args.smac_seeds}
     tasks = [
         (m, p, s)
         for s in range(args.seeds)
         for p in problems
         for m in args.methods
-        if s < cap.get(m, args.seeds) and (args.rerun or not raw_path(m, p, s, args.evals).exists())
+        if s < cap.get(m, args.seeds) and (args.rerun or not is_done(m, p, s, args.evals))
     ]
-    tasks.sort(key=lambda t: t[2] * SLOW.get(t[0], 1.0) + (0.5 if t[0] in SLOW else 0.0))
     print(f"blackbox: {len(tasks)} runs to do ({args.evals} evals each, {args.jobs} at a time)")
+    fast = [t for t in tasks if t[0] not in SLOW]
+    slow = sorted((t for t in tasks if t[0] in SLOW), key=lambda t: t[2])
     unavailable: set[str] = set()
     done = 0
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        todo = list(tasks)
         running: dict[Any, tuple[str, str, int]] = {}
-        while todo or running:
-            while todo and len(running) < args.jobs:
-                m, p, s = todo.pop(0)
-                if m in unavailable:
+
+        def submit(queue: list[tuple[str, str, int]]) -> bool:
+            while queue:
+                m, p, s = queue.pop(0)
+                if m not in unavailable:
+                    running[pool.submit(run_one, m, p, s, args.evals)] = (m, p, s)
+                    return True
+            return False
+
+        while fast or slow or running:
+            while len(running) < args.jobs:
+                n_slow = sum(1 for t in running.values() if t[0] in SLOW)
+                # the slow lane takes at most one slot while fast runs remain
+                if slow and (n_slow == 0 or not fast) and submit(slow):
                     continue
-                running[pool.submit(run_one, m, p, s, args.evals)] = (m, p, s)
+                if not submit(fast) and not (slow and submit(slow)):
+                    break
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from methods import METHODS, PEER_VENV, peer_status
+from methods import METHODS, PEER_VENV, peer_status, valid_run
 from problems import PROBLEMS
 from run import CACHE, RAW
 
@@ -56,7 +56,8 @@ def load_runs(evals: int) -> dict[tuple[str, str], list[dict[str, Any]]]:
     runs: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for f in sorted(RAW.glob(f"*/*/seed*_n{evals}.json")):
         r = json.loads(f.read_text())
-        if r["method"] in METHODS and r["problem"] in PROBLEMS and len(r["values"]) == evals:
+        ok = r["method"] in METHODS and r["problem"] in PROBLEMS and valid_run(r)
+        if ok and len(r["values"]) == evals:
             runs[(r["method"], r["problem"])].append(r)
     return runs
 
@@ -89,6 +90,11 @@ def scores(evals: int) -> dict[str, Any]:
     for m in METHODS:
         per = [out["problems"][p][m]["mean"] for p in problems if m in out["problems"][p]]
         vers = next((r["versions"] for (mm, _), rs in runs.items() if mm == m for r in rs), {})
+        gp = sorted(
+            {r["versions"].get("gp", "") for (mm, _), rs in runs.items() if mm == m for r in rs}
+        )
+        if m == "bayes" and gp:
+            vers = {**vers, "gp": " and ".join(gp)}
         out["methods"][m] = {
             "mean": float(np.mean(per)) if per else None,
             "problems": len(per),
