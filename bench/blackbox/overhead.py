@@ -5,7 +5,7 @@ parameters) with their values. Each timed ask starts from a fresh optimizer
 told the whole history (so no state carries over between repeats); a warm-up
 ask first loads every lazy import. The median of ``--repeats`` asks is
 reported; after an ask slower than ``--slow-s`` the larger sizes of that
-method are skipped. Every method gets the same thread count (``--threads``).
+method are skipped (``--skip-s``). Every method gets the same thread count (``--threads``).
 """
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ def time_peer(method: str, hist: list[dict[str, Any]], repeats: int, slow_s: flo
         peer.close()
 
 
-def measure(methods: list[str], sizes: tuple[int, ...], repeats: int, slow_s: float) -> None:
+def measure(
+    methods: list[str], sizes: tuple[int, ...], repeats: int, slow_s: float, skip_s: float
+) -> None:
     path = CACHE / "overhead.json"
     cache: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     for m in methods:
@@ -81,7 +83,7 @@ def measure(methods: list[str], sizes: tuple[int, ...], repeats: int, slow_s: fl
         for n in sizes:
             key = f"{m}/{n}"
             if key in cache and not skip:
-                skip = max(cache[key]) > slow_s * 4
+                skip = max(cache[key], default=0.0) > skip_s
                 continue
             if skip:
                 cache[key] = cache.get(key) or []
@@ -101,7 +103,7 @@ def measure(methods: list[str], sizes: tuple[int, ...], repeats: int, slow_s: fl
             )
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(cache, indent=1, sort_keys=True))
-            skip = max(times) > slow_s * 4
+            skip = max(times) > skip_s
 
 
 def write_markdown(sizes: tuple[int, ...], threads: int, command: str) -> str:
@@ -154,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--slow-s", type=float, default=30.0)
+    ap.add_argument("--skip-s", type=float, default=240.0, help="skip larger sizes after this")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rerun", action="store_true", help="forget cached timings of --methods")
     ap.add_argument("--command", default="bash bench/blackbox/run.sh --overhead")
@@ -168,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         cache = {k: v for k, v in cache.items() if k.split("/")[0] not in args.methods}
         path.write_text(json.dumps(cache, indent=1, sort_keys=True))
     sizes = tuple(args.sizes)
-    measure(args.methods, sizes, args.repeats, args.slow_s)
+    measure(args.methods, sizes, args.repeats, args.slow_s, args.skip_s)
     out = ROOT / "bench" / "results" / "ask_overhead.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(write_markdown(sizes, args.threads, args.command))
