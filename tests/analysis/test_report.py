@@ -216,3 +216,18 @@ def test_read_only_open_of_a_closed_sweep(scripted: th.Experiment) -> None:
     ro = an.open_readonly(storage=scripted.storage.url)  # the only experiment in the file
     assert ro.name == "scripted" and len(ro.get_trials()) == 8
     assert an.cost_table(ro).best == pytest.approx(0.90)
+
+
+def test_learning_curves_show_where_a_running_trial_is(scripted: th.Experiment) -> None:
+    lines = an.learning_curves_figure(scripted).axes[0].get_lines()
+    (dot,) = [ln for ln in lines if ln.get_marker() == "o"]
+    assert (float(dot.get_xdata()[0]), float(dot.get_ydata()[0])) == (1.0, 0.4)
+    (x,) = [ln for ln in lines if ln.get_marker() == "x"]  # trial 2, pruned after 2 epochs
+    assert (float(x.get_xdata()[0]), float(x.get_ydata()[0])) == (2.0, 0.5)
+    assert {
+        t.get_text() for t in an.learning_curves_figure(scripted).axes[0].get_legend().texts
+    } == {
+        "completed",
+        "pruned",
+        "running",
+    }

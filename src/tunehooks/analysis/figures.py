@@ -154,7 +154,8 @@ def learning_curves_figure(
     exp: Experiment, *, metric: str | None = None, trials: Sequence[TrialRecord] | None = None
 ) -> Figure:
     """Every trial's reported curve; pruned trials dashed red and marked with an x where they
-    stopped, failed ones grey, running ones green, the best one thick."""
+    stopped, failed ones grey, running ones green with a dot at their latest report, the best
+    one thick."""
     m = pick_metric(exp.metrics, metric)
     history = exp.get_trials() if trials is None else trials
     fig = _figure(7.5, 4.2)
@@ -173,6 +174,8 @@ def learning_curves_figure(
         ax.plot(xs, ys, style, color=color, lw=lw, alpha=0.75, label=label)
         if t.state is TrialState.PRUNED:
             ax.plot(xs[-1], ys[-1], "x", color=color, ms=7, mew=2)
+        elif t.state is TrialState.RUNNING:
+            ax.plot(xs[-1], ys[-1], "o", color=color, ms=5)  # still training: where it is now
     if not drawn:
         return _empty(fig, ax, f"no reports of {m.name} yet")
     ax.set_xlabel(exp.fidelity.resource if exp.fidelity else "step")

@@ -27,7 +27,7 @@ from tunehooks.analysis.pareto import pareto_front
 from tunehooks.analysis.traces import CompareBand
 from tunehooks.experiment import Experiment
 from tunehooks.metrics import Strategy
-from tunehooks.trial import TrialRecord
+from tunehooks.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -153,6 +153,12 @@ def report_html(
     except ValueError as e:
         imps = []
         s.append(f'<p class="muted">{html.escape(str(e))}</p>')
+    n_done = sum(1 for t in history if t.state is TrialState.COMPLETED and m.name in t.values)
+    s.append(
+        f'<p class="muted">A random forest of the {n_done} completed trials; the share of the '
+        f"variance of {html.escape(m.name)} each parameter explains on its own (bars: spread "
+        "over the trees).</p>"
+    )
     s.append(_img(importance_figure(imps, metric=m.name), "importance", "parameter importance"))
     top_params = [i.name for i in imps if i.name in exp.space.params][:3] or None
     sl = slices(exp, params=top_params, metric=m.name, trials=history)
