@@ -52,7 +52,12 @@ def local_worker_is_dead(worker_id: str | None, host: str | None = None) -> bool
 
 
 def reclaim_stale_trials(
-    exp: Experiment, *, stale_after: float, retries: int, host: str | None = None
+    exp: Experiment,
+    *,
+    stale_after: float,
+    retries: int,
+    host: str | None = None,
+    own: str | None = None,
 ) -> list[Reclaimed]:
     """Fail and requeue the RUNNING trials whose worker is gone.
 
@@ -61,11 +66,14 @@ def reclaim_stale_trials(
     attempt is queued when the trial's attempt is at most ``retries`` (so a
     vanished worker always earns one more attempt). Safe to run on several
     hosts at once: the finish is guarded, only one host reclaims a trial.
+    Trials of the worker ``own`` (a launcher's id: its own trials) are skipped.
     """
     now = time.time()
     out = []
     for t in exp.storage.get_trials(exp.id, states=[TrialState.RUNNING], with_reports=False):
         beat = t.heartbeat_at or t.started_at or 0.0
+        if own is not None and (t.worker_id or "").split("/")[0] == own:
+            continue
         if local_worker_is_dead(t.worker_id, host):
             reason = f"its worker {t.worker_id} is gone"
         elif now - beat > stale_after:

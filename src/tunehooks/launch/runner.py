@@ -121,6 +121,7 @@ class Launcher:
         self._stop_signal: int | None = None
         self._kill_now = False
         self._started = 0
+        self._reclaimed = 0
         self._durations: list[float] = []
         self._stats: SweepStats | None = None
         self._n_slots = 1
@@ -140,12 +141,7 @@ class Launcher:
             )
         exp = self.sweep.open_experiment(storage=self.storage, scheduler=self.scheduler)
         self.exp = exp
-        reclaimed = reclaim_stale_trials(
-            exp, stale_after=self.stale_after, retries=self.sweep.retries
-        )
-        for r in reclaimed:
-            again = f"; queued again as trial {r.retry.number}" if r.retry else ""
-            self.progress.event(f"trial {r.trial.number} reclaimed ({r.reason}){again}")
+        self._reclaim()
         gpus = list(self.sweep.devices) if self.sweep.devices is not None else detect_gpus(self.env)
         self._has_gpus = bool(gpus)
         slots, note = make_slots(
@@ -163,7 +159,7 @@ class Launcher:
         restore = self._install_signal_handlers()
         free = list(slots)
         more = changed = True
-        last_beat = last_stats = time.time()
+        last_beat = last_stats = last_reclaim = time.time()
         try:
             while self._stop_signal is None:
                 while free and more and self._stop_signal is None:
@@ -187,6 +183,9 @@ class Launcher:
                 if now - last_beat >= self.heartbeat_interval:
                     self._heartbeat()
                     last_beat = now
+                if now - last_reclaim >= self.stale_after / 3:
+                    more = self._reclaim() or more  # another host died: run its trials here
+                    last_reclaim = now
                 if now - last_stats >= 1.0:
                     self._update_stats(cheap=True)
                     last_stats = now
@@ -210,7 +209,7 @@ class Launcher:
             pruned=c[TrialState.PRUNED],
             failed=c[TrialState.FAILED],
             interrupted=self._stop_signal is not None,
-            reclaimed=len(reclaimed),
+            reclaimed=self._reclaimed,
             best=best,
         )
 
@@ -413,6 +412,24 @@ class Launcher:
                 self.progress.event(
                     f"trial {p.trial.number} interrupted; queued again as trial {retry.number}"
                 )
+
+    def _reclaim(self) -> bool:
+        """Requeue the trials of vanished workers (any host); True when some were."""
+        try:
+            found = reclaim_stale_trials(
+                self.exp,
+                stale_after=self.stale_after,
+                retries=self.sweep.retries,
+                own=self.worker_id,
+            )
+        except Exception as e:  # a database hiccup must not end the sweep
+            self.progress.event(f"looking for stale trials failed ({e}); retrying later")
+            return False
+        for r in found:
+            again = f"; queued again as trial {r.retry.number}" if r.retry else ""
+            self.progress.event(f"trial {r.trial.number} reclaimed ({r.reason}){again}")
+        self._reclaimed += len(found)
+        return bool(found)
 
     def _heartbeat(self) -> None:
         try:
