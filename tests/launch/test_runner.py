@@ -343,3 +343,23 @@ def test_cli_dry_run_prints_the_sweep_and_commands_and_runs_nothing(
     cmds = [line for line in out.splitlines() if "train.py" in line and "--x=" in line]
     assert len(cmds) == 2 and "--opt=b --x=0.5" in cmds[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.yaml", "train.py"]
+
+
+def test_a_killed_process_and_a_missing_command_fail_clearly(tmp_path: Path) -> None:
+    killer = (
+        "import os, signal\nprint('tunehooks: {\"y\": 1}')\nos.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result, log = _launch(tmp_path, _sweep(tmp_path, killer, budget={"trials": 1}))
+    (t,) = _trials(tmp_path)
+    assert t.state is th.TrialState.FAILED and "killed by signal SIGKILL" in (t.error or "")
+    assert len(t.reports) == 1  # what it reported before dying is kept
+
+    other = tmp_path / "other"
+    other.mkdir()
+    missing = _sweep(other, "", name="m", command=["no-such-program-xyz", "${args}"])
+    result, log = _launch(other, missing, workers=2)
+    trials = _trials(other, "m")
+    assert result.failed == 3 and len(trials) == 3, log
+    assert all(
+        "could not start the command 'no-such-program-xyz'" in (t.error or "") for t in trials
+    )

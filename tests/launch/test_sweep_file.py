@@ -261,6 +261,11 @@ def test_errors_name_the_yaml_path_and_the_fix(change: dict, match: str) -> None
     _err({k: v for k, v in data.items() if v is not None}, match)
 
 
+def test_a_command_string_is_split_never_run_by_a_shell() -> None:
+    sweep = parse_sweep({**BASE, "command": "python ${program} --lr=${args_json} '--a b'"})
+    assert sweep.command == ("python", "${program}", "--lr=${args_json}", "--a b")
+
+
 def test_load_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="not found"):
         load_sweep(tmp_path / "missing.yaml")

@@ -327,6 +327,9 @@ class Launcher:
         except (TrialStateError, ValueError) as e:
             self.progress.event(f"trial {p.trial.number}: report ignored: {e}")
             return
+        except Exception as e:  # a database hiccup loses one report, not the sweep
+            self.progress.event(f"trial {p.trial.number}: report at step {report.step} lost: {e}")
+            return
         if decision is Decision.STOP:
             p.stopping = True
             why = "failed" if p.trial.state is TrialState.FAILED else "stopped by the scheduler"
