@@ -287,3 +287,13 @@ def test_relaunch_with_a_changed_space_is_a_clear_error(tmp_path: Path) -> None:
     changed = parse_sweep({**BASE, "name": "same", "parameters": {"lr": {"min": 0.0, "max": 1.0}}})
     with pytest.raises(SweepError, match=r"name: experiment 'same' already exists .* new `name:`"):
         changed.open_experiment(storage=url)
+
+
+def test_the_example_in_docs_launch_md_loads() -> None:
+    import yaml
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "launch.md").read_text()
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    sweep = parse_sweep(yaml.safe_load(block))
+    assert sweep.name == "digits-mlp" and len(sweep.space.params) == 7
+    assert sweep.budget == th.Budget(60, cost=30) and sweep.workers == 4
