@@ -104,3 +104,42 @@ def test_slots_hand_out_gpus_in_groups_and_fall_back_to_cpu() -> None:
     assert slots == [Slot(0)] and note is None
     with pytest.raises(ValueError, match="gpus_per_trial"):
         make_slots(workers=None, gpus_per_trial=4, devices=["0", "1"])
+
+
+def test_progress_lines_show_counts_best_cost_and_eta(storage_url: str) -> None:
+    import io
+
+    import tunehooks as th
+    from tunehooks.launch import LogProgress
+    from tunehooks.launch.progress import sweep_stats
+
+    exp = th.Experiment.create(
+        "p",
+        th.SearchSpace({"x": th.Float(0.0, 1.0)}),
+        metrics=[th.Metric("acc", goal="maximize")],
+        budget=th.Budget(4, cost=2.0),
+        fidelity=th.Fidelity(min=1, max=4, scheduler="none"),
+        storage=storage_url,
+        method="random",
+    )
+    t = exp.ask()
+    assert t is not None
+    t.report(1, {"acc": 0.5})
+    t.report(2, {"acc": 0.75})
+    t.prune()
+    t2 = exp.ask()
+    assert t2 is not None
+    t2.complete({"acc": 0.9})
+    stats = sweep_stats(exp, durations=[10.0, 10.0], slots=2, elapsed=20.0)
+    assert (stats.done, stats.completed, stats.pruned, stats.running) == (2, 1, 1, 0)
+    assert stats.cost == pytest.approx(1.5) and stats.best == "acc=0.9 (trial 1)"
+    assert stats.eta == pytest.approx(min(2 * 10 / 2, 0.5 * 20 / 1.5))
+    out = io.StringIO()
+    p = LogProgress(out, timestamps=False)
+    p.update(stats)
+    p.update(stats)  # unchanged counts: not printed twice
+    p.event("trial 2 started")
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("done 2/4  cost 1.50/2  running 0  completed 1  pruned 1")
+    assert "best acc=0.9 (trial 1)" in lines[0] and "eta 7s" in lines[0]
+    assert lines[1:] == ["trial 2 started"]

@@ -32,6 +32,8 @@ class SweepStats:
     failed: int = 0
     running: int = 0
     budget_trials: int | None = None
+    cost: float | None = None
+    budget_cost: float | None = None
     best: str | None = None
     elapsed: float = 0.0
     eta: float | None = None
@@ -43,21 +45,31 @@ class SweepStats:
     def line(self) -> str:
         budget = f"/{self.budget_trials}" if self.budget_trials else ""
         eta = "" if self.eta is None else f"  eta {_duration(self.eta)}"
+        cost = (
+            "" if self.budget_cost is None else f"  cost {self.cost or 0:.2f}/{self.budget_cost:g}"
+        )
         return (
-            f"done {self.done}{budget}  running {self.running}  completed {self.completed}  "
+            f"done {self.done}{budget}{cost}  running {self.running}  completed {self.completed}  "
             f"pruned {self.pruned}  failed {self.failed}  best {self.best or '-'}  "
             f"elapsed {_duration(self.elapsed)}{eta}"
         )
 
 
-def sweep_stats(exp: Experiment, *, durations: Sequence[float], slots: int) -> SweepStats:
+def sweep_stats(
+    exp: Experiment, *, durations: Sequence[float], slots: int, elapsed: float = 0.0
+) -> SweepStats:
     """Counts (over every host of the experiment), the best so far and a rough ETA."""
     c = exp.storage.count_trials(exp.id)
     done = c[TrialState.COMPLETED] + c[TrialState.PRUNED] + c[TrialState.FAILED]
-    eta = None
+    etas = []
     budget = exp.budget.trials
     if budget and durations:
-        eta = max(0, budget - done) * (sum(durations) / len(durations)) / max(1, slots)
+        etas.append(max(0, budget - done) * (sum(durations) / len(durations)) / max(1, slots))
+    cost = None
+    if exp.budget.cost is not None:  # needs every report: only when a cost budget is set
+        cost = exp.budget_used()[1]
+        if cost > 0 and elapsed > 0:
+            etas.append(max(0.0, exp.budget.cost - cost) * elapsed / cost)
     best = None
     if len(exp.objectives) > 1:
         best = f"{len(exp.pareto_front())} on the Pareto front"
@@ -70,8 +82,10 @@ def sweep_stats(exp: Experiment, *, durations: Sequence[float], slots: int) -> S
         failed=c[TrialState.FAILED],
         running=c[TrialState.RUNNING],
         budget_trials=budget,
+        cost=cost,
+        budget_cost=exp.budget.cost,
         best=best,
-        eta=eta,
+        eta=min(etas) if etas else None,
     )
 
 
@@ -151,6 +165,8 @@ class RichProgress:
         t = Table.grid(padding=(0, 2))
         budget = f" / {s.budget_trials}" if s.budget_trials else ""
         t.add_row("done", f"{s.done}{budget}", "running", str(s.running))
+        if s.budget_cost is not None:
+            t.add_row("cost", f"{s.cost or 0:.2f} / {s.budget_cost:g}", "", "")
         t.add_row("completed", str(s.completed), "pruned", str(s.pruned))
         t.add_row("failed", str(s.failed), "best", s.best or "-")
         eta = "-" if s.eta is None else _duration(s.eta)

@@ -443,7 +443,12 @@ class Launcher:
     def _update_stats(self, *, cheap: bool = False) -> None:
         if not cheap or self._stats is None:
             try:  # progress is best effort: a database hiccup must not end the sweep
-                self._stats = sweep_stats(self.exp, durations=self._durations, slots=self._n_slots)
+                self._stats = sweep_stats(
+                    self.exp,
+                    durations=self._durations,
+                    slots=self._n_slots,
+                    elapsed=time.time() - self._t0,
+                )
             except Exception:
                 return
         self.progress.update(replace(self._stats, elapsed=time.time() - self._t0))
