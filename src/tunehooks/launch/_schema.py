@@ -29,7 +29,12 @@ class BoundsSpec(_Spec):
 
 
 class ParameterSpec(_Spec):
-    """One parameter entry, either dialect (validated into a :class:`Param` by :func:`to_param`)."""
+    """One parameter entry, either dialect (validated into a ``Param`` by ``to_param``).
+
+    Example:
+        >>> ParameterSpec(type="int", bounds={"min": 16, "max": 512}, transformation="log").bounds
+        BoundsSpec(min=16, max=512)
+    """
 
     name: str | None = None
     type: str | None = None
@@ -128,7 +133,16 @@ class OnFailureSpec(_Spec):
 
 
 class SweepSpec(_Spec):
-    """The raw sweep file, as written (both dialects)."""
+    """The raw sweep file, as written (both dialects); :func:`~tunehooks.launch.parse_sweep`
+    validates it and normalizes it to a :class:`~tunehooks.launch.Sweep`.
+
+    Example:
+        >>> spec = SweepSpec.model_validate({"program": "train.py", "run_cap": 5,
+        ...     "metric": {"name": "acc", "goal": "maximize"},
+        ...     "parameters": {"lr": {"min": 0.001, "max": 0.1}}})
+        >>> spec.run_cap, spec.parameters["lr"].max
+        (5, 0.1)
+    """
 
     name: str | None = None
     storage: str | None = None

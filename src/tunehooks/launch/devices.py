@@ -22,7 +22,12 @@ _NVIDIA_SMI_LINE = re.compile(r"^GPU (\d+):")
 
 @dataclass(frozen=True)
 class Slot:
-    """A place to run one trial: its index and the GPUs it owns (none: CPU)."""
+    """A place to run one trial: its index and the GPUs it owns (none: CPU).
+
+    Example:
+        >>> Slot(1, ("2", "3")).cuda_visible_devices, Slot(0).describe()
+        ('2,3', 'cpu')
+    """
 
     index: int
     gpus: tuple[str, ...] = ()

@@ -89,7 +89,13 @@ def check_command(
 
 @dataclass(frozen=True)
 class MacroContext:
-    """What the macros of one trial expand to."""
+    """What the macros of one trial expand to.
+
+    Example:
+        >>> ctx = MacroContext({"lr": 0.01, "opt": "adam"}, "demo", trial_id=3, fidelity=9.0)
+        >>> expand_command(["python", "train.py", "--epochs=${fidelity}", "${args}"], ctx)
+        ['python', 'train.py', '--epochs=9', '--lr=0.01', '--opt=adam']
+    """
 
     params: Mapping[str, Any]
     experiment: str

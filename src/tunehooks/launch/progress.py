@@ -25,7 +25,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SweepStats:
-    """A snapshot of a running sweep."""
+    """A snapshot of a running sweep.
+
+    Example:
+        >>> SweepStats(completed=3, pruned=1, running=2, budget_trials=12, elapsed=75).line()
+        'done 4/12  running 2  completed 3  pruned 1  failed 0  best -  elapsed 1m15s'
+    """
 
     completed: int = 0
     pruned: int = 0

@@ -18,7 +18,14 @@ __all__ = ["Reclaimed", "local_worker_is_dead", "reclaim_stale_trials"]
 
 @dataclass(frozen=True)
 class Reclaimed:
-    """A RUNNING trial whose worker vanished: now FAILED, and its new attempt (if any)."""
+    """A RUNNING trial whose worker vanished: now FAILED, and its new attempt (if any).
+
+    Example:
+        >>> from tunehooks.trial import TrialRecord, TrialState
+        >>> t = TrialRecord(id=1, number=0, state=TrialState.FAILED, params={})
+        >>> Reclaimed(t, None, "its worker host:12 is gone").retry is None
+        True
+    """
 
     trial: TrialRecord
     retry: TrialRecord | None

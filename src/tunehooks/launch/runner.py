@@ -48,7 +48,13 @@ _STDERR_TAIL = 2000
 
 @dataclass(frozen=True)
 class LaunchResult:
-    """What one launch did."""
+    """What one launch did: trials it started, totals of the experiment, the best trial.
+
+    Example:
+        >>> LaunchResult("e", started=2, completed=2, pruned=0, failed=0, interrupted=False,
+        ...              reclaimed=0, best=None).interrupted
+        False
+    """
 
     experiment: str
     started: int
