@@ -141,3 +141,26 @@ def test_frameworks_missing_here_name_their_extra() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert 'pip install "tunehooks[lightning]"' in out.stdout
+
+
+def test_the_example_runs_a_local_sweep(storage_url, tmp_path) -> None:
+    import os
+    from pathlib import Path
+
+    import tunehooks as th
+
+    example = Path(__file__).parents[2] / "examples" / "mxnet" / "train.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUNEHOOKS_")}
+    proc = subprocess.run(
+        [sys.executable, str(example), "--trials=2", "--epochs=2", f"--storage={storage_url}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    recs = th.Experiment.load("example-mxnet", storage=storage_url).get_trials()
+    assert [r.state for r in recs] == [TrialState.COMPLETED, TrialState.COMPLETED]
+    assert all([r.step for r in rec.reports] == [1, 2] for rec in recs)
