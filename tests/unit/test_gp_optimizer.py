@@ -40,6 +40,7 @@ def minimize(opt: Any, f: Callable[[Mapping[str, Any]], float], n: int) -> list[
     return [float(t.values["y"]) for t in history]
 
 
+@pytest.mark.slow
 def test_beats_random_search_on_branin() -> None:
     gp_best, rnd_best = [], []
     for seed in range(2):
@@ -82,6 +83,7 @@ def test_parallel_asks_without_results_are_distinct_and_spread(storage_url: str)
     assert min(dists) > 0.02
 
 
+@pytest.mark.slow
 def test_region_where_trials_fail_stops_being_proposed(storage_url: str) -> None:
     exp = th.Experiment.create(
         "fail",
@@ -128,6 +130,7 @@ def mixed_loss(p: Mapping[str, Any]) -> float:
     return loss + abs(math.log2(p["batch"]) - 6) / 4 + abs(p["layers"] - 3) / 4
 
 
+@pytest.mark.slow
 def test_mixed_conditional_space_gives_only_valid_params_and_improves() -> None:
     opt = make_optimizer("bayes", MIXED, MIN_Y, seed=0)
     history: list[th.TrialRecord] = []
@@ -158,6 +161,7 @@ def test_linear_constraints_hold_for_every_suggestion() -> None:
     assert min(float(t.values["y"]) for t in history) < -0.1
 
 
+@pytest.mark.slow
 def test_constraint_metric_is_respected(storage_url: str) -> None:
     metrics = [
         th.Metric("y", goal="minimize"),

@@ -77,9 +77,10 @@ def _build(dim: int, numeric: Sequence[int], categorical: Sequence[int]) -> _GPM
 class _GPModule(torch.nn.Module):
     """The gpytorch mean, kernel and likelihood, with a fast dense kernel evaluation.
 
-    gpytorch's lazy kernel machinery costs more than the arithmetic at these
-    sizes, so :meth:`covar` calls the kernels' ``forward`` on the sliced
-    columns directly (the same formulas) and :meth:`log_prior` evaluates the
+    The hyperparameters, their constraints and priors are gpytorch's. gpytorch's
+    lazy kernel machinery costs more than the arithmetic at these sizes, so
+    :meth:`covar` evaluates the same Matern-5/2 and RBF formulas densely (with
+    the squared-distance-by-matmul trick) and :meth:`log_prior` evaluates the
     log-normal priors in closed form.
     """
 
@@ -100,12 +101,23 @@ class _GPModule(torch.nn.Module):
         self.categorical = list(categorical)
         self.ls_loc = ls_loc
         self.parts = list(getattr(kernel.base_kernel, "kernels", [kernel.base_kernel]))
+        self._num_idx = torch.as_tensor(self.numeric, dtype=torch.long)
+        self._cat_idx = torch.as_tensor(self.categorical, dtype=torch.long)
 
     def covar(self, X1: torch.Tensor, X2: torch.Tensor) -> torch.Tensor:
+        """Dense kernel matrix between the rows of ``X1`` and ``X2``."""
         K: torch.Tensor = self.kernel.outputscale
-        cols = [c for c in (self.numeric, self.categorical) if c]
-        for part, c in zip(self.parts, cols, strict=True):
-            K = K * part.forward(X1[:, c], X2[:, c])
+        i = 0
+        if self.numeric:
+            ls = self.parts[i].lengthscale.reshape(-1)
+            i += 1
+            d2 = _sq_dist(X1[:, self._num_idx] / ls, X2[:, self._num_idx] / ls)
+            r = (5.0 * d2).clamp_min(1e-30).sqrt()
+            K = K * (1.0 + r + r * r / 3.0) * torch.exp(-r)
+        if self.categorical:
+            ls = self.parts[i].lengthscale.reshape(-1)
+            d2 = _sq_dist(X1[:, self._cat_idx] / ls, X2[:, self._cat_idx] / ls)
+            K = K * torch.exp(-0.5 * d2)
         return K
 
     def log_prior(self) -> torch.Tensor:
@@ -120,6 +132,13 @@ class _GPModule(torch.nn.Module):
         return total
 
 
+def _sq_dist(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    a = (A * A).sum(-1, keepdim=True)
+    b = (B * B).sum(-1, keepdim=True)
+    out: torch.Tensor = (a + b.T - 2.0 * A @ B.T).clamp_min(0.0)
+    return out
+
+
 def _cholesky(K: torch.Tensor) -> torch.Tensor:
     eye = torch.eye(K.shape[-1], dtype=K.dtype)
     scale = float(K.diagonal().mean().detach()) or 1.0
@@ -131,14 +150,33 @@ def _cholesky(K: torch.Tensor) -> torch.Tensor:
     raise RuntimeError("covariance matrix is not positive definite")
 
 
+class _GaussianNLL(torch.autograd.Function):
+    """``0.5 r^T K^-1 r + 0.5 log det K`` with the closed-form gradient.
+
+    Backpropagating through ``torch.linalg.cholesky`` costs many times the
+    factorization itself; the gradient ``0.5 (K^-1 - a a^T)`` (``a = K^-1 r``)
+    costs one ``cholesky_inverse``.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, K: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        L = _cholesky(K)
+        a = torch.cholesky_solve(r.unsqueeze(-1), L)
+        ctx.save_for_backward(L, a)
+        return 0.5 * (r.unsqueeze(-1) * a).sum() + L.diagonal().log().sum()
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        L, a = ctx.saved_tensors
+        K_inv = torch.cholesky_inverse(L)
+        return grad * 0.5 * (K_inv - a @ a.T), grad * a.squeeze(-1)
+
+
 def _neg_mll(module: _GPModule, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     K = module.covar(X, X) + module.likelihood.noise * torch.eye(len(X), dtype=X.dtype)
-    L = _cholesky(K)
-    r = (y - module.mean.constant).unsqueeze(-1)
-    a = torch.cholesky_solve(r, L)
+    nll = _GaussianNLL.apply(K, y - module.mean.constant)
     n = len(X)
-    mll = -0.5 * (r * a).sum() - L.diagonal().log().sum() - 0.5 * n * math.log(2 * math.pi)
-    out: torch.Tensor = -(mll + module.log_prior()) / n
+    out: torch.Tensor = (nll + 0.5 * n * math.log(2 * math.pi) - module.log_prior()) / n
     return out
 
 
