@@ -172,9 +172,12 @@ class _GaussianNLL(torch.autograd.Function):
         return grad * 0.5 * (K_inv - a @ a.T), grad * a.squeeze(-1)
 
 
+_gaussian_nll: Any = _GaussianNLL.apply
+
+
 def _neg_mll(module: _GPModule, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     K = module.covar(X, X) + module.likelihood.noise * torch.eye(len(X), dtype=X.dtype)
-    nll = _GaussianNLL.apply(K, y - module.mean.constant)
+    nll: torch.Tensor = _gaussian_nll(K, y - module.mean.constant)
     n = len(X)
     out: torch.Tensor = (nll + 0.5 * n * math.log(2 * math.pi) - module.log_prior()) / n
     return out
