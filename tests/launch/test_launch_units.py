@@ -67,6 +67,11 @@ def test_output_parser_reads_json_reports_and_final_tab_lines() -> None:
     assert r2 is not None and r2.step == 2
     r3 = p.feed('progress 50%\rtunehooks: {"step": 5, "acc": NaN}')
     assert r3 is not None and r3.step == 5 and r3.metrics["acc"] != r3.metrics["acc"]
+    r4 = p.feed('[default0]:tunehooks: {"step": 6, "acc": 0.7}')
+    assert r4 is not None and r4.step == 6
+    r5 = p.feed('INFO:root:tunehooks: {"acc": 0.8}')
+    assert r5 is not None and r5.step == 7
+    assert p.feed('print("see tunehooks: {x}") # not at the end') is None
     assert p.feed("tunehooks: {not json") is None and "not JSON" in p.warnings[-1]
     assert p.feed('tunehooks: {"step": -1, "acc": 1}') is None
     assert p.feed("acc\t0.91") is None

@@ -2,7 +2,8 @@
 
 A program that does not import tunehooks reports an intermediate result with a
 line such as ``tunehooks: {"step": 3, "val_acc": 0.91}`` (``step`` is optional:
-it then counts up from the previous report), and may end with plain lines
+it then counts up from the previous report; a tag before the marker, as
+torchrun's ``[default0]:`` or logging's ``INFO:root:``, is allowed), and may end with plain lines
 ``val_acc<TAB>0.93`` giving final values. Everything else is ordinary output.
 """
 
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
 __all__ = ["PREFIX", "OutputParser", "ParsedReport"]
 
 PREFIX = "tunehooks:"
+_TAGGED = re.compile(r"[\s:\]]tunehooks:\s*(\{.*\})$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class OutputParser:
         line = line.rsplit("\r", 1)[-1].strip()
         if line.startswith(PREFIX):
             return self._report(line[len(PREFIX) :].strip())
+        tagged = _TAGGED.search(line)  # "[default0]:tunehooks: {...}", "INFO:root:tunehooks: {...}"
+        if tagged is not None:
+            return self._report(tagged.group(1))
         if line.count("\t") == 1:
             name, raw = (s.strip() for s in line.split("\t"))
             if name and (self.final_names is None or name in self.final_names):
