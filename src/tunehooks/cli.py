@@ -180,6 +180,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
+    import contextlib
+
     from tunehooks.launch import Launcher, load_sweep, make_progress
 
     sweep = load_sweep(args.sweep)
@@ -195,10 +197,11 @@ def cmd_launch(args: argparse.Namespace) -> int:
     best = ""
     if result.best is not None:
         best = f"; best: trial {result.best.number} {dict(result.best.values)}"
-    print(
-        f"{result.experiment}: {result.started} trials started, {result.completed} completed, "
-        f"{result.pruned} pruned, {result.failed} failed{best}"
-    )
+    with contextlib.suppress(BrokenPipeError):  # `| head`: the sweep itself is done
+        print(
+            f"{result.experiment}: {result.started} trials started, {result.completed} "
+            f"completed, {result.pruned} pruned, {result.failed} failed{best}"
+        )
     return 130 if result.interrupted else 0
 
 

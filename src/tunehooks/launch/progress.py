@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -126,7 +127,7 @@ class LogProgress:
     """
 
     def __init__(self, stream: IO[str] | None = None, *, timestamps: bool = True) -> None:
-        self._stream = stream if stream is not None else sys.stdout
+        self._stream: IO[str] | None = stream if stream is not None else sys.stdout
         self._timestamps = timestamps
         self._last_line = ""
 
@@ -134,7 +135,12 @@ class LogProgress:
         return f"[{time.strftime('%H:%M:%S')}] " if self._timestamps else ""
 
     def event(self, message: str) -> None:
-        print(f"{self._stamp()}{message}", file=self._stream, flush=True)
+        if self._stream is None:
+            return
+        try:
+            print(f"{self._stamp()}{message}", file=self._stream, flush=True)
+        except (BrokenPipeError, ValueError, OSError):  # `| head` closed: keep the sweep going
+            self._stream = None
 
     def update(self, stats: SweepStats) -> None:
         line = stats.line()
@@ -145,7 +151,9 @@ class LogProgress:
             self.event(line)
 
     def close(self) -> None:
-        self._stream.flush()
+        if self._stream is not None:
+            with contextlib.suppress(BrokenPipeError, ValueError, OSError):
+                self._stream.flush()
 
 
 class RichProgress:

@@ -228,7 +228,10 @@ class Launcher:
                 self._kill_now = True
             self._stop_signal = signum
 
-        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        signals = [signal.SIGINT, signal.SIGTERM]
+        if hasattr(signal, "SIGHUP"):  # the terminal closed
+            signals.append(signal.SIGHUP)
+        old = {s: signal.signal(s, handler) for s in signals}
 
         def restore() -> None:
             for s, h in old.items():
