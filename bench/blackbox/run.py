@@ -6,7 +6,7 @@ Usage (from the repository root; ``bash bench/blackbox/run.sh`` wraps it)::
     python bench/blackbox/run.py --quick              # 2 seeds, 20 evals, 3 problems
     python bench/blackbox/run.py --methods bayes --rerun   # rerun tunehooks' GP only
 
-Each finished run is one JSON file under ``bench/.cache/blackbox/raw/<method>/<problem>/``;
+Each finished run is one JSON file under ``bench/results/blackbox/raw/<method>/<problem>/``;
 runs already there are skipped, so an interrupted benchmark continues where it stopped.
 Runs are ordered seed by seed, so a partial benchmark has balanced seeds.
 """
@@ -28,7 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from methods import METHODS, MethodUnavailable, open_method, valid_run
 from problems import PROBLEMS
 
-CACHE = Path(__file__).resolve().parents[1] / ".cache" / "blackbox"
+# Finished runs, reference values and timings are committed (a few KB each), so a later
+# session continues the benchmark instead of redoing it; smoke runs stay in the cache.
+CACHE = Path(__file__).resolve().parents[1] / "results" / "blackbox"
 RAW = CACHE / "raw"
 QUICK_PROBLEMS = ["branin", "mixed", "svc_breast_cancer"]
 # HEBO (~15-40 s per ask) and SMAC3 (~10-20 s per ask) are slow on two shared cores:
@@ -38,16 +40,19 @@ SEED_CAP = {"hebo": 2, "smac": 4}
 SLOW = {"hebo", "smac"}
 
 
-def raw_path(method: str, problem: str, seed: int, evals: int) -> Path:
-    return RAW / method / problem / f"seed{seed}_n{evals}.json"
+QUICK_RAW = Path(__file__).resolve().parents[1] / ".cache" / "blackbox" / "raw"
 
 
-def is_done(method: str, problem: str, seed: int, evals: int) -> bool:
-    path = raw_path(method, problem, seed, evals)
+def raw_path(method: str, problem: str, seed: int, evals: int, raw: Path = RAW) -> Path:
+    return raw / method / problem / f"seed{seed}_n{evals}.json"
+
+
+def is_done(method: str, problem: str, seed: int, evals: int, raw: Path = RAW) -> bool:
+    path = raw_path(method, problem, seed, evals, raw)
     return path.exists() and valid_run(json.loads(path.read_text()))
 
 
-def run_one(method: str, problem: str, seed: int, evals: int) -> dict[str, Any]:
+def run_one(method: str, problem: str, seed: int, evals: int, raw: Path = RAW) -> dict[str, Any]:
     """One optimization run; writes and returns its raw record."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
@@ -66,7 +71,6 @@ def run_one(method: str, problem: str, seed: int, evals: int) -> dict[str, Any]:
         return out
     values: list[float] = []
     asks: list[float] = []
-    params: list[dict[str, Any]] = []
     try:
         for _ in range(evals):
             cfg, dt = m.ask()
@@ -74,20 +78,18 @@ def run_one(method: str, problem: str, seed: int, evals: int) -> dict[str, Any]:
             m.tell(y)
             values.append(y)
             asks.append(dt)
-            params.append(cfg)
     except Exception:
         out["error"] = traceback.format_exc(limit=5)
     finally:
         m.close()
     out.update(
         values=values,
-        ask_s=asks,
-        params=params,
+        ask_s=[round(a, 4) for a in asks],
         versions=m.versions,
-        wall_s=time.perf_counter() - t0,
+        wall_s=round(time.perf_counter() - t0, 1),
     )
     if "error" not in out:
-        path = raw_path(method, problem, seed, evals)
+        path = raw_path(method, problem, seed, evals, raw)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(out))
@@ -103,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--evals", type=int, default=60, help="evaluations per run (default 60)")
     ap.add_argument("--jobs", type=int, default=2, help="parallel runs (default 2)")
     ap.add_argument("--quick", action="store_true", help="2 seeds, 20 evals, 3 problems")
+    ap.add_argument("--raw", type=Path, default=None, help="where runs are cached")
     ap.add_argument("--rerun", action="store_true", help="ignore cached runs of --methods")
     ap.add_argument("--hebo-seeds", type=int, default=SEED_CAP["hebo"])
     ap.add_argument("--smac-seeds", type=int, default=SEED_CAP["smac"])
@@ -110,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.seeds, args.evals = min(args.seeds, 2), min(args.evals, 20)
         args.problems = args.problems or QUICK_PROBLEMS
+    raw = args.raw or (QUICK_RAW if args.quick else RAW)
     problems = args.problems or list(PROBLEMS)
     cap = {"hebo": args.hebo_seeds, "smac": args.smac_seeds}
     tasks = [
@@ -117,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         for s in range(args.seeds)
         for p in problems
         for m in args.methods
-        if s < cap.get(m, args.seeds) and (args.rerun or not is_done(m, p, s, args.evals))
+        if s < cap.get(m, args.seeds) and (args.rerun or not is_done(m, p, s, args.evals, raw))
     ]
     print(f"blackbox: {len(tasks)} runs to do ({args.evals} evals each, {args.jobs} at a time)")
     fast = [t for t in tasks if t[0] not in SLOW]
@@ -131,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             while queue:
                 m, p, s = queue.pop(0)
                 if m not in unavailable:
-                    running[pool.submit(run_one, m, p, s, args.evals)] = (m, p, s)
+                    running[pool.submit(run_one, m, p, s, args.evals, raw)] = (m, p, s)
                     return True
             return False
 

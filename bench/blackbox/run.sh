@@ -9,7 +9,8 @@
 #   bash bench/blackbox/run.sh --score-only    # only rewrite the tables from the cache
 #
 # Other options go to bench/blackbox/run.py (--seeds, --problems, --jobs, --hebo-seeds, ...).
-# Runs are cached under bench/.cache/blackbox/ (resumable: rerun the command after a stop).
+# Finished runs are kept under bench/results/blackbox/raw/ (committed; rerun the command after a
+# stop and it continues); --quick runs under bench/.cache/blackbox/ (gitignored).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
@@ -34,7 +35,7 @@ if [ "$OVERHEAD" = 1 ]; then
   nice -n 10 "$PY" bench/blackbox/overhead.py --command "$cmd"
 fi
 if [ "$QUICK" = 1 ]; then
-  nice -n 10 "$PY" bench/blackbox/score.py --evals 20 --out bench/.cache/blackbox/quick.md --command "$cmd"
+  nice -n 10 "$PY" bench/blackbox/score.py --evals 20 --raw bench/.cache/blackbox/raw --out bench/.cache/blackbox/quick.md --command "$cmd"
 else
   nice -n 10 "$PY" bench/blackbox/score.py --command "$cmd"
 fi

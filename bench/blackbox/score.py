@@ -38,7 +38,7 @@ FREF_SEED = 20261124
 
 
 def reference(problem: str) -> dict[str, float]:
-    """Median and minimum of random configurations (cached in bench/.cache/blackbox/fref.json)."""
+    """Median and minimum of random configurations (cached in bench/results/blackbox/fref.json)."""
     path = CACHE / "fref.json"
     cache: dict[str, dict[str, float]] = json.loads(path.read_text()) if path.exists() else {}
     key = f"{problem}/{FREF_SAMPLES}/{FREF_SEED}"
@@ -52,9 +52,9 @@ def reference(problem: str) -> dict[str, float]:
     return cache[key]
 
 
-def load_runs(evals: int) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def load_runs(evals: int, raw: Path = RAW) -> dict[tuple[str, str], list[dict[str, Any]]]:
     runs: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for f in sorted(RAW.glob(f"*/*/seed*_n{evals}.json")):
+    for f in sorted(raw.glob(f"*/*/seed*_n{evals}.json")):
         r = json.loads(f.read_text())
         ok = r["method"] in METHODS and r["problem"] in PROBLEMS and valid_run(r)
         if ok and len(r["values"]) == evals:
@@ -79,8 +79,8 @@ def common_seeds(runs: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
                 runs[(m, p)] = [r for r in runs[(m, p)] if r["seed"] in shared]
 
 
-def scores(evals: int) -> dict[str, Any]:
-    runs = load_runs(evals)
+def scores(evals: int, raw: Path = RAW) -> dict[str, Any]:
+    runs = load_runs(evals, raw)
     common_seeds(runs)
     problems = [p for p in PROBLEMS if any(runs.get((m, p)) for m in METHODS)]
     out: dict[str, Any] = {"problems": {}, "methods": {}, "evals": evals}
@@ -238,8 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--evals", type=int, default=60)
     ap.add_argument("--out", default=str(RESULTS / "blackbox.md"))
     ap.add_argument("--command", default="bash bench/blackbox/run.sh")
+    ap.add_argument("--raw", type=Path, default=RAW, help="where the runs are cached")
     args = ap.parse_args(argv)
-    res = scores(args.evals)
+    res = scores(args.evals, args.raw)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(write_markdown(res, args.command))
