@@ -183,11 +183,16 @@ def write_markdown(res: dict[str, Any], command: str) -> str:
     lines += ["", "Ranking (methods with every problem): " + ", ".join(
         f"{METHODS[m][0]} {res['methods'][m]['mean']:.1f}" for m in ranked) + "."]  # fmt: skip
     if "bayes" in methods:
-        worse = [p for p, e in res["problems"].items()
-                 if "bayes" in e and "random" in e and e["bayes"]["mean"] < e["random"]["mean"]]  # fmt: skip
+        worse = []
+        for p, e in res["problems"].items():
+            if "bayes" in e and "random" in e and e["bayes"]["mean"] < e["random"]["mean"]:
+                b, r = e["bayes"], e["random"]
+                noise = math.hypot(b["se"], r["se"])
+                d = r["mean"] - b["mean"]
+                worse.append(f"{p} (by {d:.1f}, standard error of the difference {noise:.1f})")
         lines.append(
             "tunehooks bayes worse than random search on: "
-            + (", ".join(worse) or "no problem")
+            + ("; ".join(worse) or "no problem")
             + "."
         )
         diffs = []
