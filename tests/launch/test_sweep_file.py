@@ -249,6 +249,21 @@ def test_wandb_extras_early_terminate_default_command_and_string_yaml_numbers(
             r"parameters\.x\.mu: priors are not supported",
         ),
         ({"resources": {"workers": 0}}, r"resources\.workers: must be >= 1"),
+        (
+            {
+                "metric": None,
+                "metrics": [{"name": n, "goal": "maximize"} for n in ("a", "b", "c")],
+            },
+            r"metrics: at most two metrics can be optimized",
+        ),
+        (
+            {
+                "parameters": {
+                    "b": {"type": "int", "bounds": {"min": 16, "max": 100}, "power_of_two": True}
+                }
+            },
+            r"parameters\.b: power_of_two needs min and max to be powers of two",
+        ),
         ({"on_failure": {"retries": -1}}, r"on_failure\.retries: .*>= 0"),
         (
             {"parameters": {"u": {"type": "int", "bounds": {"min": 1, "max": 2.5}}}},
@@ -259,6 +274,22 @@ def test_wandb_extras_early_terminate_default_command_and_string_yaml_numbers(
 def test_errors_name_the_yaml_path_and_the_fix(change: dict, match: str) -> None:
     data = {**BASE, **change}
     _err({k: v for k, v in data.items() if v is not None}, match)
+
+
+def test_powers_of_two_and_log_integers_stay_integers() -> None:
+    sweep = parse_sweep(
+        {
+            **BASE,
+            "parameters": {
+                "b": {"type": "int", "bounds": {"min": 16, "max": 256}, "power_of_two": True},
+                "w": {"type": "int", "bounds": {"min": 8, "max": 512}, "transformation": "log"},
+                "k": {"values": [8, 16, 64]},  # not consecutive: stays a categorical
+            },
+        }
+    )
+    assert sweep.space.params["b"] == th.Int(16, 256, power_of_two=True)
+    assert sweep.space.params["w"] == th.Int(8, 512, log=True)
+    assert sweep.space.params["k"] == th.Categorical([8, 16, 64])
 
 
 def test_a_command_string_is_split_never_run_by_a_shell() -> None:
