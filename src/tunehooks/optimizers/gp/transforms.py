@@ -42,8 +42,8 @@ def standardize(y: np.ndarray) -> np.ndarray:
 def robust_transform(y: np.ndarray, *, tail: float = 3.0) -> np.ndarray:
     """Winsorize the low (bad) tail, Yeo-Johnson, standardize. Larger stays better.
 
-    Values below ``median - tail * IQR`` (at least ``tail`` robust standard
-    deviations below the median) are clipped there; the power transform then
+    Values more than ``tail`` robust standard deviations (1.4826 * the median
+    absolute deviation) below the median are clipped there; the power transform then
     makes the rest roughly Gaussian. The order of the values is preserved.
 
     Example:
@@ -54,12 +54,13 @@ def robust_transform(y: np.ndarray, *, tail: float = 3.0) -> np.ndarray:
     y = fill_failed(y)
     if len(y) < 2:
         return np.zeros_like(y)
-    q25, q50, q75 = np.percentile(y, [25, 50, 75])
-    spread = q75 - q25
+    med = float(np.median(y))
+    spread = 1.4826 * float(np.median(np.abs(y - med)))  # MAD: robust to 50% outliers
     if spread <= 0:
-        spread = float(np.median(np.abs(y - q50))) or float(y.std())
+        q25, q75 = np.percentile(y, [25, 75])
+        spread = float(q75 - q25) / 1.349 or float(y.std())
     if spread > 0:
-        y = np.maximum(y, q50 - tail * spread)
+        y = np.maximum(y, med - tail * spread)
     z = standardize(y)
     if not z.any():
         return z

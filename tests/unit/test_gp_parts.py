@@ -1,0 +1,129 @@
+"""The GP optimizer's building blocks: transforms, model, acquisition, encoder."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import torch
+import tunehooks as th
+from tunehooks.optimizers.gp import (
+    SpaceEncoder,
+    chebyshev_scalarize,
+    fit_gp,
+    log_ei,
+    log_pof,
+    optimize_acquisition,
+    robust_transform,
+)
+from tunehooks.optimizers.gp.model import _GaussianNLL
+
+
+def test_robust_transform_keeps_order_and_tames_diverged_values() -> None:
+    y = np.array([0.91, 0.93, 0.88, 0.95, 0.90, -1e6, np.nan])  # accuracy; a diverged run
+    z = robust_transform(y)
+    assert np.all(np.isfinite(z))
+    assert np.argsort(z[:5]).tolist() == np.argsort(y[:5]).tolist()
+    # the diverged and the failed trials are the worst, but do not squash the others
+    assert z[5] == z.min() and z[6] == z.min()
+    assert np.ptp(z[:5]) > 1.0
+
+
+def test_chebyshev_scalarization_prefers_balanced_points_for_equal_weights() -> None:
+    Y = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.6], [0.2, 0.2]])
+    s = chebyshev_scalarize(Y, [0.5, 0.5])
+    assert int(np.argmax(s)) == 2
+
+
+def test_log_ei_is_finite_monotone_and_exact() -> None:
+    mean = torch.linspace(-300.0, 5.0, 2000, dtype=torch.float64)
+    std = torch.ones_like(mean)
+    v = log_ei(mean, std, 0.0)
+    assert torch.isfinite(v).all()
+    assert (v[1:] >= v[:-1]).all()
+    z = mean[mean > -3]
+    naive = torch.log(z * torch.special.ndtr(z) + torch.exp(-0.5 * z**2) / math.sqrt(2 * math.pi))
+    assert torch.allclose(v[mean > -3], naive, rtol=1e-6, atol=1e-9)
+    # far below the incumbent: log EI ~ -z^2/2 - log(2 pi)/2 - 2 log|z|
+    tail = -0.5 * 300.0**2 - 0.5 * math.log(2 * math.pi) - 2 * math.log(300.0)
+    assert abs(float(v[0]) - tail) < 1e-3
+    assert torch.isfinite(log_pof(mean, std)).all()
+
+
+def test_closed_form_likelihood_gradient_matches_finite_differences() -> None:
+    rng = np.random.default_rng(0)
+    A = torch.as_tensor(rng.standard_normal((6, 6)))
+    K = (A @ A.T + 6 * torch.eye(6, dtype=torch.float64)).requires_grad_(True)
+    r = torch.as_tensor(rng.standard_normal(6)).requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda K, r: _GaussianNLL.apply(0.5 * (K + K.T), r), (K, r), eps=1e-6, atol=1e-5
+    )
+
+
+def test_fit_from_five_points_is_stable_and_interpolates() -> None:
+    X = np.array([[0.1, 0.2], [0.4, 0.9], [0.5, 0.5], [0.8, 0.1], [0.95, 0.7]])
+    y = robust_transform(-((X - 0.5) ** 2).sum(1))
+    gp = fit_gp(X, y)
+    mean, std = gp.predict_numpy(X)
+    assert np.all(np.isfinite(mean)) and np.all(std >= 0)
+    assert np.max(np.abs(mean - y)) < 0.3
+    _, std_far = gp.predict_numpy(np.array([[0.0, 1.0]]))
+    assert std_far[0] > std.max()
+
+
+def test_categories_are_not_ordered() -> None:
+    # choice 0 and 2 are equally good, 1 is bad: an ordered encoding would blur them
+    space = th.SearchSpace({"c": th.Categorical(["a", "b", "c"]), "x": th.Float(0, 1)})
+    enc = SpaceEncoder(space)
+    cfgs = [{"c": c, "x": x} for c in "abc" for x in (0.1, 0.5, 0.9)]
+    y = np.array([1.0 if c["c"] != "b" else -1.0 for c in cfgs])
+    gp = fit_gp(enc.encode(cfgs), y, categorical_columns=enc.categorical_columns)
+    mean, _ = gp.predict_numpy(enc.encode([{"c": c, "x": 0.3} for c in "abc"]))
+    assert mean[0] > 0.5 and mean[2] > 0.5 and mean[1] < -0.5
+
+
+def test_optimize_acquisition_returns_valid_feasible_unexcluded_points() -> None:
+    space = th.SearchSpace(
+        {
+            "a": th.Float(0.0, 1.0),
+            "n": th.Int(1, 9),
+            "b": th.Float(1e-3, 1.0, log=True),
+            "k": th.Categorical(["p", "q"]),
+            "m": th.Float(0.0, 1.0, condition={"k": ["q"]}),
+        },
+        constraints=[th.LinearConstraint({"a": 1.0, "b": 1.0}, upper=0.7)],
+    )
+    enc = SpaceEncoder(space)
+    target = torch.as_tensor(enc.encode([{"a": 0.6, "n": 4, "b": 0.5, "k": "q", "m": 0.3}])[0])
+
+    def acq(X: torch.Tensor) -> torch.Tensor:
+        return -((X - target) ** 2).sum(-1)
+
+    x = optimize_acquisition(acq, enc, rng=np.random.default_rng(0))
+    assert x is not None
+    cfg = enc.decode(x)[0]
+    assert space.validate(cfg) == cfg and space.is_feasible(cfg)
+    assert cfg["k"] == "q" and cfg["n"] == 4
+    x2 = optimize_acquisition(acq, enc, rng=np.random.default_rng(0), exclude=x[None, :])
+    assert x2 is not None and not np.allclose(x, x2)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_neighbors_are_canonical_one_step_moves(seed: int) -> None:
+    space = th.SearchSpace(
+        {
+            "w": th.Int(8, 512, log=True),
+            "b": th.Int(16, 256, power_of_two=True),
+            "o": th.Categorical(["sgd", "adam", "rms"]),
+            "mom": th.Float(0.0, 1.0, condition={"o": ["sgd"]}),
+        }
+    )
+    enc = SpaceEncoder(space)
+    x = enc.canonicalize(np.random.default_rng(seed).random((1, space.dim)))[0]
+    nb = enc.neighbors(x)
+    assert len(nb) >= 2 + 1  # two other optimizers, at least one int step each way
+    assert np.allclose(enc.canonicalize(nb), nb)
+    for row in enc.decode(nb):
+        assert space.validate(row) == row
