@@ -14,7 +14,7 @@ pytest.importorskip("lightning")
 
 from _lightning_digits import DigitsModule, loaders, trainer
 
-from tunehooks.context import ENV_EXPERIMENT, ENV_STORAGE, ENV_TRIAL_ID
+from tunehooks.context import ENV_EXPERIMENT, ENV_STORAGE, ENV_TRIAL_ID, NoTrialError
 from tunehooks.integrations._common import MissingMetricError
 from tunehooks.integrations.lightning import TuneCallback
 from tunehooks.trial import TrialState
@@ -100,6 +100,40 @@ def test_no_trial_argument_reads_the_launchers_trial(
     trainer(cb, max_epochs=1).fit(DigitsModule(**cb.trial.params), *dl)
     assert started.refresh().state is TrialState.COMPLETED
     assert len(exp.get_trials()) == 1
+
+
+def test_without_a_trial_id_the_asked_trial_is_exported_for_the_fit_only(
+    make_exp, dl, storage_url, monkeypatch
+) -> None:
+    exp = make_exp(trials=2)
+    monkeypatch.setenv(ENV_STORAGE, storage_url)
+    monkeypatch.setenv(ENV_EXPERIMENT, exp.name)
+    monkeypatch.delenv(ENV_TRIAL_ID, raising=False)
+    for local_rank in ("LOCAL_RANK", "RANK"):
+        monkeypatch.delenv(local_rank, raising=False)
+    cb = TuneCallback()
+    assert os.environ[ENV_TRIAL_ID] == str(cb.trial.id)  # ranks started by fit read it
+    trainer(cb, max_epochs=1).fit(DigitsModule(**cb.trial.params), *dl)
+    assert ENV_TRIAL_ID not in os.environ
+    cb = TuneCallback()  # the next trial; removed again when fit raises
+    assert cb.trial.number == 1
+    with pytest.raises(RuntimeError, match="boom"):
+        trainer(cb, max_epochs=1).fit(DigitsModule(0.01, fail_at=1), *dl)
+    assert ENV_TRIAL_ID not in os.environ
+    assert [r.state for r in exp.get_trials()] == [TrialState.COMPLETED, TrialState.FAILED]
+
+
+def test_a_ddp_rank_without_a_trial_id_refuses_to_ask_its_own(
+    make_exp, storage_url, monkeypatch
+) -> None:
+    exp = make_exp()
+    monkeypatch.setenv(ENV_STORAGE, storage_url)
+    monkeypatch.setenv(ENV_EXPERIMENT, exp.name)
+    monkeypatch.delenv(ENV_TRIAL_ID, raising=False)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    with pytest.raises(NoTrialError, match="rank 1 has no TUNEHOOKS_TRIAL_ID"):
+        TuneCallback()
+    assert exp.get_trials() == []
 
 
 def _run_ddp(exp, storage_url, tmp_path, mode: str, trial_id: int | None) -> list[dict]:

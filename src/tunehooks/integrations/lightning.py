@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from tunehooks.context import ENV_EXPERIMENT, ENV_TRIAL_ID
+from tunehooks.context import ENV_EXPERIMENT, ENV_TRIAL_ID, NoTrialError
 from tunehooks.integrations._common import Reporter, require
 from tunehooks.trial import Decision, Trial, TrialRecord
 
@@ -59,6 +59,13 @@ class TuneCallback(_Callback):
         monitor: str | Sequence[str] | None = None,
     ) -> None:
         super().__init__()
+        rank = os.environ.get("RANK") or os.environ.get("LOCAL_RANK") or "0"
+        if trial is None and not os.environ.get(ENV_TRIAL_ID) and rank != "0":
+            raise NoTrialError(
+                f"DDP rank {rank} has no {ENV_TRIAL_ID}, so it cannot train the same trial as "
+                "rank 0: start the job with `tunehooks launch`, set the variable, or pass the "
+                "trial to TuneCallback"
+            )
         self._reporter = Reporter(trial, monitor=monitor)
         # Without a launcher, DDP ranks started later by Lightning must find the
         # trial this process asked for: hand its id down through the environment.
@@ -101,11 +108,15 @@ class TuneCallback(_Callback):
 
     def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
         self._finish(exception)
+        self._unexport()
 
     def teardown(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        self._unexport()
+
+    def _unexport(self) -> None:
         if self._exported and os.environ.get(ENV_TRIAL_ID) == str(self.trial.id):
             del os.environ[ENV_TRIAL_ID]
-            self._exported = False
+        self._exported = False
 
     def _finish(self, error: BaseException | None) -> TrialRecord | None:
         return self._reporter.finish(error)
