@@ -173,7 +173,7 @@ class Launcher:
                     trial = exp.ask(worker_id=f"{self.worker_id}/{free[0].index}")
                     if trial is None:
                         more = False
-                    elif self._start(free[0], trial):
+                    elif self._start_or_fail(free[0], trial):
                         free.pop(0)
                 if changed:
                     self._update_stats()
@@ -241,6 +241,15 @@ class Launcher:
         return restore
 
     # -- starting ----------------------------------------------------------------------------
+    def _start_or_fail(self, slot: Slot, trial: Trial) -> bool:
+        try:
+            return self._start(slot, trial)
+        except BaseException as e:  # the trial must not stay RUNNING without a process
+            if trial.id not in self._running:
+                with contextlib.suppress(Exception):
+                    trial.fail(f"the launcher could not start it: {e!r}")
+            raise
+
     def _start(self, slot: Slot, trial: Trial) -> bool:
         exp = self.exp
         run_dir = self.runs_dir / safe_name(exp.name) / str(trial.id)
@@ -402,7 +411,12 @@ class Launcher:
             f"stopping {n} running trial{'s' if n != 1 else ''} ({reason}); "
             "send the signal again to kill them at once"
         )
-        for p in self._running.values():
+        for p in list(self._running.values()):
+            rc = p.process.poll()
+            if rc is not None:  # it ended on its own: judge it as usual
+                self._end(p)
+                self._finish(p, rc)
+                continue
             p.interrupted = True
             p.process.terminate(self.stop_grace)
         while self._running:
