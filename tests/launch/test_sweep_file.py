@@ -249,6 +249,19 @@ def test_wandb_extras_early_terminate_default_command_and_string_yaml_numbers(
             r"parameters\.x\.mu: priors are not supported",
         ),
         ({"resources": {"workers": 0}}, r"resources\.workers: must be >= 1"),
+        ({"budget": "abc"}, r"^budget: should be a mapping .* or an integer \(got 'abc'\)$"),
+        (
+            {"parameters": {"x": {"min": "low", "max": 1}}},
+            r"^parameters\.x\.min: should be an integer or a number",
+        ),
+        (
+            {"metric": {"name": "acc", "goal": "maximise"}},
+            r"^metric\.goal: expected one of 'maximize'",
+        ),
+        (
+            {"parameters": {"x": {"values": [1, 2], "min": 0}}},
+            r"parameters\.x: give `values` .* not both",
+        ),
         (
             {
                 "metric": None,

@@ -67,6 +67,11 @@ def _kind(path: str, spec: ParameterSpec) -> str:
     if "value" in spec.model_fields_set:
         return "constant"
     if spec.values is not None or spec.categorical_values is not None or spec.grid is not None:
+        numeric = [k for k in ("min", "max", "bounds") if getattr(spec, k) is not None]
+        if numeric:
+            raise SweepError(
+                f"{path}: give `values` (a categorical) or `{numeric[0]}` (a range), not both"
+            )
         return "categorical"
     lo, hi = _bounds(path, spec, required=False)
     if lo is None or hi is None:

@@ -193,24 +193,50 @@ def _loc(loc: Sequence[int | str]) -> str:
 
 
 def explain(e: ValidationError) -> str:
-    problems = []
+    """One line for a validation error: each problem's YAML path, what is wrong, the fix."""
+    by_loc: dict[str, list[dict[str, Any]]] = {}
     for err in e.errors():
-        where = _loc(err["loc"])
-        if err["type"] == "extra_forbidden":
+        by_loc.setdefault(_loc(err["loc"]), []).append(dict(err))
+    # a union (e.g. `budget: 40` or `budget: {trials: 40}`) reports every branch: keep the
+    # deepest problems, where the input came closest to a valid form
+    deep = [w for w in by_loc if not any(o != w and _inside(o, w) for o in by_loc)]
+    problems = []
+    for where in deep:
+        errs = by_loc[where]
+        first = errs[0]
+        if first["type"] == "extra_forbidden":
             key = where.rsplit(".", 1)[-1]
             known = sorted(_known_keys(where))
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean `{close[0]}`?" if close else f"known keys: {', '.join(known)}"
             problems.append(f"{where}: unknown key; {hint}")
-        elif err["type"] == "missing":
+        elif first["type"] == "missing":
             problems.append(f"{where}: required; add it")
         else:
-            problems.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
-    seen: list[str] = []
-    for p in problems:
-        if p not in seen:
-            seen.append(p)
-    return "; ".join(seen[:3]) + (f" (and {len(seen) - 3} more)" if len(seen) > 3 else "")
+            kinds = [m.group(1) for x in errs if (m := _KIND.match(str(x["msg"])))]
+            if len(kinds) == len(errs):
+                unique = list(dict.fromkeys(kinds))
+                what = "should be " + " or ".join(_WORDS.get(k, f"a {k}") for k in unique)
+            else:
+                what = str(first["msg"])
+            problems.append(f"{where}: {what} (got {first.get('input')!r})")
+    return "; ".join(problems[:3]) + (
+        f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    )
+
+
+_KIND = re.compile(r"Input should be a valid (\w+)")
+_WORDS = {
+    "dictionary": "a mapping ({key: value})",
+    "integer": "an integer",
+    "number": "a number",
+    "list": "a list ([...])",
+    "boolean": "true or false",
+}
+
+
+def _inside(deeper: str, outer: str) -> bool:
+    return deeper.startswith(outer) and deeper[len(outer) : len(outer) + 1] in (".", "[")
 
 
 def _known_keys(where: str) -> list[str]:

@@ -248,7 +248,10 @@ def _metrics(spec: SweepSpec) -> list[Metric]:
         try:
             out.append(Metric(m.name, goal, strategy=m.strategy, threshold=m.threshold))
         except ValueError as e:
-            raise SweepError(f"{where}: {e}") from None
+            msg, own = str(e), f"metrics.{m.name}"
+            if msg.startswith(own) and msg[len(own) : len(own) + 1] in (".", ":"):
+                raise SweepError(f"{where}{msg[len(own) :]}") from None  # metric.goal: ...
+            raise SweepError(f"{where}: {msg}") from None
     try:
         return validate_metrics(out)
     except ValueError as e:
