@@ -20,8 +20,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.postgres
-
 
 def _pg_bin() -> Path | None:
     candidates = [os.environ.get("TUNEHOOKS_PG_BIN", ""), "/usr/lib/postgresql/15/bin"]
