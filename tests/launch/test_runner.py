@@ -298,14 +298,18 @@ def test_kill_9_then_relaunch_reclaims_the_trial_and_finishes_the_budget(tmp_pat
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_cleanly_and_the_relaunch_runs_the_interrupted_trials(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_cleanly_and_the_relaunch_runs_the_interrupted_trials(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     (tmp_path / "train.py").write_text(textwrap.dedent(WAIT_FOR_GO))
     proc = _start_launcher(tmp_path, SWEEP_YAML.replace("WORKERS", "2"))
     running = _wait_running(tmp_path, 2)
     children = [int((tmp_path / "runs" / "t" / str(t.id) / "pid").read_text()) for t in running]
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, out
+    assert f"the launcher got {sig.name}" in out
     assert all(_pid_gone(pid) for pid in children)
     trials = _trials(tmp_path)
     interrupted = [t for t in trials if t.state is th.TrialState.FAILED]
