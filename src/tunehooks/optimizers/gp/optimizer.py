@@ -35,7 +35,7 @@ from tunehooks.optimizers.gp.transforms import (
     fill_failed,
     robust_transform,
 )
-from tunehooks.optimizers.sobol import SobolOptimizer
+from tunehooks.optimizers.sobol import SobolOptimizer, sobol_points
 from tunehooks.space import SearchSpace
 from tunehooks.trial import Suggestion, TrialRecord, TrialState
 
@@ -44,6 +44,10 @@ __all__ = ["GPOptimizer", "default_n_initial", "observations"]
 _OBSERVED = (TrialState.COMPLETED, TrialState.PRUNED, TrialState.FAILED)
 _PENDING = (TrialState.QUEUED, TrialState.RUNNING)
 _PENDING_NOISE = 1e-6
+
+
+def _key(x: np.ndarray) -> bytes:
+    return np.round(x, 9).tobytes()
 
 
 def default_n_initial(space: SearchSpace) -> int:
@@ -145,7 +149,7 @@ class GPOptimizer(OptimizerBase):
         rows, values = observations(history, [*self.objectives, *self.constraints])
         n_ok = int(np.isfinite(values[:, 0]).sum()) if len(rows) else 0
         if len(history) < self.n_initial or n_ok < 2 or self.encoder.dim == 0:
-            return self._sobol.suggest(history)
+            return self._initial(history)
         rng = seeded_rng(self.seed, history)
         x = self._propose(history, rows, values, rng)
         if x is None:
@@ -153,6 +157,19 @@ class GPOptimizer(OptimizerBase):
         return Suggestion(self.space.validate(self.encoder.decode(x)[0]))
 
     # -- internals ----------------------------------------------------------------------
+    def _initial(self, history: Sequence[TrialRecord]) -> Suggestion | None:
+        """The next Sobol point whose configuration was not tried yet (else ``method="sobol"``)."""
+        if self.encoder.dim:
+            seen = {
+                _key(self.encoder.canonicalize(self.encoder.encode([t.params]))[0]) for t in history
+            }
+            U = sobol_points(self.space, 64, seed=self.seed, skip=len(history))
+            C = self.encoder.canonicalize(U)
+            for x, ok in zip(C, self.encoder.feasible(C), strict=True):
+                if ok and _key(x) not in seen:
+                    return Suggestion(self.space.validate(self.encoder.decode(x)[0]))
+        return self._sobol.suggest(history)
+
     def _objective_targets(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         k = len(self.objectives)
         signed = values[:, :k] * np.array([m.sign for m in self.objectives])
@@ -220,13 +237,8 @@ class GPOptimizer(OptimizerBase):
         order = np.argsort(-np.where(feasible, y, -np.inf), kind="stable")
         anchors = X[order[: min(5, int(feasible.sum()) or 5)]]
         exclude = X if Xp is None else np.concatenate([X, Xp])
-        return optimize_acquisition(
-            acq,
-            enc,
-            rng=rng,
-            anchors=anchors,
-            exclude=exclude,
-            n_raw=self.n_raw,
-            n_restarts=self.n_restarts,
-            maxiter=self.acq_maxiter,
-        )
+        options = {"n_raw": self.n_raw, "n_restarts": self.n_restarts, "maxiter": self.acq_maxiter}
+        x = optimize_acquisition(acq, enc, rng=rng, anchors=anchors, exclude=exclude, **options)
+        if x is None:  # every configuration was tried already (a small discrete space)
+            x = optimize_acquisition(acq, enc, rng=rng, anchors=anchors, **options)
+        return x
