@@ -182,9 +182,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_launch(args: argparse.Namespace) -> int:
     import contextlib
 
-    from tunehooks.launch import Launcher, load_sweep, make_progress
+    try:
+        from tunehooks.launch import Launcher, load_sweep, make_progress
 
-    sweep = load_sweep(args.sweep)
+        sweep = load_sweep(args.sweep)
+    except ModuleNotFoundError as e:
+        raise CLIError(str(e)) from None
     if args.dry_run:
         from tunehooks.launch.dryrun import dry_run
 

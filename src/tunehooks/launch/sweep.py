@@ -149,7 +149,12 @@ def _shown(key: str, value: Any) -> bool:
 # -- loading ---------------------------------------------------------------------------------
 def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     """Read and validate a sweep file (see docs/launch.md for the format)."""
-    import yaml
+    try:
+        import yaml
+    except ModuleNotFoundError as e:  # pragma: no cover - the launch extra is missing
+        raise ModuleNotFoundError(
+            'reading a sweep file needs pyyaml: pip install "tunehooks[launch]"', name="yaml"
+        ) from e
 
     p = Path(path)
     try:
