@@ -98,3 +98,58 @@ def test_a_running_launcher_reclaims_a_trial_of_a_host_that_died(tmp_path: Path)
     assert trials[0].state is th.TrialState.FAILED and "no heartbeat" in (trials[0].error or "")
     done = [t for t in trials if t.state is th.TrialState.COMPLETED]
     assert len(done) == 2 and any(t.params == ghost.params and t.attempt == 1 for t in done)
+
+
+def test_the_launcher_heartbeats_its_running_trials(tmp_path: Path) -> None:
+    import threading
+
+    (tmp_path / "train.py").write_text(
+        "import time\ntime.sleep(2.5)\nprint('tunehooks: {\"y\": 1}')\n"
+    )
+    sweep = parse_sweep(
+        {
+            "name": "hb",
+            "program": "train.py",
+            "command": ["${interpreter}", "${program}"],
+            "method": "random",
+            "metric": {"name": "y", "goal": "maximize"},
+            "parameters": {"x": {"min": 0.0, "max": 1.0}},
+            "budget": {"trials": 1},
+            "resources": {"workers": 1, "gpus_per_trial": 0},
+        },
+        path=tmp_path / "sweep.yaml",
+    )
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    launcher = Launcher(
+        sweep,
+        storage=url,
+        runs_dir=tmp_path / "runs",
+        progress=LogProgress(io.StringIO(), timestamps=False),
+        cwd=tmp_path,
+        heartbeat_interval=0.2,
+        poll_interval=0.05,
+    )
+    thread = threading.Thread(target=launcher.run)  # off the main thread: no signal handlers
+    thread.start()
+    try:
+        deadline = time.time() + 60
+        trial = None
+        while time.time() < deadline and trial is None:
+            time.sleep(0.1)
+            trial = next(
+                (t for t in _trials_of(url, "hb") if t.state is th.TrialState.RUNNING), None
+            )
+        assert trial is not None
+        time.sleep(1.0)
+        now = th.Experiment.load("hb", storage=url).trial(trial.id).record
+        assert now.reports == () and now.heartbeat_at > trial.heartbeat_at + 0.5  # type: ignore[operator]
+    finally:
+        thread.join(timeout=60)
+    assert _trials_of(url, "hb")[0].state is th.TrialState.COMPLETED
+
+
+def _trials_of(url: str, name: str) -> list[th.TrialRecord]:
+    try:
+        return th.Experiment.load(name, storage=url).get_trials()
+    except Exception:  # not created yet
+        return []
