@@ -237,8 +237,18 @@ class GPOptimizer(OptimizerBase):
         order = np.argsort(-np.where(feasible, y, -np.inf), kind="stable")
         anchors = X[order[: min(5, int(feasible.sum()) or 5)]]
         exclude = X if Xp is None else np.concatenate([X, Xp])
-        options = {"n_raw": self.n_raw, "n_restarts": self.n_restarts, "maxiter": self.acq_maxiter}
-        x = optimize_acquisition(acq, enc, rng=rng, anchors=anchors, exclude=exclude, **options)
-        if x is None:  # every configuration was tried already (a small discrete space)
-            x = optimize_acquisition(acq, enc, rng=rng, anchors=anchors, **options)
+        x = None
+        for excluded in (exclude, None):  # None: every configuration was tried already
+            x = optimize_acquisition(
+                acq,
+                enc,
+                rng=rng,
+                anchors=anchors,
+                exclude=excluded,
+                n_raw=self.n_raw,
+                n_restarts=self.n_restarts,
+                maxiter=self.acq_maxiter,
+            )
+            if x is not None:
+                break
         return x
