@@ -191,7 +191,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
     if args.dry_run:
         from tunehooks.launch.dryrun import dry_run
 
-        print(dry_run(sweep, storage=args.storage, commands=args.commands))
+        print(dry_run(sweep, storage=args.storage, commands=args.commands, as_json=args.json))
         return 0
     progress = make_progress(f"tunehooks launch {sweep.name}")
     result = Launcher(
@@ -260,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sweep", metavar="SWEEP.yaml")
     p.add_argument("--dry-run", action="store_true", help="print the sweep and first commands")
     p.add_argument("--commands", type=int, default=3, help="commands shown by --dry-run")
+    p.add_argument("--json", action="store_true", help="--dry-run prints JSON")
     p.add_argument("--workers", type=int, default=None, help="parallel trials (default: sweep)")
     p.add_argument("--runs-dir", default="runs", help="trial logs go to RUNS_DIR/<experiment>/<id>")
     _storage_arg(p)

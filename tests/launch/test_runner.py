@@ -346,6 +346,10 @@ def test_cli_dry_run_prints_the_sweep_and_commands_and_runs_nothing(
     assert "name: t" in out and "method: random" in out
     cmds = [line for line in out.splitlines() if "train.py" in line and "--x=" in line]
     assert len(cmds) == 2 and "--opt=b --x=0.5" in cmds[0]
+    assert main(["launch", "sweep.yaml", "--dry-run", "--json", "--commands", "5"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["sweep"]["budget"]["trials"] == 3 and len(data["commands"]) == 3
+    assert data["commands"][0][-2:] == ["--opt=b", "--x=0.5"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.yaml", "train.py"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import TYPE_CHECKING
 
@@ -10,38 +11,30 @@ from tunehooks.launch.macros import MacroContext, expand_command
 if TYPE_CHECKING:
     from tunehooks.launch.sweep import Sweep
 
-__all__ = ["dry_run"]
+__all__ = ["dry_run", "first_commands"]
 
 _SCRATCH = "sqlite://"
 
 
-def dry_run(sweep: Sweep, *, storage: str | None = None, commands: int = 3) -> str:
-    """The normalized sweep (YAML) and the first ``commands`` trial commands.
+def first_commands(sweep: Sweep, n: int = 3) -> list[list[str]]:
+    """The argv of the first ``n`` trials (queued ones first), as the launcher would run them.
 
     Suggestions come from a scratch in-memory experiment: the sweep's storage
     is neither created nor written.
     """
-    import yaml
+    from tunehooks.storage import open_storage
 
-    from tunehooks.storage import default_storage_url, open_storage
-
-    url = storage or sweep.storage or default_storage_url()
-    data = sweep.to_dict()
-    data["storage"] = url
-    out = ["# normalized sweep", yaml.safe_dump(data, sort_keys=False).rstrip(), ""]
-    out.append(f"# first {commands} commands (environment: TUNEHOOKS_STORAGE={url} ")
-    out.append(f"#   TUNEHOOKS_EXPERIMENT={sweep.name} TUNEHOOKS_TRIAL_ID=<id>)")
     scratch = open_storage(_SCRATCH)
     if sweep.name in scratch.list_experiments():
         scratch.delete_experiment(sweep.name)
+    out = []
     try:
         exp = sweep._create(_SCRATCH, None, load_if_exists=False)
         for params in sweep.enqueue:
             exp.enqueue(params)
-        for _ in range(commands):
+        for _ in range(n):
             trial = exp.ask(worker_id="dry-run")
             if trial is None:
-                out.append("# (the budget allows no more trials)")
                 break
             task = None if sweep.fidelity is None else sweep.fidelity.task(trial.fidelity)
             ctx = MacroContext(
@@ -55,8 +48,31 @@ def dry_run(sweep: Sweep, *, storage: str | None = None, commands: int = 3) -> s
                 run_dir=f"runs/{sweep.name}/<id{trial.number}>",
                 args_json_file=f"runs/{sweep.name}/<id{trial.number}>/params.json",
             )
-            out.append(shlex.join(expand_command(sweep.command, ctx)))
+            out.append(expand_command(sweep.command, ctx))
     finally:
         if sweep.name in scratch.list_experiments():
             scratch.delete_experiment(sweep.name)
+    return out
+
+
+def dry_run(
+    sweep: Sweep, *, storage: str | None = None, commands: int = 3, as_json: bool = False
+) -> str:
+    """The normalized sweep and its first ``commands`` commands, as YAML text or JSON."""
+    from tunehooks.storage import default_storage_url
+
+    url = storage or sweep.storage or default_storage_url()
+    data = sweep.to_dict()
+    data["storage"] = url
+    argvs = first_commands(sweep, commands)
+    if as_json:
+        return json.dumps({"sweep": data, "commands": argvs}, indent=1)
+    import yaml
+
+    out = ["# normalized sweep", yaml.safe_dump(data, sort_keys=False).rstrip(), ""]
+    out.append(f"# first {commands} commands (environment: TUNEHOOKS_STORAGE={url} ")
+    out.append(f"#   TUNEHOOKS_EXPERIMENT={sweep.name} TUNEHOOKS_TRIAL_ID=<id>)")
+    out += [shlex.join(argv) for argv in argvs]
+    if len(argvs) < commands:
+        out.append("# (the budget allows no more trials)")
     return "\n".join(out)
