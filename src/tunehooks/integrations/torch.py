@@ -34,9 +34,9 @@ def tune_loop(
         ...     storage="sqlite://", method="random")
         >>> with tune_loop(exp, monitor="val_acc") as loop:
         ...     for epoch in loop.epochs(max_epochs=3):
-        ...         _ = loop.report(epoch, {"val_acc": 0.3 * epoch})
+        ...         _ = loop.report(epoch, {"val_acc": 0.25 * epoch})
         >>> loop.trial.state.value, loop.trial.record.value("val_acc")
-        ('COMPLETED', 0.9)
+        ('COMPLETED', 0.75)
     """
     return Reporter(trial, monitor=monitor)
 
