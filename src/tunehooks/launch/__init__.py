@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tunehooks.launch._schema import SweepError
 from tunehooks.launch.devices import Slot, detect_gpus, make_slots
+from tunehooks.launch.dryrun import dry_run, first_commands
 from tunehooks.launch.macros import MacroContext, MacroError, expand_command
 from tunehooks.launch.output import OutputParser, ParsedReport
 from tunehooks.launch.progress import LogProgress, RichProgress, SweepStats, make_progress
@@ -28,7 +29,9 @@ __all__ = [
     "SweepError",
     "SweepStats",
     "detect_gpus",
+    "dry_run",
     "expand_command",
+    "first_commands",
     "load_sweep",
     "make_progress",
     "make_slots",
