@@ -131,7 +131,9 @@ class Experiment:
         }
         store = open_storage(storage)
         # build the optimizer once so that bad options fail before anything is stored
-        make_optimizer(kind, space, metrics, seed=seed, options=config["optimizer_options"])
+        make_optimizer(
+            kind, space, metrics, seed=seed, options=config["optimizer_options"], fidelity=fidelity
+        )
         try:
             exp_id = store.create_experiment(name, config)
         except DuplicateExperimentError:
@@ -170,6 +172,7 @@ class Experiment:
                 self.metrics,
                 seed=self.seed,
                 options=self.config.get("optimizer_options"),
+                fidelity=self.fidelity,
             )
         return self._optimizer
 

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tunehooks.metrics import Metric, optimized_metrics
+
 __all__ = ["Fidelity", "SchedulerKind", "Task"]
 
 
@@ -120,6 +122,36 @@ class Fidelity:
         object.__setattr__(self, "scheduler", kind)
         object.__setattr__(self, "metric", metric)
         object.__setattr__(self, "tasks", task_list)
+
+    def levels(self) -> list[float]:
+        """The rung levels ``min * eta**k`` strictly below ``max``.
+
+        Example:
+            >>> Fidelity(min=1, max=30, eta=3).levels()
+            [1.0, 3.0, 9.0, 27.0]
+        """
+        levels: list[float] = []
+        r = self.min
+        while r < self.max * (1 - 1e-9):
+            levels.append(r)
+            r *= self.eta
+        return levels
+
+    def decision_metric(self, metrics: Sequence[Metric]) -> Metric:
+        """The metric schedulers and the multi-fidelity model follow: ``metric`` or else
+        the first optimized metric."""
+        if self.metric is not None:
+            for m in metrics:
+                if m.name == self.metric and m.goal is not None:
+                    return m
+            raise ValueError(
+                f"fidelity.metric {self.metric!r} is not a metric with a goal; "
+                f"choose one of {[m.name for m in metrics if m.goal is not None]}"
+            )
+        opt = optimized_metrics(metrics)
+        if not opt:
+            raise ValueError("metrics: a scheduler needs an optimized metric to decide on")
+        return opt[0]
 
     def task(self, fidelity: float | None) -> Task | None:
         """The task whose cost is ``fidelity`` (``None``: the full task); ``None`` without tasks."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tunehooks.fidelity import Fidelity, SchedulerKind
 from tunehooks.metrics import Metric
 from tunehooks.optimizers.base import Method, Optimizer, OptimizerBase
 from tunehooks.space import SearchSpace
@@ -19,8 +20,14 @@ def make_optimizer(
     *,
     seed: int = 0,
     options: Mapping[str, Any] | None = None,
+    fidelity: Fidelity | None = None,
 ) -> Optimizer:
-    """The optimizer for ``method`` (``options`` are passed to its constructor)."""
+    """The optimizer for ``method`` (``options`` are passed to its constructor).
+
+    With ``method="bayes"`` and a ``fidelity`` that schedules trials (a
+    scheduler other than ``none``, or tasks), the multi-fidelity GP optimizer
+    models every intermediate report.
+    """
     kind = method if isinstance(method, Method) else Method(str(method).lower())
     opts = dict(options or {})
     if kind is Method.RANDOM:
@@ -35,6 +42,12 @@ def make_optimizer(
         from tunehooks.optimizers.grid import GridOptimizer
 
         return GridOptimizer(space, metrics, seed=seed, **opts)
+    if fidelity is not None and (
+        fidelity.tasks is not None or fidelity.scheduler is not SchedulerKind.NONE
+    ):
+        from tunehooks.optimizers.multifidelity import MultiFidelityOptimizer
+
+        return MultiFidelityOptimizer(space, metrics, fidelity=fidelity, seed=seed, **opts)
     from tunehooks.optimizers.gp import GPOptimizer
 
     return GPOptimizer(space, metrics, seed=seed, **opts)

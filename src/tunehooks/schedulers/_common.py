@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 
 from tunehooks.fidelity import Fidelity
-from tunehooks.metrics import Metric, optimized_metrics
+from tunehooks.metrics import Metric
 from tunehooks.trial import TrialRecord
 
 __all__ = ["crossed_rung", "decision_metric", "quantile", "rung_levels", "score_at"]
@@ -14,28 +14,12 @@ __all__ = ["crossed_rung", "decision_metric", "quantile", "rung_levels", "score_
 
 def decision_metric(fidelity: Fidelity, metrics: Sequence[Metric]) -> Metric:
     """``fidelity.metric`` or else the first optimized metric (with its goal)."""
-    if fidelity.metric is not None:
-        for m in metrics:
-            if m.name == fidelity.metric and m.goal is not None:
-                return m
-        raise ValueError(
-            f"fidelity.metric {fidelity.metric!r} is not a metric with a goal; "
-            f"choose one of {[m.name for m in metrics if m.goal is not None]}"
-        )
-    opt = optimized_metrics(metrics)
-    if not opt:
-        raise ValueError("metrics: a scheduler needs an optimized metric to decide on")
-    return opt[0]
+    return fidelity.decision_metric(metrics)
 
 
 def rung_levels(r_min: float, r_max: float, eta: float) -> list[float]:
     """``r_min * eta**k`` for every k with a level strictly below ``r_max``."""
-    levels: list[float] = []
-    r = r_min
-    while r < r_max * (1 - 1e-9):
-        levels.append(r)
-        r *= eta
-    return levels
+    return Fidelity(min=r_min, max=r_max, eta=eta).levels()
 
 
 def score_at(trial: TrialRecord, metric: Metric, level: float) -> float | None:

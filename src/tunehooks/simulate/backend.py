@@ -86,6 +86,7 @@ def simulate(
     workers: int = 1,
     max_epochs: int | None = None,
     use_time: bool = True,
+    target: float | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> SimulationResult:
     """Run ``experiment`` on ``table`` with ``workers`` simulated asynchronous workers.
@@ -94,6 +95,8 @@ def simulate(
     ``max_epochs`` epochs were trained in total (trials still running then are
     failed as "simulation ended"). ``use_time`` takes each epoch's recorded
     seconds as its simulated duration (otherwise every epoch lasts 1).
+    ``target`` ends the simulation as soon as the incumbent's true value
+    reaches it (e.g. the table's best: nothing can change after that).
     The experiment's metric must be the table's metric.
 
     Example:
@@ -159,7 +162,8 @@ def simulate(
             on_event(event)
         if finished:
             result.trials[trial.number] = (row, trial.state)
-        if max_epochs is not None and total >= max_epochs:
+        reached = target is not None and incumbent is not None and sign * incumbent >= sign * target
+        if reached or (max_epochs is not None and total >= max_epochs):
             running = [(t, r) for *_, t, r, _e, _n in heap]
             if not finished:
                 running.append((trial, row))
