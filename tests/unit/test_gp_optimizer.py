@@ -190,6 +190,7 @@ def test_constraint_metric_is_respected(storage_url: str) -> None:
     assert sum(c <= 0.55 for c in costs[-8:]) >= 6
 
 
+@pytest.mark.slow
 def test_two_objectives_give_a_pareto_front(storage_url: str) -> None:
     metrics = [th.Metric("f1", goal="minimize"), th.Metric("f2", goal="minimize")]
     exp = th.Experiment.create(
@@ -254,3 +255,35 @@ def test_bad_options_fail_at_create(storage_url: str) -> None:
             method="bayes",
             optimizer_options={"n_initial": 0},
         )
+
+
+@pytest.mark.slow
+def test_same_suggestion_in_another_process(storage_url: str) -> None:
+    import subprocess
+    import sys
+
+    exp = th.Experiment.create(
+        "det",
+        BRANIN,
+        metrics=MIN_Y,
+        budget=th.Budget(trials=20),
+        storage=storage_url,
+        method="bayes",
+        seed=5,
+    )
+    for _ in range(7):
+        t = exp.ask()
+        assert t is not None
+        t.complete({"y": branin(t.params)})
+    pending = exp.ask()  # a running trial is part of the history too
+    assert pending is not None
+    here = exp.optimizer.suggest(exp.get_trials())
+    code = (
+        "import sys, tunehooks as th\n"
+        "e = th.Experiment.load('det', storage=sys.argv[1])\n"
+        "print(e.optimizer.suggest(e.get_trials()).params)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, storage_url], capture_output=True, text=True, check=True
+    )
+    assert here is not None and out.stdout.strip() == str(here.params)
