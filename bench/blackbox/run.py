@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     slow = sorted((t for t in tasks if t[0] in SLOW), key=lambda t: t[2])
     unavailable: set[str] = set()
     done = 0
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+    # a fresh process per run: each run imports the code as committed when it starts
+    with ProcessPoolExecutor(max_workers=args.jobs, max_tasks_per_child=1) as pool:
         running: dict[Any, tuple[str, str, int]] = {}
 
         def submit(queue: list[tuple[str, str, int]]) -> bool:
