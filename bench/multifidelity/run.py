@@ -44,7 +44,10 @@ METHODS: dict[str, tuple[str, str | None]] = {
 }
 
 
-def run_tunehooks(method: str, seed: int, workers: int, out: Path) -> None:
+SLOW = {"synetune-mobster", "synetune-hypertune"}  # run after the others
+
+
+def run_tunehooks(method: str, seed: int, workers: int, max_epochs: int, out: Path) -> None:
     """One tunehooks run in this process (called through --worker)."""
     import torch
 
@@ -59,14 +62,14 @@ def run_tunehooks(method: str, seed: int, workers: int, out: Path) -> None:
         f"{method}-{seed}-{workers}",
         lc.space(),
         metrics=[lc.objective()],
-        budget=th.Budget(cost=MAX_EPOCHS),
+        budget=th.Budget(cost=max_epochs),
         storage="sqlite://",
         method="bayes" if method == "tunehooks" else "random",
         seed=seed,
         fidelity=fid,
     )
     t0 = time.time()
-    res = simulate(exp, lc, workers=workers, max_epochs=MAX_EPOCHS, target=lc.best_final())
+    res = simulate(exp, lc, workers=workers, max_epochs=max_epochs, target=lc.best_final())
     trace, last = [], None
     for e in res.events:
         if e.incumbent is not None and e.incumbent != last:
@@ -77,12 +80,13 @@ def run_tunehooks(method: str, seed: int, workers: int, out: Path) -> None:
         "total_epochs": res.total_epochs,
         "trials": len(res.trials),
         "wall_s": time.time() - t0,
+        "max_epochs": max_epochs,
     }
     out.write_text(json.dumps(data))
 
 
-def _job(method: str, seed: int, workers: int) -> str:
-    out = CACHE / method / f"w{workers}-s{seed}.json"
+def _job(method: str, seed: int, workers: int, max_epochs: int) -> str:
+    out = CACHE / method / f"e{max_epochs}-w{workers}-s{seed}.json"
     if out.exists():
         return f"cached {out.name}"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -91,13 +95,13 @@ def _job(method: str, seed: int, workers: int) -> str:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     if venv is None:
         cmd = [sys.executable, str(HERE / "run.py"), "--worker", method, str(seed), str(workers)]
-        cmd += [str(tmp)]
+        cmd += [str(max_epochs), str(tmp)]
     else:
         py = ROOT / "bench" / ".venvs" / venv / "bin" / "python"
         if not (py.parent.parent / ".ok").exists():
             return f"skipped {method}: bench/.venvs/{venv} is not installed"
         cmd = [str(py), str(HERE / "peers.py"), method, "--seed", str(seed)]
-        cmd += ["--workers", str(workers), "--max-epochs", str(MAX_EPOCHS), "--out", str(tmp)]
+        cmd += ["--workers", str(workers), "--max-epochs", str(max_epochs), "--out", str(tmp)]
     t0 = time.time()
     proc = subprocess.run(["nice", *cmd], env=env, capture_output=True, text=True)
     if proc.returncode != 0 or not tmp.exists():
@@ -112,23 +116,25 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--workers", default="1,4")
+    ap.add_argument("--max-epochs", type=int, default=MAX_EPOCHS)
     ap.add_argument("--score-only", action="store_true")
-    ap.add_argument("--worker", nargs=4, metavar=("METHOD", "SEED", "WORKERS", "OUT"))
+    ap.add_argument("--worker", nargs=5, metavar=("METHOD", "SEED", "WORKERS", "EPOCHS", "OUT"))
     a = ap.parse_args()
     if a.worker:
-        m, s, w, out = a.worker
-        run_tunehooks(m, int(s), int(w), Path(out))
+        m, s, w, e, out = a.worker
+        run_tunehooks(m, int(s), int(w), int(e), Path(out))
         return
     methods = [m for m in a.methods.split(",") if m]
     workers = [int(w) for w in a.workers.split(",")]
     if not a.score_only:
-        jobs = [(m, s, w) for s in range(a.seeds) for w in workers for m in methods]
+        jobs = [(m, s, w, a.max_epochs) for s in range(a.seeds) for w in workers for m in methods]
+        jobs.sort(key=lambda j: (j[0] in SLOW, j[1]))
         with ThreadPoolExecutor(a.jobs) as pool:
             for msg in pool.map(lambda j: _job(*j), jobs):
                 print(msg, flush=True)
     from score import write_results  # type: ignore[import-not-found]
 
-    write_results(CACHE, RESULTS, METHODS, workers, DATA)
+    write_results(CACHE, RESULTS, METHODS, workers, DATA, a.max_epochs)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 

@@ -35,7 +35,9 @@ def _fmt_eps(values: list[float]) -> str:
     return f"{m} ({hit}/{len(values)})"
 
 
-def write_results(cache: Path, out: Path, methods: dict, workers: list[int], data: Path) -> None:
+def write_results(
+    cache: Path, out: Path, methods: dict, workers: list[int], data: Path, max_epochs: int
+) -> None:
     z = np.load(str(data) + ".npz")
     best = float(np.nanmax(z["val_acc"][:, -1]))
     t05, t10 = best - 0.005, best - 0.01
@@ -44,12 +46,13 @@ def write_results(cache: Path, out: Path, methods: dict, workers: list[int], dat
         "",
         "Produced by `bash bench/multifidelity/run.sh` (bench/multifidelity/run.py). 810 recorded",
         "configurations x 30 epochs of a PyTorch MLP on digits (bench/data); each method runs on a",
-        "simulated clock (epochs last their recorded time), asynchronous workers, up to 3,000",
-        "cumulative epochs. The incumbent is the best configuration trained for all 30 epochs; the",
+        "simulated clock (epochs last their recorded time), asynchronous workers, up to",
+        f"{max_epochs:,} cumulative epochs (n/a: beyond that cap). The incumbent is the best configuration trained for all 30 epochs; the",
         "table shows its true 30-epoch validation accuracy (median over seeds; `-`: no full",
         "training yet) and the cumulative epochs until it is within 0.5 and 1 accuracy point of",
         f"the best configuration in the table ({best:.4f}): median over seeds, (runs that got",
-        "there / runs). A run stops early once it has the table's best (nothing can change after).",
+        "there / runs; `never`: the median run did not get there within the cap). A run stops",
+        "early once it has the table's best (nothing can change after).",
         "",
     ]
     summary: dict[int, dict[str, float]] = {}
@@ -63,13 +66,16 @@ def write_results(cache: Path, out: Path, methods: dict, workers: list[int], dat
         ]
         summary[w] = {}
         for name, (label, _venv) in methods.items():
-            files = sorted((cache / name).glob(f"w{w}-s*.json"))
+            files = sorted((cache / name).glob(f"e{max_epochs}-w{w}-s*.json"))
             if not files:
                 lines.append(f"| {label} | 0 | not run |  |  |  |  |  |")
                 continue
             runs = [json.loads(f.read_text()) for f in files]
             cells = []
             for c in CHECKPOINTS:
+                if c > max_epochs:
+                    cells.append("n/a")
+                    continue
                 vals = [incumbent_at(r["trace"], c) for r in runs]
                 got = [v for v in vals if v is not None]
                 cells.append(f"{statistics.median(got):.4f}" if len(got) > len(vals) / 2 else "-")
