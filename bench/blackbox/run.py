@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="parallel runs (default 2)")
     ap.add_argument("--quick", action="store_true", help="2 seeds, 20 evals, 3 problems")
     ap.add_argument("--raw", type=Path, default=None, help="where runs are cached")
+    ap.add_argument(
+        "--reverse", action="store_true", help="last seed first (a second process meets the first)"
+    )
     ap.add_argument("--rerun", action="store_true", help="ignore cached runs of --methods")
     ap.add_argument("--hebo-seeds", type=int, default=SEED_CAP["hebo"])
     ap.add_argument("--smac-seeds", type=int, default=SEED_CAP["smac"])
@@ -123,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         for m in args.methods
         if s < cap.get(m, args.seeds) and (args.rerun or not is_done(m, p, s, args.evals, raw))
     ]
+    if args.reverse:
+        tasks.sort(key=lambda t: -t[2])
     print(f"blackbox: {len(tasks)} runs to do ({args.evals} evals each, {args.jobs} at a time)")
     fast = [t for t in tasks if t[0] not in SLOW]
     slow = sorted((t for t in tasks if t[0] in SLOW), key=lambda t: t[2])
@@ -135,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         def submit(queue: list[tuple[str, str, int]]) -> bool:
             while queue:
                 m, p, s = queue.pop(0)
-                if m not in unavailable:
+                # another process may have finished it meanwhile
+                if m not in unavailable and (args.rerun or not is_done(m, p, s, args.evals, raw)):
                     running[pool.submit(run_one, m, p, s, args.evals, raw)] = (m, p, s)
                     return True
             return False
