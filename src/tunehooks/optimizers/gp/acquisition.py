@@ -18,8 +18,8 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-import torch
 
+import torch
 from tunehooks.optimizers.gp.encoding import SpaceEncoder
 
 __all__ = ["AcquisitionFunction", "log_ei", "log_pof", "optimize_acquisition"]
@@ -201,6 +201,7 @@ def optimize_acquisition(
     n_restarts: int = 6,
     maxiter: int = 40,
     local_rounds: int = 3,
+    min_distance: float = 0.0,
 ) -> np.ndarray | None:
     """The canonical, feasible point maximizing ``acq``, or ``None`` if none was found.
 
@@ -215,6 +216,9 @@ def optimize_acquisition(
         n_restarts: L-BFGS-B starts (the best raw candidates).
         maxiter: L-BFGS-B iterations.
         local_rounds: rounds of discrete local search from the best candidates.
+        min_distance: prefer the best candidate at least this far (Euclidean, in
+            features) from every excluded point; when none is, the best one that is
+            not excluded exactly.
 
     Example:
         >>> import numpy as np, torch
@@ -269,7 +273,13 @@ def optimize_acquisition(
     allx = np.concatenate(pool_x)
     allv = np.concatenate(pool_v)
     keys = _row_keys(allx)
-    for i in np.argsort(-allv, kind="stable"):
-        if keys[i] not in excluded:
-            return np.asarray(allx[i])
-    return None
+    ranked = [i for i in np.argsort(-allv, kind="stable") if keys[i] not in excluded]
+    if min_distance > 0 and exclude is not None and len(exclude) and ranked:
+        E = np.atleast_2d(exclude)
+        for start in range(0, len(ranked), 64):
+            chunk = np.asarray(ranked[start : start + 64])
+            d2 = ((allx[chunk, None, :] - E[None, :, :]) ** 2).sum(-1).min(axis=1)
+            far = np.flatnonzero(d2 >= min_distance**2)
+            if len(far):
+                return np.asarray(allx[chunk[far[0]]])
+    return np.asarray(allx[ranked[0]]) if ranked else None

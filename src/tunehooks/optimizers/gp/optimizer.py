@@ -96,6 +96,10 @@ class GPOptimizer(OptimizerBase):
         n_raw: raw quasi-random samples of the acquisition.
         n_restarts: L-BFGS-B starts of the acquisition optimization.
         acq_maxiter: L-BFGS-B iterations per acquisition optimization.
+        min_distance: a suggestion keeps at least this distance (in features,
+            the unit cube) from every trial when the acquisition allows it, so a
+            plateau of equal results or a learned noise level does not make it
+            re-sample the same spot.
 
     Example:
         >>> import tunehooks as th
@@ -122,6 +126,7 @@ class GPOptimizer(OptimizerBase):
         n_raw: int = 512,
         n_restarts: int = 6,
         acq_maxiter: int = 40,
+        min_distance: float = 0.01,
     ) -> None:
         super().__init__(space, validate_metrics(metrics), seed=seed)
         if n_initial is not None and (isinstance(n_initial, bool) or int(n_initial) < 1):
@@ -139,6 +144,11 @@ class GPOptimizer(OptimizerBase):
         self.n_raw = int(n_raw)
         self.n_restarts = int(n_restarts)
         self.acq_maxiter = int(acq_maxiter)
+        if not 0.0 <= float(min_distance) < 1.0:
+            raise ValueError(
+                f"optimizer_options.min_distance must lie in [0, 1) (got {min_distance!r})"
+            )
+        self.min_distance = float(min_distance)
         self.encoder = SpaceEncoder(space)
         self.objectives = [m for m in self.metrics if m.strategy is Strategy.OPTIMIZE]
         self.constraints = [m for m in self.metrics if m.strategy is Strategy.CONSTRAINT]
@@ -248,6 +258,7 @@ class GPOptimizer(OptimizerBase):
                 n_raw=self.n_raw,
                 n_restarts=self.n_restarts,
                 maxiter=self.acq_maxiter,
+                min_distance=self.min_distance,
             )
             if x is not None:
                 break
