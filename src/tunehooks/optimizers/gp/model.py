@@ -103,22 +103,57 @@ class _GPModule(torch.nn.Module):
         self.parts = list(getattr(kernel.base_kernel, "kernels", [kernel.base_kernel]))
         self._num_idx = torch.as_tensor(self.numeric, dtype=torch.long)
         self._cat_idx = torch.as_tensor(self.categorical, dtype=torch.long)
+        self._frozen: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None] | None = None
+
+    def _lengthscales(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        if self._frozen is not None:
+            return self._frozen[1], self._frozen[2]
+        i = 0
+        ls_num = ls_cat = None
+        if self.numeric:
+            ls_num = self.parts[i].lengthscale.reshape(-1)
+            i += 1
+        if self.categorical:
+            ls_cat = self.parts[i].lengthscale.reshape(-1)
+        return ls_num, ls_cat
+
+    def features(self, X: torch.Tensor) -> _Features:
+        """Columns scaled by their lengthscales, with squared norms (for :meth:`covar_features`)."""
+        ls_num, ls_cat = self._lengthscales()
+        out: list[tuple[torch.Tensor, torch.Tensor] | None] = []
+        for ls, idx in ((ls_num, self._num_idx), (ls_cat, self._cat_idx)):
+            if ls is None:
+                out.append(None)
+            else:
+                Z = X[:, idx] / ls
+                out.append((Z, (Z * Z).sum(-1, keepdim=True)))
+        return _Features(out[0], out[1])
+
+    def covar_features(self, A: _Features, B: _Features) -> torch.Tensor:
+        """Dense kernel matrix from :meth:`features` of two sets of rows."""
+        K: torch.Tensor = self._frozen[0] if self._frozen is not None else self.kernel.outputscale
+        if A.numeric is not None and B.numeric is not None:
+            d2 = _sq_dist(A.numeric, B.numeric)
+            r = (5.0 * d2).clamp_min(1e-30).sqrt()
+            K = K * (1.0 + r + r * r / 3.0) * torch.exp(-r)
+        if A.categorical is not None and B.categorical is not None:
+            K = K * torch.exp(-0.5 * _sq_dist(A.categorical, B.categorical))
+        return K
 
     def covar(self, X1: torch.Tensor, X2: torch.Tensor) -> torch.Tensor:
         """Dense kernel matrix between the rows of ``X1`` and ``X2``."""
-        K: torch.Tensor = self.kernel.outputscale
-        i = 0
-        if self.numeric:
-            ls = self.parts[i].lengthscale.reshape(-1)
-            i += 1
-            d2 = _sq_dist(X1[:, self._num_idx] / ls, X2[:, self._num_idx] / ls)
-            r = (5.0 * d2).clamp_min(1e-30).sqrt()
-            K = K * (1.0 + r + r * r / 3.0) * torch.exp(-r)
-        if self.categorical:
-            ls = self.parts[i].lengthscale.reshape(-1)
-            d2 = _sq_dist(X1[:, self._cat_idx] / ls, X2[:, self._cat_idx] / ls)
-            K = K * torch.exp(-0.5 * d2)
-        return K
+        return self.covar_features(self.features(X1), self.features(X2))
+
+    def freeze(self) -> None:
+        """Fix the hyperparameters (no gradients, no constraint transforms per call)."""
+        for p in self.parameters():
+            p.requires_grad_(False)
+        ls_num, ls_cat = self._lengthscales()
+        self._frozen = (
+            self.kernel.outputscale.detach().clone(),
+            None if ls_num is None else ls_num.detach().clone(),
+            None if ls_cat is None else ls_cat.detach().clone(),
+        )
 
     def log_prior(self) -> torch.Tensor:
         def lognormal(v: torch.Tensor, loc: float, scale: float) -> torch.Tensor:
@@ -132,10 +167,16 @@ class _GPModule(torch.nn.Module):
         return total
 
 
-def _sq_dist(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-    a = (A * A).sum(-1, keepdim=True)
-    b = (B * B).sum(-1, keepdim=True)
-    out: torch.Tensor = (a + b.T - 2.0 * A @ B.T).clamp_min(0.0)
+@dataclass(frozen=True)
+class _Features:
+    numeric: tuple[torch.Tensor, torch.Tensor] | None
+    categorical: tuple[torch.Tensor, torch.Tensor] | None
+
+
+def _sq_dist(
+    A: tuple[torch.Tensor, torch.Tensor], B: tuple[torch.Tensor, torch.Tensor]
+) -> torch.Tensor:
+    out: torch.Tensor = (A[1] + B[1].T - 2.0 * A[0] @ B[0].T).clamp_min(0.0)
     return out
 
 
@@ -253,6 +294,7 @@ class FittedGP:
     train_noise: torch.Tensor
     _L: torch.Tensor
     _alpha: torch.Tensor
+    _train_features: _Features
 
     @classmethod
     def from_module(
@@ -267,10 +309,11 @@ class FittedGP:
         with torch.no_grad():
             if noise is None:
                 noise = module.likelihood.noise.detach().reshape(()).expand(len(X)).clone()
-            K = module.covar(X, X) + torch.diag(noise)
+            F = module.features(X)
+            K = module.covar_features(F, F) + torch.diag(noise)
             L = _cholesky(K)
             alpha = torch.cholesky_solve((y - module.mean.constant).unsqueeze(-1), L)
-        return cls(module, X, y, noise, L, alpha)
+        return cls(module, X, y, noise, L, alpha, F)
 
     @property
     def noise(self) -> float:
@@ -282,7 +325,7 @@ class FittedGP:
 
     def predict(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and standard deviation of the latent function at rows of ``X``."""
-        Ks = self.module.covar(X, self.train_x)
+        Ks = self.module.covar_features(self.module.features(X), self._train_features)
         mean = self.module.mean.constant.detach() + (Ks @ self._alpha).squeeze(-1)
         v = torch.linalg.solve_triangular(self._L, Ks.T, upper=False)
         var = self.module.kernel.outputscale.detach() - (v * v).sum(0)
@@ -355,6 +398,5 @@ def fit_gp(
         module.mean.constant.fill_(float(y_np.mean()))
     if len(idx) >= 2 and maxiter > 0:
         _fit_hyperparameters(module, X[idx], y[idx], maxiter)
-    for p in module.parameters():
-        p.requires_grad_(False)
+    module.freeze()
     return FittedGP.from_module(module, X, y)
