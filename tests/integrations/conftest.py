@@ -55,7 +55,8 @@ def make_exp(storage_url: str) -> MakeExp:
         return th.Experiment.create(
             name,
             th.SearchSpace({"lr": th.Float(*lr, log=True)}),
-            metrics=[th.Metric(monitor, goal=goal), th.Metric("train_loss", strategy="store")],
+            metrics=[th.Metric(monitor, goal=goal)]
+            + ([th.Metric("train_loss", strategy="store")] if monitor != "train_loss" else []),
             budget=th.Budget(trials=trials),
             storage=storage_url,
             method="random",

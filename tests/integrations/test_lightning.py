@@ -53,6 +53,16 @@ def test_completes_with_the_final_metrics(make_exp, dl) -> None:
     assert rec.values["val_acc"] > 0.5
 
 
+def test_without_a_validation_loop_the_training_metrics_are_reported(make_exp, dl) -> None:
+    exp = make_exp(monitor="train_loss", goal="minimize")
+    cb = TuneCallback(exp, monitor="train_loss")
+    trainer(cb, max_epochs=2).fit(DigitsModule(0.01), dl[0])  # no val dataloader
+    rec = cb.trial.refresh()
+    assert rec.state is TrialState.COMPLETED
+    assert [r.step for r in rec.reports] == [1, 2]
+    assert set(rec.reports[0].metrics) == {"train_loss"}
+
+
 def test_an_error_in_training_fails_the_trial_with_the_error(make_exp, dl) -> None:
     exp = make_exp()
     cb = TuneCallback(exp)

@@ -27,7 +27,8 @@ class TuneCallback(_Callback):
     """Report validation metrics to a trial after every epoch; stop when the scheduler says so.
 
     The metrics are ``trainer.callback_metrics`` (what ``self.log`` logged) at
-    the end of each validation outside the sanity check, reported at step
+    the end of each validation outside the sanity check (at the end of each
+    training epoch when there is no validation loop), reported at step
     ``current_epoch + 1``. A STOP decision sets ``trainer.should_stop``. When
     ``fit`` ends, the trial becomes COMPLETED with its last metrics, PRUNED when
     the scheduler stopped it, or FAILED with the error ``fit`` raised; nothing
@@ -94,6 +95,13 @@ class TuneCallback(_Callback):
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         if trainer.sanity_checking or trainer.state.fn != _states.TrainerFn.FITTING:
             return
+        self._report(trainer)
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        if not trainer.enable_validation:  # no validation loop: report the training metrics
+            self._report(trainer)
+
+    def _report(self, trainer: Any) -> None:
         decision = self._reporter.report(
             trainer.current_epoch + 1,
             trainer.callback_metrics,
