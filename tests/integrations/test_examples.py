@@ -40,3 +40,39 @@ def test_example_runs_a_local_sweep(
     assert len(recs) == trials
     assert all(r.state is TrialState.COMPLETED for r in recs)
     assert all([r.step for r in rec.reports] == list(range(1, epochs + 1)) for rec in recs)
+
+
+def test_the_launcher_drives_the_torch_example_through_the_environment(
+    storage_url, tmp_path, monkeypatch
+) -> None:
+    """`tunehooks launch` runs train.py per trial; the script reads its trial from the
+    environment and ends it through the integration (ASHA may prune it)."""
+    import subprocess
+
+    sweep = (EXAMPLES / "torch" / "sweep.yaml").read_text()
+    sweep = sweep.replace("program: train.py", f"program: {EXAMPLES / 'torch' / 'train.py'}")
+    sweep = sweep.replace("budget: {trials: 10}", "budget: {trials: 2}")
+    sweep = sweep.replace("max: 9", "max: 3")
+    (tmp_path / "sweep.yaml").write_text(sweep)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUNEHOOKS_")}
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "tunehooks"),
+            "launch",
+            str(tmp_path / "sweep.yaml"),
+            f"--storage={storage_url}",
+            f"--runs-dir={tmp_path / 'runs'}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    recs = th.Experiment.load("example-torch", storage=storage_url).get_trials()
+    assert len(recs) == 2
+    assert all(r.state in (TrialState.COMPLETED, TrialState.PRUNED) for r in recs)
+    assert all(r.reports and r.reports[0].step == 1 for r in recs)
+    assert all(r.last_step <= 3 for r in recs)  # --epochs=${fidelity} and trial.fidelity agree
