@@ -53,6 +53,33 @@ def test_missing_monitor_lists_the_logs(make_exp, digits) -> None:
     assert cb.trial.refresh().state is TrialState.FAILED
 
 
+def test_epochs_without_validation_are_not_reported(make_exp, digits) -> None:
+    exp = make_exp(monitor="val_accuracy")
+    cb = TuneCallback(exp, monitor="val_accuracy")
+    x_tr, y_tr, x_va, y_va = digits
+    build(0.01).fit(
+        x_tr,
+        y_tr,
+        validation_data=(x_va, y_va),
+        validation_freq=2,
+        epochs=4,
+        callbacks=[cb],
+        verbose=0,
+    )
+    rec = cb.trial.refresh()
+    assert [r.step for r in rec.reports] == [2, 4]
+    assert rec.state is TrialState.COMPLETED
+
+
+def test_no_validation_at_all_fails_with_the_metrics_that_exist(make_exp, digits) -> None:
+    exp = make_exp(monitor="val_accuracy")
+    cb = TuneCallback(exp, monitor="val_accuracy")
+    x_tr, y_tr, _, _ = digits
+    with pytest.raises(MissingMetricError, match=r"they are: 'accuracy', 'loss'"):
+        build(0.01).fit(x_tr, y_tr, epochs=2, callbacks=[cb], verbose=0)
+    assert cb.trial.refresh().state is TrialState.FAILED
+
+
 def test_nan_loss_fails_the_trial_and_the_next_trial_runs(make_exp, digits) -> None:
     exp = make_exp(trials=2, monitor="val_accuracy")
     epochs = []

@@ -57,6 +57,7 @@ class TuneCallback(_Callback):
     ) -> None:
         super().__init__()
         self._reporter = Reporter(trial, monitor=monitor)
+        self._last_logs: dict[str, Any] = {}
 
     @property
     def trial(self) -> Trial:
@@ -64,11 +65,18 @@ class TuneCallback(_Callback):
         return self._reporter.trial
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        decision = self._reporter.report(epoch + 1, logs or {}, where="model.fit's epoch logs")
+        logs = dict(logs or {})
+        self._last_logs = logs
+        if _skips_validation(self._reporter.monitor, logs):
+            return  # fit(validation_freq=n): no validation metrics in this epoch's logs
+        decision = self._reporter.report(epoch + 1, logs, where="model.fit's epoch logs")
         if decision is Decision.STOP and self.model is not None:
             self.model.stop_training = True
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        if self._reporter.last_step is None and self._reporter.monitor and self._last_logs:
+            # validation never ran: fail (and raise) with the metrics that do exist
+            self._reporter.report(0, self._last_logs, where="model.fit's epoch logs")
         self._reporter.finish()
 
     def __enter__(self) -> TuneCallback:
@@ -83,3 +91,10 @@ class TuneCallback(_Callback):
         if exc is not None:
             self._reporter.finish(exc)
         return isinstance(exc, TrialPruned)
+
+
+def _skips_validation(monitor: Sequence[str], logs: Mapping[str, Any]) -> bool:
+    """True for an epoch without validation (``validation_freq`` > 1) when only
+    validation metrics are monitored."""
+    watched = bool(monitor) and all(m.startswith("val_") for m in monitor)
+    return watched and not any(str(k).startswith("val_") for k in logs)
