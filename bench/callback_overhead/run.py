@@ -64,6 +64,7 @@ def digits() -> tuple[np.ndarray, ...]:
 
 def fit_torch(trial: th.Trial, data: tuple[np.ndarray, ...], epochs: int) -> None:
     import torch
+
     from tunehooks.integrations.torch import tune_loop
 
     xt, yt, xv, yv = (torch.as_tensor(a) for a in data)
@@ -86,9 +87,9 @@ def fit_torch(trial: th.Trial, data: tuple[np.ndarray, ...], epochs: int) -> Non
 
 def fit_lightning(trial: th.Trial, data: tuple[np.ndarray, ...], epochs: int) -> None:
     import lightning.pytorch as pl
+    import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    import torch
     from tunehooks.integrations.lightning import TuneCallback
 
     class MLP(pl.LightningModule):
@@ -129,6 +130,7 @@ def fit_lightning(trial: th.Trial, data: tuple[np.ndarray, ...], epochs: int) ->
 
 def fit_keras(trial: th.Trial, data: tuple[np.ndarray, ...], epochs: int) -> None:
     import keras
+
     from tunehooks.integrations.keras import TuneCallback
 
     xt, yt, xv, yv = data

@@ -14,12 +14,12 @@ import argparse
 import os
 
 import lightning.pytorch as pl
+import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from torch.utils.data import DataLoader, TensorDataset
 
-import torch
 import tunehooks as th
 from tunehooks.integrations.lightning import TuneCallback
 

@@ -16,12 +16,12 @@ import argparse
 import logging
 import os
 
+import mxnet as mx
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-import mxnet as mx
 import tunehooks as th
 from tunehooks.integrations.mxnet import TuneHook
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 
+import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-import torch
 import tunehooks as th
 from tunehooks.integrations.torch import tune_loop
 

@@ -185,3 +185,15 @@ def test_the_shared_logic_and_the_loop_helper_import_no_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_trial_finished_elsewhere_stops_training_quietly(make_exp) -> None:
+    exp = make_exp()
+    with Reporter(exp) as rep:
+        assert rep.report(1, {"val_acc": 0.5}) is Decision.CONTINUE
+        exp.tell(rep.trial.id, state=TrialState.FAILED, error="reclaimed")  # another process
+        assert rep.report(2, {"val_acc": 0.6}) is Decision.STOP
+        assert rep.stopped
+    rec = rep.trial.refresh()
+    assert rec.state is TrialState.FAILED and rec.error == "reclaimed"
+    assert [r.step for r in rec.reports] == [1]

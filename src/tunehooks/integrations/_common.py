@@ -15,7 +15,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from tunehooks.trial import Decision, Trial, TrialPruned, TrialRecord, TrialState
+from tunehooks.trial import (
+    Decision,
+    Trial,
+    TrialPruned,
+    TrialRecord,
+    TrialState,
+    TrialStateError,
+)
 
 if TYPE_CHECKING:
     from tunehooks.experiment import Experiment
@@ -252,7 +259,11 @@ class Reporter:
                 "(try a smaller learning rate); the trial is FAILED and the next one runs"
             )
             return Decision.STOP
-        return self.trial.report(step, values)
+        try:
+            return self.trial.report(step, values)
+        except TrialStateError:  # finished elsewhere (e.g. reclaimed by a launcher): stop
+            self.trial.refresh()
+            return Decision.STOP
 
     def epochs(self, max_epochs: int | None = None) -> Iterator[int]:
         """Epoch numbers 1, 2, ... up to the trial's fidelity (else ``max_epochs``),
