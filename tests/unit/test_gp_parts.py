@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-
 import torch
+
 import tunehooks as th
 from tunehooks.optimizers.gp import (
     SpaceEncoder,

@@ -18,8 +18,8 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-
 import torch
+
 from tunehooks.optimizers.gp.encoding import SpaceEncoder
 
 __all__ = ["AcquisitionFunction", "log_ei", "log_pof", "optimize_acquisition"]
@@ -32,23 +32,18 @@ _C2 = math.log(math.pi / 2) / 2
 _INV_SQRT_EPS = 1 / math.sqrt(torch.finfo(torch.float64).eps)
 
 
-def _log1mexp(x: torch.Tensor) -> torch.Tensor:
-    """log(1 - exp(x)) for x < 0."""
-    return torch.where(x > -math.log(2), torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
-
-
 def _log_h(z: torch.Tensor) -> torch.Tensor:
     """log(phi(z) + z * Phi(z)), stable for all z."""
     big = z > -1
     z_big = torch.where(big, z, torch.zeros_like(z))
-    h_big = z_big * torch.special.ndtr(z_big) + torch.exp(-0.5 * z_big**2 - _C1)
-    out_big = torch.log(h_big.clamp_min(1e-300))
+    out_big = torch.log(z_big * torch.special.ndtr(z_big) + torch.exp(-0.5 * z_big**2 - _C1))
+    if bool(big.all()):
+        return out_big
+    # z <= -1: log(phi(z)) + log(1 - |z| sqrt(pi/2) erfcx(|z| / sqrt(2))), where the
+    # argument of log(-expm1(.)) stays in (log 0.79, 0): no cancellation
     z_small = torch.where(big, -torch.ones_like(z), z)
-    mid = (
-        -0.5 * z_small**2
-        - _C1
-        + _log1mexp(torch.log(torch.special.erfcx(-z_small / math.sqrt(2)) * z_small.abs()) + _C2)
-    )
+    inner = torch.log(torch.special.erfcx(-z_small / math.sqrt(2)) * z_small.abs()) + _C2
+    mid = -0.5 * z_small**2 - _C1 + torch.log(-torch.expm1(inner.clamp_max(-1e-300)))
     tail = -0.5 * z_small**2 - _C1 - 2 * torch.log(z_small.abs())
     out_small = torch.where(z_small < -_INV_SQRT_EPS, tail, mid)
     return torch.where(big, out_big, out_small)
@@ -140,7 +135,7 @@ def _lbfgs(
         jac=True,
         method="L-BFGS-B",
         bounds=list(zip(lo, hi, strict=True)),
-        options={"maxiter": maxiter},
+        options={"maxiter": maxiter, "ftol": 1e-6, "gtol": 1e-4},
     )
     return np.asarray(res.x, dtype=float).reshape(shape)
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 import torch
 
 __all__ = ["FittedGP", "fit_gp"]
@@ -235,48 +234,95 @@ def _fit_subset(y: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray
     return np.sort(np.concatenate([order[:n_best], rest[picked]]))
 
 
+_LS_BOUNDS = (math.log(1.001e-3), math.log(0.999e3))
+_OS_BOUNDS = (math.log(1.001e-4), math.log(1e4))
+_NOISE_BOUNDS = (math.log(1.001e-6), math.log(10.0))
+
+
 def _fit_hyperparameters(module: _GPModule, X: torch.Tensor, y: torch.Tensor, maxiter: int) -> None:
+    """MAP fit by L-BFGS-B over the log hyperparameters, written back into ``module``.
+
+    The objective is :func:`_neg_mll` (the same likelihood and log-normal priors),
+    evaluated on one flat vector ``[log ls, log outputscale, log noise, mean]`` so
+    that an evaluation costs a handful of tensor operations.
+    """
     from scipy.optimize import minimize
 
-    params = [p for p in module.parameters() if p.requires_grad]
-    shapes = [p.shape for p in params]
-    sizes = [p.numel() for p in params]
+    dn, dc = len(module.numeric), len(module.categorical)
+    Xn, Xc = X[:, module._num_idx], X[:, module._cat_idx]
+    n = len(X)
+    eye = torch.eye(n, dtype=X.dtype)
+    loc, scale = module.ls_loc, math.sqrt(3.0)
 
-    def unpack(theta: np.ndarray) -> None:
-        i = 0
-        with torch.no_grad():
-            for p, shape, size in zip(params, shapes, sizes, strict=True):
-                p.copy_(torch.as_tensor(theta[i : i + size], dtype=p.dtype).reshape(shape))
-                i += size
+    def lognormal(lv: torch.Tensor, mu: float, sd: float) -> torch.Tensor:
+        return (-lv - 0.5 * ((lv - mu) / sd) ** 2).sum()
+
+    def loss_of(t: torch.Tensor) -> torch.Tensor:
+        K = t[dn + dc].exp().expand(n, n)
+        if dn:
+            Z = Xn / t[:dn].exp()
+            sq = (Z * Z).sum(-1, keepdim=True)
+            r = (5.0 * (sq + sq.T - 2.0 * Z @ Z.T).clamp_min(0.0)).clamp_min(1e-30).sqrt()
+            K = K * (1.0 + r + r * r / 3.0) * torch.exp(-r)
+        if dc:
+            Z = Xc / t[dn : dn + dc].exp()
+            sq = (Z * Z).sum(-1, keepdim=True)
+            K = K * torch.exp(-0.5 * (sq + sq.T - 2.0 * Z @ Z.T).clamp_min(0.0))
+        K = K + t[dn + dc + 1].exp() * eye
+        nll: torch.Tensor = _gaussian_nll(K, y - t[dn + dc + 2])
+        prior = lognormal(t[: dn + dc], loc, scale)
+        prior = prior + lognormal(t[dn + dc], 0.0, 1.0) + lognormal(t[dn + dc + 1], -4.0, 1.0)
+        out: torch.Tensor = (nll + 0.5 * n * math.log(2 * math.pi) - prior) / n
+        return out
 
     def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        unpack(theta)
+        t = torch.as_tensor(theta, dtype=torch.float64).requires_grad_(True)
         try:
-            loss = _neg_mll(module, X, y)
-            grads = torch.autograd.grad(loss, params, allow_unused=True)
+            loss = loss_of(t)
+            (grad,) = torch.autograd.grad(loss, t)
         except RuntimeError:
             return 1e10, np.zeros_like(theta)
-        grad = np.concatenate(
+        value, g = float(loss.detach()), grad.numpy()
+        if not np.all(np.isfinite(g)) or not math.isfinite(value):
+            return 1e10, np.zeros_like(theta)
+        return value, g
+
+    ls_num, ls_cat = module._lengthscales()
+    with torch.no_grad():
+        theta0 = np.concatenate(
             [
-                np.zeros(p.numel()) if g is None else g.detach().numpy().ravel()
-                for p, g in zip(params, grads, strict=True)
+                np.log(ls_num.numpy()) if ls_num is not None else np.zeros(0),
+                np.log(ls_cat.numpy()) if ls_cat is not None else np.zeros(0),
+                [math.log(float(module.kernel.outputscale))],
+                [math.log(float(module.likelihood.noise))],
+                [float(module.mean.constant)],
             ]
         )
-        value = float(loss.detach())
-        if not np.all(np.isfinite(grad)) or not math.isfinite(value):
-            return 1e10, np.zeros_like(theta)
-        return value, grad
-
-    theta0 = np.concatenate([p.detach().numpy().ravel() for p in params])
+    bounds = [_LS_BOUNDS] * (dn + dc) + [_OS_BOUNDS, _NOISE_BOUNDS, (None, None)]
+    theta0 = np.clip(
+        theta0,
+        [b[0] if b[0] is not None else -np.inf for b in bounds],
+        [b[1] if b[1] is not None else np.inf for b in bounds],
+    )
+    f0 = fun(theta0)[0]
     res = minimize(
         fun,
         theta0,
         jac=True,
         method="L-BFGS-B",
-        options={"maxiter": maxiter, "maxfun": maxiter * 2},
+        bounds=bounds,
+        # a loose tolerance: hyperparameters need not be precise (as Optuna's GPSampler)
+        options={"maxiter": maxiter, "maxfun": maxiter * 2, "gtol": 1e-3, "ftol": 1e-6},
     )
-    best = res.x if res.fun < fun(theta0)[0] else theta0
-    unpack(best)
+    best = res.x if res.fun < f0 else theta0
+    with torch.no_grad():
+        v = torch.as_tensor(np.exp(best[: dn + dc + 2]), dtype=torch.float64)
+        slices = [s for s, k in ((slice(0, dn), dn), (slice(dn, dn + dc), dc)) if k]
+        for part, cols in zip(module.parts, slices, strict=True):
+            part.lengthscale = v[cols].reshape(part.lengthscale.shape)
+        module.kernel.outputscale = v[dn + dc]
+        module.likelihood.noise = v[dn + dc + 1].reshape(module.likelihood.noise.shape)
+        module.mean.constant.fill_(float(best[dn + dc + 2]))
 
 
 @dataclass
@@ -357,7 +403,7 @@ def fit_gp(
     train_y: np.ndarray,
     *,
     categorical_columns: Sequence[int] = (),
-    max_fit_points: int = 160,
+    max_fit_points: int = 128,
     maxiter: int = 60,
     seed: int = 0,
 ) -> FittedGP:

@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-
 import torch
+
 from tunehooks.metrics import Metric, Strategy, validate_metrics
 from tunehooks.optimizers.base import OptimizerBase, seeded_rng
 from tunehooks.optimizers.gp.acquisition import log_ei, log_pof, optimize_acquisition
@@ -121,7 +121,7 @@ class GPOptimizer(OptimizerBase):
         *,
         seed: int = 0,
         n_initial: int | None = None,
-        max_fit_points: int = 160,
+        max_fit_points: int = 128,
         fit_maxiter: int = 50,
         n_raw: int = 512,
         n_restarts: int = 6,
