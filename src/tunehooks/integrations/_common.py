@@ -290,12 +290,15 @@ class Reporter:
             stopped_by_scheduler=self.trial.should_stop,
             error=error,
         )
-        if state is TrialState.COMPLETED:
-            return self.trial.complete(self.last_metrics or None)
-        if state is TrialState.PRUNED:
-            return self.trial.prune()
-        if state is TrialState.FAILED:
-            return self.trial.fail(error)
+        try:
+            if state is TrialState.COMPLETED:
+                return self.trial.complete(self.last_metrics or None)
+            if state is TrialState.PRUNED:
+                return self.trial.prune()
+            if state is TrialState.FAILED:
+                return self.trial.fail(error)
+        except TrialStateError:  # finished elsewhere in the meantime: keep that outcome
+            self.trial.refresh()
         return None
 
     def __enter__(self) -> Reporter:
