@@ -121,7 +121,8 @@ def write_markdown(sizes: tuple[int, ...], threads: int, command: str) -> str:
         f"Median seconds for one ask given n observations of {PROBLEM} (6 floats, random "
         f"configurations), each ask from a fresh optimizer; {threads} thread(s) for every "
         f"method; {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared "
-        "with other work. — = skipped after a slower smaller size, or not run.",
+        f"with other work (1-minute load average {os.getloadavg()[0]:.1f} when written). "
+        "— = skipped after a slower smaller size, or not run.",
         "",
         "| method | " + " | ".join(f"n={n}" for n in sizes) + " |",
         "|---|" + "---|" * len(sizes),
