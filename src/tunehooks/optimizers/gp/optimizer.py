@@ -36,7 +36,7 @@ from tunehooks.optimizers.gp.transforms import (
     robust_transform,
 )
 from tunehooks.optimizers.sobol import SobolOptimizer, sobol_points
-from tunehooks.space import SearchSpace
+from tunehooks.space import SearchSpace, SpaceError
 from tunehooks.trial import Suggestion, TrialRecord, TrialState
 
 __all__ = ["GPOptimizer", "default_n_initial", "observations"]
@@ -162,9 +162,12 @@ class GPOptimizer(OptimizerBase):
             return self._initial(history)
         rng = seeded_rng(self.seed, history)
         x = self._propose(history, rows, values, rng)
-        if x is None:
-            return Suggestion(self.space.sample(1, rng=rng)[0])
-        return Suggestion(self.space.validate(self.encoder.decode(x)[0]))
+        if x is not None:
+            try:
+                return Suggestion(self.space.validate(self.encoder.decode(x)[0]))
+            except SpaceError:  # pragma: no cover - candidates are canonical and feasible
+                pass
+        return Suggestion(self.space.sample(1, rng=rng)[0])
 
     # -- internals ----------------------------------------------------------------------
     def _initial(self, history: Sequence[TrialRecord]) -> Suggestion | None:
