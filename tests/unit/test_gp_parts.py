@@ -127,3 +127,30 @@ def test_neighbors_are_canonical_one_step_moves(seed: int) -> None:
     assert np.allclose(enc.canonicalize(nb), nb)
     for row in enc.decode(nb):
         assert space.validate(row) == row
+
+
+def test_fast_posterior_equals_gpytorchs_exact_gp() -> None:
+    import gpytorch
+
+    space = th.SearchSpace(
+        {"x": th.Float(0, 1), "y": th.Float(0, 1), "c": th.Categorical(list("abc"))}
+    )
+    enc = SpaceEncoder(space)
+    cfgs = space.sample(12, rng=np.random.default_rng(0))
+    X = enc.encode(cfgs)
+    y = robust_transform(np.sin(5 * X[:, 0]) + X[:, 1] + X[:, 2])
+    gp = fit_gp(X, y, categorical_columns=enc.categorical_columns)
+    m = gp.module
+
+    class Exact(gpytorch.models.ExactGP):
+        def forward(self, x: torch.Tensor) -> gpytorch.distributions.MultivariateNormal:
+            return gpytorch.distributions.MultivariateNormal(m.mean(x), m.kernel(x))
+
+    tx, ty = torch.as_tensor(X), torch.as_tensor(y)
+    model = Exact(tx, ty, m.likelihood).double().eval()
+    Xq = enc.encode(space.sample(5, rng=np.random.default_rng(1)))
+    with torch.no_grad(), gpytorch.settings.fast_pred_var(False):
+        post = model(torch.as_tensor(Xq))
+    mean, std = gp.predict_numpy(Xq)
+    assert np.allclose(mean, post.mean.numpy(), atol=1e-6)
+    assert np.allclose(std, post.variance.sqrt().numpy(), atol=1e-5)

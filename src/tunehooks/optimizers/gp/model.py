@@ -79,8 +79,7 @@ class _GPModule(torch.nn.Module):
     The hyperparameters, their constraints and priors are gpytorch's. gpytorch's
     lazy kernel machinery costs more than the arithmetic at these sizes, so
     :meth:`covar` evaluates the same Matern-5/2 and RBF formulas densely (with
-    the squared-distance-by-matmul trick) and :meth:`log_prior` evaluates the
-    log-normal priors in closed form.
+    the squared-distance-by-matmul trick).
     """
 
     def __init__(
@@ -154,17 +153,6 @@ class _GPModule(torch.nn.Module):
             None if ls_cat is None else ls_cat.detach().clone(),
         )
 
-    def log_prior(self) -> torch.Tensor:
-        def lognormal(v: torch.Tensor, loc: float, scale: float) -> torch.Tensor:
-            lv = v.log()
-            return (-lv - 0.5 * ((lv - loc) / scale) ** 2).sum()
-
-        total = lognormal(self.kernel.outputscale, 0.0, 1.0)
-        total = total + lognormal(self.likelihood.noise, -4.0, 1.0)
-        for part in self.parts:
-            total = total + lognormal(part.lengthscale, self.ls_loc, math.sqrt(3.0))
-        return total
-
 
 @dataclass(frozen=True)
 class _Features:
@@ -215,14 +203,6 @@ class _GaussianNLL(torch.autograd.Function):
 _gaussian_nll: Any = _GaussianNLL.apply
 
 
-def _neg_mll(module: _GPModule, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    K = module.covar(X, X) + module.likelihood.noise * torch.eye(len(X), dtype=X.dtype)
-    nll: torch.Tensor = _gaussian_nll(K, y - module.mean.constant)
-    n = len(X)
-    out: torch.Tensor = (nll + 0.5 * n * math.log(2 * math.pi) - module.log_prior()) / n
-    return out
-
-
 def _fit_subset(y: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
     n = len(y)
     if n <= cap:
@@ -242,7 +222,8 @@ _NOISE_BOUNDS = (math.log(1.001e-6), math.log(10.0))
 def _fit_hyperparameters(module: _GPModule, X: torch.Tensor, y: torch.Tensor, maxiter: int) -> None:
     """MAP fit by L-BFGS-B over the log hyperparameters, written back into ``module``.
 
-    The objective is :func:`_neg_mll` (the same likelihood and log-normal priors),
+    The objective is the negative log marginal likelihood plus the log-normal
+    priors of :func:`_build` (as densities of the hyperparameters), per point,
     evaluated on one flat vector ``[log ls, log outputscale, log noise, mean]`` so
     that an evaluation costs a handful of tensor operations.
     """
