@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
 import torch
+
 from tunehooks.fidelity import Fidelity, SchedulerKind
 from tunehooks.metrics import Metric, Strategy, validate_metrics
 from tunehooks.optimizers.base import OptimizerBase, seeded_rng
