@@ -191,6 +191,12 @@ def _tunehooks_versions() -> dict[str, str]:
             return ""
         return r.stdout.strip()
 
+    import tunehooks
+
+    snapshot = Path(tunehooks.__file__).resolve().parents[2] / "REV"
+    if snapshot.exists():  # run.sh --at REV: a snapshot of one commit, not the working tree
+        rev = snapshot.read_text().strip()
+        return {**out, "tunehooks": rev, "gp": rev}
     for key, path in (("tunehooks", "src/tunehooks"), ("gp", "src/tunehooks/optimizers/gp")):
         rev = git("log", "-1", "--format=%h", "--", path) or "none"
         dirty = git("status", "--porcelain", "--", path)

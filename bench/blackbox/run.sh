@@ -7,6 +7,7 @@
 #   bash bench/blackbox/run.sh --methods bayes --rerun   # rerun tunehooks' GP only
 #   bash bench/blackbox/run.sh --overhead-only # only the ask timings
 #   bash bench/blackbox/run.sh --score-only    # only rewrite the tables from the cache
+#   bash bench/blackbox/run.sh --at=HEAD --methods bayes   # tunehooks as committed, not the work tree
 #
 # Other options go to bench/blackbox/run.py (--seeds, --problems, --jobs, --hebo-seeds, ...).
 # Finished runs are kept under bench/results/blackbox/raw/ (committed; rerun the command after a
@@ -15,12 +16,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} TF_ENABLE_ONEDNN_OPTS=0 PYTHONWARNINGS=ignore
-RUN=1 OVERHEAD=1 QUICK=0 args=()
+RUN=1 OVERHEAD=1 QUICK=0 AT="" args=()
 for a in "$@"; do
   case $a in
     --overhead-only) RUN=0 ;;
     --score-only) RUN=0 OVERHEAD=0 ;;
     --no-overhead) OVERHEAD=0 ;;
+    --at=*) AT=${a#--at=} ;;
     --quick) QUICK=1 OVERHEAD=0; args+=("$a") ;;
     *) args+=("$a") ;;
   esac
@@ -28,6 +30,15 @@ done
 cmd="bash bench/blackbox/run.sh${*:+ $*}"
 [ -d bench/.venvs/optuna ] && [ -d bench/.venvs/hebo ] && [ -d bench/.venvs/smac ] ||
   bash bench/blackbox/setup_peers.sh
+if [ -n "$AT" ]; then
+  # measure tunehooks as of one commit (e.g. the GP's latest), not the live working tree
+  rev=$(git rev-parse --short "$AT")
+  snap=bench/.cache/th-$rev
+  if [ ! -f "$snap/REV" ]; then
+    mkdir -p "$snap" && git archive "$rev" src/tunehooks | tar -x -C "$snap" && echo "$rev" > "$snap/REV"
+  fi
+  export PYTHONPATH="$PWD/$snap/src${PYTHONPATH:+:$PYTHONPATH}"
+fi
 if [ "$RUN" = 1 ]; then
   nice -n 10 "$PY" bench/blackbox/run.py ${args[@]+"${args[@]}"}
 fi
