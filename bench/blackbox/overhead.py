@@ -98,6 +98,10 @@ def measure(
                 print(f"overhead: skip {m}: {e}")
                 break
             cache[key] = times
+            if not venv:
+                from methods import _tunehooks_versions
+
+                cache[f"{m}/rev"] = _tunehooks_versions()["gp"]
             print(
                 f"overhead: {m:10s} n={n:5d}: median {np.median(times):.3f} s  {times}", flush=True
             )
@@ -122,7 +126,8 @@ def write_markdown(sizes: tuple[int, ...], threads: int, command: str) -> str:
         f"configurations), each ask from a fresh optimizer; {threads} thread(s) for every "
         f"method; {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared "
         f"with other work (1-minute load average {os.getloadavg()[0]:.1f} when written). "
-        "— = skipped after a slower smaller size, or not run.",
+        "— = skipped after a slower smaller size, or not run. tunehooks bayes measured at "
+        f"GP commit {cache.get('bayes/rev', '?')}.",
         "",
         "| method | " + " | ".join(f"n={n}" for n in sizes) + " |",
         "|---|" + "---|" * len(sizes),
