@@ -231,6 +231,12 @@ def write_markdown(res: dict[str, Any], command: str) -> str:
         why = peer_status(venv)
         if why:
             missing.append(f"- {METHODS[m][0]}: {why}")
+        elif res["methods"][m]["problems"] < len(res["problems"]):
+            missing.append(
+                f"- {METHODS[m][0]}: installed; runs on {res['methods'][m]['problems']} of "
+                f"{len(res['problems'])} problems only (its asks cost 10–70 s here: see "
+                "ask_overhead.md); `run.sh` continues them"
+            )
     if not res["methods"]["bayes"]["problems"]:
         missing.append("- tunehooks bayes: no runs (the GP optimizer was not importable)")
     if missing:
