@@ -14,11 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 
+import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
-
-import torch
 
 
 def main() -> None:

@@ -208,16 +208,24 @@ class Experiment:
         return suggestion
 
     def trials(self, *, worker_id: str | None = None) -> Iterator[Trial]:
-        """Trials until the budget is spent. A trial the loop body left running is
-        completed with its last reports, or failed when it reported nothing."""
+        """Trials until the budget is spent.
+
+        A trial the loop body finished without calling ``complete()`` is completed
+        with its last reports (FAILED when it reported no optimized metric). A trial
+        still running when the loop is left early, by an exception or a ``break``, is
+        FAILED: its reports describe a training that did not finish, so they never
+        count as a result (Python does not tell a generator which of the two it was).
+        """
         while True:
             trial = self.ask(worker_id=worker_id)
             if trial is None:
                 return
             try:
                 yield trial
-            finally:
-                self._settle(trial)
+            except GeneratorExit:
+                self._abandon(trial)
+                raise
+            self._settle(trial)
 
     def _settle(self, trial: Trial) -> None:
         record = self.storage.get_trial(trial.id)
@@ -231,6 +239,17 @@ class Experiment:
                 TrialState.FAILED,
                 None,
                 "the loop body neither completed nor reported this trial",
+            )
+
+    def _abandon(self, trial: Trial) -> None:
+        record = self.storage.get_trial(trial.id)
+        if record.state is TrialState.RUNNING:
+            self._finish(
+                trial.id,
+                TrialState.FAILED,
+                None,
+                "the trials() loop was left (an exception or break) before this trial "
+                "was completed; call trial.complete() or trial.fail() inside the loop",
             )
 
     def tell(

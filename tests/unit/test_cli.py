@@ -75,3 +75,18 @@ def test_help_lists_commands() -> None:
     assert out.returncode == 0
     for cmd in ("status", "best", "export"):
         assert cmd in out.stdout
+
+
+def test_status_into_a_closed_pipe_ends_quietly(finished: str) -> None:
+    # `tunehooks status | head -0`: the reader is gone before the first line
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tunehooks.cli", "status", "digits", "--storage", finished],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # long before the interpreter has started
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=30)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert proc.returncode == 141

@@ -208,3 +208,33 @@ def test_metric_validation() -> None:
     assert th.Metric("loss", strategy="store").goal is None
     with pytest.raises(ValueError, match="positive integer"):
         th.Budget(trials=0)
+
+
+def test_an_exception_in_the_loop_body_fails_the_trial_even_after_reports(
+    storage_url: str,
+) -> None:
+    exp = make(storage_url, budget=th.Budget(trials=3))
+
+    def train() -> None:
+        for trial in exp.trials():
+            trial.report(1, {"loss": 0.5})
+            raise RuntimeError("CUDA out of memory")
+
+    with pytest.raises(RuntimeError, match="CUDA out of memory"):
+        train()
+    (rec,) = exp.get_trials()
+    assert rec.state is th.TrialState.FAILED
+    assert rec.error is not None and "loop was left" in rec.error
+    assert exp.best is None
+
+
+def test_a_loop_body_that_reports_without_completing_completes_from_reports(
+    storage_url: str,
+) -> None:
+    exp = make(storage_url, budget=th.Budget(trials=2))
+    for trial in exp.trials():
+        trial.report(1, {"loss": 0.7})
+        trial.report(2, {"loss": 0.4})
+    recs = exp.get_trials()
+    assert [r.state for r in recs] == [th.TrialState.COMPLETED] * 2
+    assert all(r.values == {"loss": 0.4} for r in recs)
