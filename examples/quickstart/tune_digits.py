@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--storage", default=None)
     parser.add_argument("--name", default="quickstart-digits")
-    parser.add_argument("--method", default="random")
+    parser.add_argument("--method", default="bayes")
     args = parser.parse_args()
     torch.set_num_threads(1)
 

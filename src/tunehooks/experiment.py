@@ -284,7 +284,7 @@ class Experiment:
         return self.storage.get_trial(trial_id)
 
     def _report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> Decision:
-        self.storage.add_report(trial_id, step, metrics)
+        stored = self.storage.add_report(trial_id, step, metrics)
         for m in self.objectives:
             v = metrics.get(m.name)
             if v is not None and not math.isfinite(v):
@@ -298,7 +298,7 @@ class Experiment:
         if not getattr(self.scheduler, "needs_history", True):
             return Decision.CONTINUE
         decides = getattr(self.scheduler, "decides", None)  # optional: skip the history load
-        if decides is not None and not decides(self.storage.get_trial(trial_id)):
+        if decides is not None and not decides(stored.trial_number, step, stored.previous_step):
             return Decision.CONTINUE
         history = self.storage.get_trials(self.id)
         current = next(t for t in history if t.id == trial_id)

@@ -199,3 +199,12 @@ def test_scheduler_prunes_through_a_real_experiment(kind, storage_url):
     if kind == "asha":
         top = max(trials, key=lambda t: t.params["q"])
         assert top.state is TrialState.COMPLETED
+
+
+def test_the_decision_points_follow_the_steps_alone():
+    asha = ASHAScheduler(Fidelity(min=1, max=27, eta=3), ACC)
+    assert [asha.decides(5, s, None if s == 1 else s - 1) for s in range(1, 10)] == [
+        s in (1, 3, 9) for s in range(1, 10)
+    ]
+    assert asha.decides(5, 4, 2)  # reports every 2 steps: 4 is the first past rung 3
+    assert not asha.decides(5, 2, 4)  # an older step reported late decides nothing

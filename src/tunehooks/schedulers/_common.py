@@ -40,7 +40,18 @@ def crossed_rung(trial: TrialRecord, levels: Sequence[float]) -> float | None:
     if not trial.reports:
         return None
     step = trial.reports[-1].step
-    prev = trial.reports[-2].step if len(trial.reports) > 1 else -math.inf
+    prev = trial.reports[-2].step if len(trial.reports) > 1 else None
+    return rung_between(prev, step, levels)
+
+
+def rung_between(previous_step: float | None, step: float, levels: Sequence[float]) -> float | None:
+    """The highest rung level in ``(previous_step, step]`` (``None``: no rung crossed).
+
+    Example:
+        >>> rung_between(2, 3, [1, 3, 9]), rung_between(3, 8, [1, 3, 9])
+        (3, None)
+    """
+    prev = -math.inf if previous_step is None else previous_step
     crossed = [lv for lv in levels if prev < lv - 1e-9 and step >= lv - 1e-9]
     return crossed[-1] if crossed else None
 

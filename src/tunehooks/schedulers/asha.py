@@ -10,6 +10,7 @@ from tunehooks.schedulers._common import (
     crossed_rung,
     decision_metric,
     quantile,
+    rung_between,
     rung_levels,
     score_at,
 )
@@ -79,9 +80,9 @@ class ASHAScheduler:
         self.levels = rung_levels(fidelity.min, fidelity.max, fidelity.eta)
         self.seed = int(seed)
 
-    def decides(self, trial: TrialRecord) -> bool:
-        """Whether the newest report is a decision point (a rung reached)."""
-        return crossed_rung(trial, self.levels) is not None
+    def decides(self, trial_number: int, step: float, previous_step: float | None) -> bool:
+        """Whether a report at ``step`` is a decision point (a rung reached)."""
+        return rung_between(previous_step, step, self.levels) is not None
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
         return asha_decision(trial, history, metric=self.metric, levels=self.levels, eta=self.eta)

@@ -18,9 +18,10 @@ class Scheduler(Protocol):
     scheduler may also choose the fidelity of a new trial (``None``: full).
 
     Optional members the experiment uses when present: ``needs_history = False``
-    (never stops: no history is loaded), and ``decides(trial) -> bool``, False
-    when the trial's newest report cannot change anything (between rungs), so
-    the experiment answers CONTINUE without loading every trial.
+    (never stops: no history is loaded), and
+    ``decides(trial_number, step, previous_step) -> bool``, False when a report at
+    ``step`` (after ``previous_step``, ``None`` for the first) cannot change anything
+    (between rungs), so the experiment answers CONTINUE without loading any trial.
     """
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision: ...

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Metric
-from tunehooks.schedulers._common import crossed_rung, decision_metric, rung_levels
+from tunehooks.schedulers._common import decision_metric, rung_between, rung_levels
 from tunehooks.schedulers.asha import asha_decision
 from tunehooks.trial import Decision, TrialRecord
 
@@ -90,9 +90,10 @@ class HyperbandScheduler:
         """The first resource level at which a trial of ``bracket`` can be stopped."""
         return self.levels[bracket] if bracket < len(self.levels) else self.fidelity.max
 
-    def decides(self, trial: TrialRecord) -> bool:
-        """Whether the newest report is a decision point (a rung of the trial's bracket)."""
-        return crossed_rung(trial, self.levels[self.bracket(trial.number) :]) is not None
+    def decides(self, trial_number: int, step: float, previous_step: float | None) -> bool:
+        """Whether a report at ``step`` is a decision point (a rung of the trial's bracket)."""
+        levels = self.levels[self.bracket(trial_number) :]
+        return rung_between(previous_step, step, levels) is not None
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
         b = self.bracket(trial.number)

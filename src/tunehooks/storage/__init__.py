@@ -13,6 +13,7 @@ from tunehooks.storage.base import (
     SchemaVersionError,
     Storage,
     StorageError,
+    StoredReport,
 )
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ __all__ = [
     "SchemaVersionError",
     "Storage",
     "StorageError",
+    "StoredReport",
     "default_storage_url",
     "open_storage",
 ]

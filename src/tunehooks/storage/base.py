@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from tunehooks.trial import Suggestion, TrialRecord, TrialState
 
@@ -14,6 +14,7 @@ __all__ = [
     "SchemaVersionError",
     "Storage",
     "StorageError",
+    "StoredReport",
 ]
 
 DEFAULT_STORAGE_URL = "sqlite:///tunehooks.db"
@@ -34,6 +35,15 @@ class DuplicateExperimentError(StorageError):
 
 class SchemaVersionError(StorageError):
     pass
+
+
+class StoredReport(NamedTuple):
+    """What ``add_report`` read while storing a report: enough for a scheduler to
+    tell whether the report reached a decision point, without loading the trial."""
+
+    trial_number: int
+    previous_step: int | None
+    """The highest step this trial reported before, other than this one."""
 
 
 ProposeFn = Callable[[Sequence[TrialRecord]], Suggestion | None]
@@ -61,7 +71,9 @@ class Storage(Protocol):
     def enqueue(
         self, experiment_id: int, params: Mapping[str, Any], fidelity: float | None = None
     ) -> TrialRecord: ...
-    def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> None: ...
+    def add_report(
+        self, trial_id: int, step: int, metrics: Mapping[str, float]
+    ) -> StoredReport: ...
     def finish(
         self,
         trial_id: int,

@@ -82,9 +82,13 @@ class StorageConformance:
         exp_id = store.create_experiment("e", {})
         t = store.ask(exp_id, _propose_x(0.0))  # type: ignore[arg-type]
         assert t is not None
-        for step in (2, 1, 3):
+        previous = [
             store.add_report(t.id, step, {"acc": step / 10, "loss": float("nan")})
-        store.add_report(t.id, 3, {"acc": 0.99})
+            for step in (2, 1, 3)
+        ]
+        # each write says the trial's number and the highest step stored before it
+        assert previous == [(t.number, None), (t.number, 2), (t.number, 2)]
+        assert store.add_report(t.id, 3, {"acc": 0.99}).previous_step == 2  # an upsert
         reps = store.get_trial(t.id).reports
         assert [r.step for r in reps] == [1, 2, 3]
         assert reps[2].metrics == {"acc": 0.99}
