@@ -39,6 +39,7 @@ __all__ = ["SCHEMA_VERSION", "SQLStorage"]
 
 SCHEMA_VERSION = 1
 _LOCK_RETRIES = 60
+_IN_LIST_LIMIT = 500  # running trials whose reports are read by id; more: one join
 T = TypeVar("T")
 
 _metadata = sa.MetaData()
@@ -176,6 +177,7 @@ class SQLStorage:
                 "use sqlite:///path.db or postgresql://user@host/db"
             )
         self._write_engine = self._engine.execution_options(tunehooks_write=True)
+        self._finished_reports: dict[tuple[int, float], tuple[Report, ...]] = {}
         self._init_schema()
 
     # -- engine ------------------------------------------------------------------------
@@ -358,7 +360,15 @@ class SQLStorage:
             if last != snapshot:
                 if not final:
                     return retry
-                suggestion = propose(_load_trials(conn, experiment_id, None, with_reports=True))
+                suggestion = propose(
+                    _load_trials(
+                        conn,
+                        experiment_id,
+                        None,
+                        with_reports=True,
+                        finished_reports=self._finished_reports,
+                    )
+                )
             if suggestion is None:
                 return None
             res = conn.execute(
@@ -546,7 +556,13 @@ class SQLStorage:
         with_reports: bool = True,
     ) -> list[TrialRecord]:
         return self._read(
-            lambda c: _load_trials(c, experiment_id, states, with_reports=with_reports)
+            lambda c: _load_trials(
+                c,
+                experiment_id,
+                states,
+                with_reports=with_reports,
+                finished_reports=self._finished_reports,
+            )
         )
 
     def count_trials(self, experiment_id: int) -> dict[TrialState, int]:
@@ -599,23 +615,51 @@ def _load_trials(
     states: Sequence[TrialState] | None,
     *,
     with_reports: bool,
+    finished_reports: dict[tuple[int, float], tuple[Report, ...]] | None = None,
 ) -> list[TrialRecord]:
+    """The experiment's trials in number order, with their reports when asked.
+
+    ``finished_reports`` caches the reports of finished trials (keyed by id and
+    creation time): a finished trial accepts no more reports, so only running
+    trials' reports are read again. Schedulers and optimizers reload the history
+    at every decision; the cache keeps that linear in the running trials.
+    """
     query = sa.select(_trials).where(_trials.c.experiment_id == experiment_id)
     if states is not None:
         query = query.where(_trials.c.state.in_([s.value for s in states]))
     rows = conn.execute(query.order_by(_trials.c.number)).all()
+    if not with_reports or not rows:
+        return [_to_record(r._mapping, ()) for r in rows]
+    cache = {} if finished_reports is None else finished_reports
+    known: dict[int, tuple[Report, ...]] = {}
+    for r in rows:
+        hit = cache.get((int(r.id), float(r.created_at)))
+        if hit is not None:
+            known[int(r.id)] = hit
+    missing = [int(r.id) for r in rows if int(r.id) not in known]
     by_trial: dict[int, list[Report]] = {}
-    if with_reports and rows:
-        rep_query = (
-            sa.select(
-                _reports.c.trial_id, _reports.c.step, _reports.c.metrics, _reports.c.created_at
-            )
-            .join(_trials, _trials.c.id == _reports.c.trial_id)
-            .where(_trials.c.experiment_id == experiment_id)
-            .order_by(_reports.c.trial_id, _reports.c.step)
+    if missing:
+        rep_query = sa.select(
+            _reports.c.trial_id, _reports.c.step, _reports.c.metrics, _reports.c.created_at
         )
-        for tid, step, metrics, created in conn.execute(rep_query):
-            by_trial.setdefault(int(tid), []).append(
-                Report(int(step), json.loads(metrics), created)
+        if len(missing) <= _IN_LIST_LIMIT:
+            rep_query = rep_query.where(_reports.c.trial_id.in_(missing))
+        else:
+            rep_query = rep_query.join(_trials, _trials.c.id == _reports.c.trial_id).where(
+                _trials.c.experiment_id == experiment_id
             )
-    return [_to_record(r._mapping, by_trial.get(int(r.id), ())) for r in rows]
+        rep_query = rep_query.order_by(_reports.c.trial_id, _reports.c.step)
+        wanted = set(missing)
+        for tid, step, metrics, created in conn.execute(rep_query):
+            if int(tid) in wanted:
+                by_trial.setdefault(int(tid), []).append(
+                    Report(int(step), json.loads(metrics), created)
+                )
+    out = []
+    for r in rows:
+        tid = int(r.id)
+        reports = known[tid] if tid in known else tuple(by_trial.get(tid, ()))
+        if tid not in known and TrialState(r.state).is_finished:
+            cache[(tid, float(r.created_at))] = reports
+        out.append(_to_record(r._mapping, reports))
+    return out

@@ -98,6 +98,22 @@ class StorageConformance:
         assert [r.step for r in rec.reports] == [1, 2, 3]
         assert store.get_trials(exp_id, with_reports=False)[0].reports == ()
 
+    def test_history_reloads_see_every_new_report(self, store: SQLStorage) -> None:
+        exp_id = store.create_experiment("e", {})
+        done = store.ask(exp_id, _propose_x(0.0))  # type: ignore[arg-type]
+        running = store.ask(exp_id, _propose_x(1.0))  # type: ignore[arg-type]
+        assert done is not None and running is not None
+        store.add_report(done.id, 1, {"acc": 0.1})
+        store.finish(done.id, TrialState.COMPLETED, {"acc": 0.1})
+        for step in range(1, 4):
+            store.add_report(running.id, step, {"acc": step / 10})
+            first, second = store.get_trials(exp_id)
+            assert [r.step for r in first.reports] == [1]  # finished: never changes
+            assert [r.step for r in second.reports] == list(range(1, step + 1))
+        store.finish(running.id, TrialState.PRUNED)
+        assert [len(t.reports) for t in store.get_trials(exp_id)] == [1, 3]
+        assert [len(t.reports) for t in store.get_trials(exp_id, states=[TrialState.PRUNED])] == [3]
+
     def test_finish_is_guarded(self, store: SQLStorage) -> None:
         exp_id = store.create_experiment("e", {})
         t = store.ask(exp_id, _propose_x(0.0))  # type: ignore[arg-type]
