@@ -140,12 +140,19 @@ class Experiment:
             if not load_if_exists:
                 raise
             exp = cls.load(name, storage=store.url, scheduler=scheduler)
-            if _comparable(exp.config) != _comparable(config):
-                raise ValueError(
-                    f"experiment {name!r} exists with a different configuration; "
-                    "choose another name or delete it"
-                ) from None
-            return exp
+            stored, wanted = _comparable(exp.config), _comparable(config)
+            differ = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k) != wanted.get(k))
+            if not differ:
+                return exp
+            if differ == ["budget"]:
+                # a grown (or shrunk) budget continues the same experiment
+                store.update_experiment_config(exp.id, config)
+                return cls.load(name, storage=store.url, scheduler=scheduler)
+            raise ValueError(
+                f"experiment {name!r} exists with a different {', '.join(differ)}; only the "
+                "budget may change when an experiment is continued: choose another name "
+                "or restore the stored settings (`tunehooks status` shows them)"
+            ) from None
         return cls(name, exp_id, config, store, scheduler=scheduler)
 
     @classmethod

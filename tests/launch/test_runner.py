@@ -297,6 +297,20 @@ def test_kill_9_then_relaunch_reclaims_the_trial_and_finishes_the_budget(tmp_pat
     assert again.started == 0 and len(_trials(tmp_path)) == len(trials)
 
 
+def test_relaunch_with_a_grown_budget_runs_only_the_new_trials(tmp_path: Path) -> None:
+    first, _ = _launch(tmp_path, _sweep(tmp_path, REPORTER, budget={"trials": 2}))
+    assert first.completed == 2
+    before = {t.id: t.values for t in _trials(tmp_path)}
+    grown, log = _launch(tmp_path, _sweep(tmp_path, REPORTER, budget={"trials": 4}))
+    assert grown.started == 2 and grown.completed == 4, log  # completed: the whole sweep
+    trials = _trials(tmp_path)
+    assert len(trials) == 4 and all(t.state is th.TrialState.COMPLETED for t in trials)
+    assert {t.id: t.values for t in trials[:2]} == before  # the first two are untouched
+    minimize = {"name": "y", "goal": "minimize"}
+    with pytest.raises(ValueError, match="different metrics; only the budget may change"):
+        _launch(tmp_path, _sweep(tmp_path, REPORTER, budget={"trials": 4}, metric=minimize))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_stops_cleanly_and_the_relaunch_runs_the_interrupted_trials(

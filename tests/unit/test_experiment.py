@@ -46,8 +46,8 @@ def test_load_from_another_handle_and_duplicates(storage_url: str) -> None:
     with pytest.raises(DuplicateExperimentError):
         make(storage_url)
     assert make(storage_url, load_if_exists=True).id == exp.id
-    with pytest.raises(ValueError, match="different configuration"):
-        make(storage_url, load_if_exists=True, budget=th.Budget(trials=99))
+    with pytest.raises(ValueError, match="different seed"):
+        make(storage_url, load_if_exists=True, seed=99)
     with pytest.raises(ExperimentNotFoundError, match="known: \\['e'\\]"):
         th.Experiment.load("nope", storage=storage_url)
 
@@ -238,3 +238,27 @@ def test_a_loop_body_that_reports_without_completing_completes_from_reports(
     recs = exp.get_trials()
     assert [r.state for r in recs] == [th.TrialState.COMPLETED] * 2
     assert all(r.values == {"loss": 0.4} for r in recs)
+
+
+def test_continuing_with_a_grown_budget_runs_only_the_new_trials(storage_url: str) -> None:
+    exp = make(storage_url, budget=th.Budget(trials=3))
+    for trial in exp.trials():
+        trial.complete({"loss": trial.params["x"] ** 2})
+    again = make(storage_url, budget=th.Budget(trials=5), load_if_exists=True)
+    assert again.id == exp.id and again.budget == th.Budget(trials=5)
+    done = [t.complete({"loss": 1.0}) for t in again.trials()]
+    assert len(done) == 2 and len(again.get_trials()) == 5
+    # the stored budget is the new one for every later reader
+    assert th.Experiment.load("e", storage=storage_url).budget == th.Budget(trials=5)
+
+
+def test_continuing_with_other_settings_names_what_differs(storage_url: str) -> None:
+    make(storage_url)
+    with pytest.raises(ValueError, match=r"different metrics, seed; only the budget may change"):
+        make(
+            storage_url,
+            metrics=[th.Metric("acc", goal="maximize")],
+            seed=7,
+            load_if_exists=True,
+        )
+    assert th.Experiment.load("e", storage=storage_url).metrics[0].name == "loss"

@@ -288,6 +288,20 @@ class SQLStorage:
                 "Experiment.load(name) or pass load_if_exists=True"
             ) from None
 
+    def update_experiment_config(self, experiment_id: int, config: Mapping[str, Any]) -> None:
+        """Replace an experiment's stored configuration (e.g. a grown budget)."""
+
+        def txn(conn: Connection) -> None:
+            res = conn.execute(
+                _experiments.update()
+                .where(_experiments.c.id == experiment_id)
+                .values(config=_dumps(config))
+            )
+            if res.rowcount == 0:
+                raise ExperimentNotFoundError(f"no experiment with id {experiment_id} in {self.url}")
+
+        self._write(txn)
+
     def get_experiment(self, name: str) -> tuple[int, dict[str, Any]]:
         row = self._read(
             lambda c: c.execute(
