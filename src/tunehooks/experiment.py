@@ -141,7 +141,9 @@ class Experiment:
                 raise
             exp = cls.load(name, storage=store.url, scheduler=scheduler)
             stored, wanted = _comparable(exp.config), _comparable(config)
-            differ = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k) != wanted.get(k))
+            differ = sorted(
+                k for k in stored.keys() | wanted.keys() if stored.get(k) != wanted.get(k)
+            )
             if not differ:
                 return exp
             if differ == ["budget"]:

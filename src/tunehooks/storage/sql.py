@@ -298,7 +298,9 @@ class SQLStorage:
                 .values(config=_dumps(config))
             )
             if res.rowcount == 0:
-                raise ExperimentNotFoundError(f"no experiment with id {experiment_id} in {self.url}")
+                raise ExperimentNotFoundError(
+                    f"no experiment with id {experiment_id} in {self.url}"
+                )
 
         self._write(txn)
 
