@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tunehooks.context import current_trial
-    from tunehooks.experiment import Experiment
+    from tunehooks.experiment import ConfigMismatchError, Experiment
     from tunehooks.fidelity import Fidelity, SchedulerKind
     from tunehooks.metrics import Budget, Goal, Metric, Strategy
     from tunehooks.optimizers.base import Method
@@ -46,6 +46,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Budget": "tunehooks.metrics",
     "Categorical": "tunehooks.space",
+    "ConfigMismatchError": "tunehooks.experiment",
     "Constant": "tunehooks.space",
     "Decision": "tunehooks.trial",
     "Experiment": "tunehooks.experiment",
@@ -72,6 +73,7 @@ _EXPORTS = {
 __all__ = [
     "Budget",
     "Categorical",
+    "ConfigMismatchError",
     "Constant",
     "Decision",
     "Experiment",

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from tunehooks.storage.sql import SQLStorage
 
-__all__ = ["CONFIG_VERSION", "Experiment", "default_worker_id"]
+__all__ = ["CONFIG_VERSION", "ConfigMismatchError", "Experiment", "default_worker_id"]
 
 CONFIG_VERSION = 1
 _PENDING = (TrialState.QUEUED, TrialState.RUNNING)
@@ -36,6 +36,24 @@ _PENDING = (TrialState.QUEUED, TrialState.RUNNING)
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class ConfigMismatchError(ValueError):
+    """``load_if_exists`` found the experiment stored with other settings than asked.
+
+    ``differ`` names the settings that differ (``space``, ``metrics``, ``method``,
+    ``seed``, ``fidelity``, ``optimizer_options``); only the budget may change
+    when an experiment is continued.
+    """
+
+    def __init__(self, name: str, differ: Sequence[str]) -> None:
+        self.name = name
+        self.differ = tuple(differ)
+        super().__init__(
+            f"experiment {name!r} exists with a different {', '.join(differ)}; only the "
+            "budget may change when an experiment is continued: choose another name "
+            "or restore the stored settings (`tunehooks status` shows them)"
+        )
 
 
 class Experiment:
@@ -150,11 +168,7 @@ class Experiment:
                 # a grown (or shrunk) budget continues the same experiment
                 store.update_experiment_config(exp.id, config)
                 return cls.load(name, storage=store.url, scheduler=scheduler)
-            raise ValueError(
-                f"experiment {name!r} exists with a different {', '.join(differ)}; only the "
-                "budget may change when an experiment is continued: choose another name "
-                "or restore the stored settings (`tunehooks status` shows them)"
-            ) from None
+            raise ConfigMismatchError(name, differ) from None
         return cls(name, exp_id, config, store, scheduler=scheduler)
 
     @classmethod

@@ -54,6 +54,10 @@ def main() -> None:
         "writer": callback.is_writer,
     }
     Path(os.environ["OUT_DIR"], f"rank{t.global_rank}.json").write_text(json.dumps(out))
+    # Lightning leaves the gloo process group alive; torch can then abort at exit
+    # ("terminate called without an active exception"), so end it as torch advises.
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -307,7 +307,7 @@ def test_relaunch_with_a_grown_budget_runs_only_the_new_trials(tmp_path: Path) -
     assert len(trials) == 4 and all(t.state is th.TrialState.COMPLETED for t in trials)
     assert {t.id: t.values for t in trials[:2]} == before  # the first two are untouched
     minimize = {"name": "y", "goal": "minimize"}
-    with pytest.raises(ValueError, match="different metrics; only the budget may change"):
+    with pytest.raises(ValueError, match="different metrics; give the sweep a new `name:`"):
         _launch(tmp_path, _sweep(tmp_path, REPORTER, budget={"trials": 4}, metric=minimize))
 
 

@@ -329,7 +329,10 @@ def test_relaunch_with_a_changed_space_is_a_clear_error(tmp_path: Path) -> None:
     again = sweep.open_experiment(storage=url)  # a relaunch loads it and queues nothing twice
     assert again.id == exp.id and len(again.get_trials()) == 1
     changed = parse_sweep({**BASE, "name": "same", "parameters": {"lr": {"min": 0.0, "max": 1.0}}})
-    with pytest.raises(SweepError, match=r"name: experiment 'same' already exists .* new `name:`"):
+    with pytest.raises(
+        SweepError,
+        match=r"name: experiment 'same' already exists .* different space; .* new `name:`",
+    ):
         changed.open_experiment(storage=url)
 
 

@@ -254,7 +254,7 @@ def test_continuing_with_a_grown_budget_runs_only_the_new_trials(storage_url: st
 
 def test_continuing_with_other_settings_names_what_differs(storage_url: str) -> None:
     make(storage_url)
-    with pytest.raises(ValueError, match=r"different metrics, seed; only the budget may change"):
+    with pytest.raises(th.ConfigMismatchError, match=r"different metrics, seed; only the budget"):
         make(
             storage_url,
             metrics=[th.Metric("acc", goal="maximize")],

@@ -94,6 +94,7 @@ class ReadOnlyStorage(SQLStorage):
         else:
             raise StorageError(f"storage: unsupported database {self.dialect!r} in {url!r}")
         self._write_engine = self._engine.execution_options()
+        self._init_caches()
         self._check_schema()
 
     def _check_schema(self) -> None:

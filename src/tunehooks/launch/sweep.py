@@ -116,7 +116,7 @@ class Sweep:
     def _create(
         self, url: str | None, scheduler: Scheduler | None, *, load_if_exists: bool
     ) -> Experiment:
-        from tunehooks.experiment import Experiment
+        from tunehooks.experiment import ConfigMismatchError, Experiment
 
         try:
             return Experiment.create(
@@ -132,14 +132,12 @@ class Sweep:
                 load_if_exists=load_if_exists,
                 scheduler=scheduler,
             )
-        except ValueError as e:
-            if "different configuration" in str(e):
-                raise SweepError(
-                    f"name: experiment {self.name!r} already exists in the storage with a "
-                    "different search space, metrics, budget or fidelity; give the sweep a "
-                    "new `name:` (or delete the old experiment)"
-                ) from None
-            raise
+        except ConfigMismatchError as e:
+            raise SweepError(
+                f"name: experiment {self.name!r} already exists in the storage with a "
+                f"different {', '.join(e.differ)}; give the sweep a new `name:` (only "
+                "`budget` may change when a sweep is relaunched)"
+            ) from None
 
 
 def _shown(key: str, value: Any) -> bool:

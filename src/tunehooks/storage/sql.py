@@ -177,8 +177,12 @@ class SQLStorage:
                 "use sqlite:///path.db or postgresql://user@host/db"
             )
         self._write_engine = self._engine.execution_options(tunehooks_write=True)
-        self._finished_reports: dict[tuple[int, float], tuple[Report, ...]] = {}
+        self._init_caches()
         self._init_schema()
+
+    def _init_caches(self) -> None:
+        """Per-process caches; every constructor (read-only ones too) calls this."""
+        self._finished_reports: dict[tuple[int, float], tuple[Report, ...]] = {}
 
     # -- engine ------------------------------------------------------------------------
     @staticmethod
