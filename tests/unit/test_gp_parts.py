@@ -154,3 +154,56 @@ def test_fast_posterior_equals_gpytorchs_exact_gp() -> None:
     mean, std = gp.predict_numpy(Xq)
     assert np.allclose(mean, post.mean.numpy(), atol=1e-6)
     assert np.allclose(std, post.variance.sqrt().numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize(("dn", "dc"), [(3, 0), (2, 3), (0, 2)])
+def test_the_closed_form_map_gradient_equals_autograd(dn: int, dc: int) -> None:
+    from tunehooks.optimizers.gp import model
+
+    rng = np.random.default_rng(dn * 10 + dc)
+    n = 15
+    onehot = np.eye(max(dc, 1))[rng.integers(0, max(dc, 1), n)][:, :dc]
+    X = np.concatenate([rng.random((n, dn)), onehot], axis=1)
+    y = rng.normal(size=n)
+    module = model._build(dn + dc, list(range(dn)), list(range(dn, dn + dc)))
+    objective = model._MapObjective(module, X, y)
+    for _ in range(3):
+        theta = np.concatenate(
+            [
+                rng.normal(-1, 0.7, dn + dc),
+                [rng.normal(0, 0.5)],
+                [rng.normal(-3, 1)],
+                [rng.normal()],
+            ]
+        )
+        value, grad = objective(theta)
+        t = torch.tensor(theta, requires_grad=True)
+        ref = model._torch_map_loss(module, torch.tensor(X), torch.tensor(y), t)
+        (ref_grad,) = torch.autograd.grad(ref, t)
+        assert value == pytest.approx(float(ref.detach()), rel=1e-10, abs=1e-12)
+        np.testing.assert_allclose(grad, ref_grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_yeo_johnson_matches_scipy_where_scipy_stays_in_its_bracket() -> None:
+    from scipy import stats
+
+    from tunehooks.optimizers.gp.transforms import yeo_johnson
+
+    rng = np.random.default_rng(3)
+    compared = 0
+    for k in range(40):
+        y = rng.standard_t(4, size=int(rng.integers(8, 300)))
+        if k % 2:
+            y = np.exp(y / 2)
+        y = (y - y.mean()) / y.std()
+        ref, lam = stats.yeojohnson(y)
+        if not -2 <= lam <= 2:
+            continue
+        compared += 1
+        ours = yeo_johnson(y)
+
+        def z(v: np.ndarray) -> np.ndarray:
+            return (v - v.mean()) / v.std()
+
+        np.testing.assert_allclose(z(ours), z(ref), atol=0.03)
+    assert compared >= 20
