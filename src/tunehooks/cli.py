@@ -130,21 +130,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         n = exp.to_csv(args.csv)
         print(f"wrote {n} trials to {args.csv}")
     if args.json:
-        data = [
-            {
-                "number": t.number,
-                "state": t.state.value,
-                "params": dict(t.params),
-                "fidelity": t.fidelity,
-                "values": dict(t.values),
-                "error": t.error,
-                "reports": [{"step": r.step, **r.metrics} for r in t.reports],
-            }
-            for t in exp.get_trials()
-        ]
-        with open(args.json, "w") as f:
-            json.dump({"experiment": exp.name, "trials": data}, f, indent=1)
-        print(f"wrote {len(data)} trials to {args.json}")
+        data = exp.to_json(args.json)  # strict JSON: non-finite numbers become null
+        print(f"wrote {len(data['trials'])} trials to {args.json}")
     if not args.csv and not args.json:
         raise CLIError("export: give --csv FILE and/or --json FILE")
     return 0

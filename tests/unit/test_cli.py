@@ -90,3 +90,25 @@ def test_status_into_a_closed_pipe_ends_quietly(finished: str) -> None:
     proc.wait(timeout=30)
     assert "Traceback" not in err and "BrokenPipe" not in err, err
     assert proc.returncode == 141
+
+
+def test_export_json_is_strict_json_even_with_nan_reports(storage_url: str, tmp_path) -> None:
+    exp = th.Experiment.create(
+        "nan",
+        th.SearchSpace({"lr": th.Float(1e-3, 1.0, log=True)}),
+        metrics=[th.Metric("acc", goal="maximize"), th.Metric("loss", strategy="store")],
+        budget=th.Budget(trials=1),
+        storage=storage_url,
+        method="random",
+    )
+    for trial in exp.trials():
+        trial.report(1, {"acc": 0.5, "loss": float("nan")})
+        trial.complete({"acc": 0.5})
+    path = tmp_path / "t.json"
+    assert cli("export", "nan", "--json", str(path), "--storage", storage_url).returncode == 0
+
+    def no_constants(name: str) -> None:
+        raise AssertionError(f"{name} is not JSON")
+
+    data = json.loads(path.read_text(), parse_constant=no_constants)
+    assert data["trials"][0]["reports"] == [{"step": 1, "acc": 0.5, "loss": None}]
