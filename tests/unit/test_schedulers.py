@@ -208,3 +208,34 @@ def test_the_decision_points_follow_the_steps_alone():
     ]
     assert asha.decides(5, 4, 2)  # reports every 2 steps: 4 is the first past rung 3
     assert not asha.decides(5, 2, 4)  # an older step reported late decides nothing
+
+
+def test_two_objectives_prune_on_the_metric_the_fidelity_names(storage_url):
+    # accuracy rises with q, latency falls with q: ASHA on latency keeps the high q
+    exp = th.Experiment.create(
+        "two-objectives",
+        th.SearchSpace({"q": th.Float(0.0, 1.0)}),
+        metrics=[th.Metric("acc", goal="maximize"), th.Metric("latency", goal="minimize")],
+        budget=th.Budget(trials=24),
+        storage=storage_url,
+        method="random",
+        seed=5,
+        fidelity=th.Fidelity(min=1, max=9, eta=3, scheduler="asha", metric="latency"),
+    )
+    for trial in exp.trials():
+        q = trial.params["q"]
+        for epoch in range(1, 10):
+            metrics = {"acc": (1 - q) * (1 - 0.5**epoch), "latency": 1.0 - q + 0.01 / epoch}
+            if trial.report(epoch, metrics) is Decision.STOP:
+                trial.prune()
+                break
+        else:
+            trial.complete()
+    trials = exp.get_trials()
+    pruned = [t for t in trials if t.state is TrialState.PRUNED]
+    kept = [t for t in trials if t.state is TrialState.COMPLETED]
+    assert pruned and kept
+    # the survivors are the low-latency (high q) configurations, the worst accuracy ones
+    assert min(t.params["q"] for t in kept) > np.median([t.params["q"] for t in trials])
+    front = exp.pareto_front()
+    assert front and all(t.state is TrialState.COMPLETED for t in front)
