@@ -164,7 +164,7 @@ def write_markdown(res: dict[str, Any], command: str) -> str:
         "Score as in bayesmark: 100 × (1 − (best − f*) / (f_ref − f*)); 100 = optimum, "
         "0 = the median random configuration. ▼ = mean below tunehooks random search on "
         "that problem. Methods are scored on the same objectives in the same process, and on "
-        "the same seeds of a problem (HEBO and SMAC3, 10–40 s per ask here, on fewer).",
+        "the same seeds of a problem (HEBO and SMAC3, 2–20 s per ask here, on fewer: see the counts in brackets).",
         "",
         "| problem | " + " | ".join(METHODS[m][0] for m in methods) + " |",
         "|---|" + "---|" * len(methods),
