@@ -48,6 +48,8 @@ class ReadOnlyStorage(SQLStorage):
     ``READ ONLY``.
     """
 
+    read_only = True
+
     def __init__(self, url: str) -> None:
         self.url = url
         try:

@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -110,6 +111,27 @@ _UPSERT_REPORT = sa.text(
 _TOUCH_TRIAL = sa.text("UPDATE trials SET heartbeat_at = :now WHERE id = :id")
 
 
+_REPORT_SQL = (_REPORT_CONTEXT, _UPSERT_REPORT, _TOUCH_TRIAL)
+_REPORT_SQL_TEXT = tuple(stmt.text for stmt in _REPORT_SQL)  # the same, for the driver
+
+
+def _store_report(
+    execute: Callable[..., Any], sql: Sequence[Any], params: Mapping[str, Any], payload: str
+) -> StoredReport:
+    """Check the trial is RUNNING, upsert the report, touch the heartbeat (inside a
+    transaction the caller opened); ``execute`` is SQLAlchemy's or the driver's."""
+    context, upsert, touch = sql
+    row = execute(context, params).fetchone()
+    if row is None:
+        raise StorageError(f"no trial with id {params['id']}")
+    state, number, previous = row
+    if state != "RUNNING":
+        raise TrialStateError(f"trial {params['id']} is {state}; it accepts no more reports")
+    execute(upsert, {**params, "metrics": payload})
+    execute(touch, params)
+    return StoredReport(int(number), None if previous is None else int(previous))
+
+
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True)
 
@@ -180,9 +202,12 @@ class SQLStorage:
         self._init_caches()
         self._init_schema()
 
+    read_only = False
+
     def _init_caches(self) -> None:
         """Per-process caches; every constructor (read-only ones too) calls this."""
         self._finished_reports: dict[tuple[int, float], tuple[Report, ...]] = {}
+        self._report_local = threading.local()
 
     # -- engine ------------------------------------------------------------------------
     @staticmethod
@@ -272,6 +297,10 @@ class SQLStorage:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
+        raw = getattr(self._report_local, "raw", None)
+        if raw is not None and self._report_local.pid == os.getpid():
+            raw.close()  # back to the pool, then disposed with it
+            self._report_local = threading.local()
         self._engine.dispose()
 
     # -- experiments ----------------------------------------------------------------------
@@ -459,21 +488,49 @@ class SQLStorage:
 
     def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> StoredReport:
         # The hot path of every integration (once per epoch): three prepared
-        # statements in one write transaction, no statement building per call.
+        # statements in one write transaction, no statement building per call;
+        # on SQLite straight through the driver (a quarter of SQLAlchemy's cost).
         params = {"id": trial_id, "step": int(step), "now": time.time()}
+        payload = _dumps(dict(metrics))
+        if self.dialect == "sqlite" and not self.read_only:
+            return self._add_report_sqlite(params, payload)
 
         def txn(conn: Connection) -> StoredReport:
-            row = conn.execute(_REPORT_CONTEXT, params).first()
-            if row is None:
-                raise StorageError(f"no trial with id {trial_id}")
-            state, number, previous = row
-            if state != "RUNNING":
-                raise TrialStateError(f"trial {trial_id} is {state}; it accepts no more reports")
-            conn.execute(_UPSERT_REPORT, {**params, "metrics": _dumps(dict(metrics))})
-            conn.execute(_TOUCH_TRIAL, params)
-            return StoredReport(int(number), None if previous is None else int(previous))
+            return _store_report(conn.execute, _REPORT_SQL, params, payload)
 
         return self._write(txn)
+
+    def _add_report_sqlite(self, params: dict[str, Any], payload: str) -> StoredReport:
+        import sqlite3
+
+        delay = 0.01
+        for attempt in range(_LOCK_RETRIES):
+            dbapi = self._report_connection()
+            try:
+                dbapi.execute("BEGIN IMMEDIATE")
+                try:
+                    out = _store_report(dbapi.execute, _REPORT_SQL_TEXT, params, payload)
+                except BaseException:
+                    dbapi.execute("ROLLBACK")
+                    raise
+                dbapi.execute("COMMIT")
+                return out
+            except sqlite3.OperationalError as e:
+                if dbapi.in_transaction:  # e.g. a COMMIT that found the database busy
+                    dbapi.execute("ROLLBACK")
+                if not _is_lock_error(e) or attempt == _LOCK_RETRIES - 1:
+                    raise
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 1.0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _report_connection(self) -> Any:
+        """This thread's own driver connection for reports (a new one after a fork)."""
+        local = self._report_local
+        if getattr(local, "pid", None) != os.getpid():
+            local.raw = self._engine.raw_connection()  # checked out for the thread's life
+            local.pid = os.getpid()
+        return local.raw.driver_connection
 
     def finish(
         self,
