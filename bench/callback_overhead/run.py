@@ -279,7 +279,7 @@ def main() -> None:
         "tunehooks time over the wall time (outliers from the shared machine included);",
         "*CPU share* is tunehooks' CPU time over the fit's CPU time (all threads), which",
         "the other jobs on the machine disturb least.",
-        f"Machine: 2 cores shared with other jobs (load average ~{os.getloadavg()[0]:.0f}).",
+        f"Machine: 2 cores (1-minute load average {os.getloadavg()[0]:.1f} when written).",
         "",
         "| framework | scheduler | epoch | report | share | share, totals | CPU share |",
         "|---|---|---|---|---|---|---|",
@@ -293,9 +293,10 @@ def main() -> None:
         "",
         f"One `Reporter.report` with no training in between: **{isolated * 1e3:.2f} ms** (median);",
         f"the same upsert + commit through the `sqlite3` module alone: {floor * 1e3:.3f} ms.",
-        "Almost all of a report is the storage layer's SQLAlchemy statements"
-        " (`SQLStorage.add_report`),",
-        "not the integration; inside a fit the medians also carry the shared machine's noise.",
+        "A report on SQLite goes through the driver directly (`SQLStorage.add_report`); inside",
+        "a fit it costs more than alone (cold caches between the framework's work), and the",
+        "ASHA rows' totals include the rung decisions, which read the running trials' reports.",
+        "`finish` (once per fit: the trial's final state) is spread over the epochs in *share*.",
     ]
     met = sum(1 for row in rows if row[4] < 0.01 and row[6] < 0.01)
     lines += [
