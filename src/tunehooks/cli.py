@@ -267,7 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     start = time.time()
     try:
-        return func(args)
+        code = func(args)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
     except (CLIError, StorageError, ValueError, FileNotFoundError) as e:
         print(f"tunehooks {args.command}: error: {e}", file=sys.stderr)
         return 2
