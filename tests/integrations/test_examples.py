@@ -76,3 +76,35 @@ def test_the_launcher_drives_the_torch_example_through_the_environment(
     assert all(r.state in (TrialState.COMPLETED, TrialState.PRUNED) for r in recs)
     assert all(r.reports and r.reports[0].step == 1 for r in recs)
     assert all(r.last_step <= 3 for r in recs)  # --epochs=${fidelity} and trial.fidelity agree
+
+
+def test_the_quickstart_example_tunes_digits(storage_url, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    script = EXAMPLES / "quickstart" / "tune_digits.py"
+    argv = [str(script), "--trials=3", "--epochs=2", f"--storage={storage_url}"]
+    monkeypatch.setattr(sys, "argv", argv)
+    runpy.run_path(str(script), run_name="__main__")
+    assert "best val_acc=" in capsys.readouterr().out
+    exp = th.Experiment.load("quickstart-digits", storage=storage_url)
+    assert exp.method is th.Method.BAYES and len(exp.get_trials()) == 3
+    assert exp.best is not None and exp.best.values["val_acc"] > 0.5
+
+
+def test_the_readme_python_example_runs_as_written(tmp_path, monkeypatch) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    code = readme.split("## In Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)  # the snippet writes tunehooks.db in the working folder
+    seen: list[dict] = []
+
+    def train(**params) -> float:  # the user's training, here a smooth function of the params
+        seen.append(params)
+        return 1.0 - abs(params["lr"] - 0.01) - 0.01 * params["layers"]
+
+    assert "budget=th.Budget(trials=40)" in code
+    code = code.replace("budget=th.Budget(trials=40)", "budget=th.Budget(trials=8)")
+    exec(compile(code, "README.md", "exec"), {"train": train})
+    exp = th.Experiment.load("digits-mlp", storage=f"sqlite:///{tmp_path / 'tunehooks.db'}")
+    assert len(exp.get_trials()) == len(seen) == 8
+    # the conditional parameter is present exactly for sgd
+    assert all(("momentum" in p) == (p["optimizer"] == "sgd") for p in seen)
+    assert exp.best is not None and exp.best.state is TrialState.COMPLETED
