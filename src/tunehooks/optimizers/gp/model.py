@@ -178,31 +178,6 @@ def _cholesky(K: torch.Tensor) -> torch.Tensor:
     raise RuntimeError("covariance matrix is not positive definite")
 
 
-class _GaussianNLL(torch.autograd.Function):
-    """``0.5 r^T K^-1 r + 0.5 log det K`` with the closed-form gradient.
-
-    Backpropagating through ``torch.linalg.cholesky`` costs many times the
-    factorization itself; the gradient ``0.5 (K^-1 - a a^T)`` (``a = K^-1 r``)
-    costs one ``cholesky_inverse``.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, K: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-        L = _cholesky(K)
-        a = torch.cholesky_solve(r.unsqueeze(-1), L)
-        ctx.save_for_backward(L, a)
-        return 0.5 * (r.unsqueeze(-1) * a).sum() + L.diagonal().log().sum()
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        L, a = ctx.saved_tensors
-        K_inv = torch.cholesky_inverse(L)
-        return grad * 0.5 * (K_inv - a @ a.T), grad * a.squeeze(-1)
-
-
-_gaussian_nll: Any = _GaussianNLL.apply
-
-
 def _fit_subset(y: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
     n = len(y)
     if n <= cap:
@@ -297,34 +272,6 @@ class _MapObjective:
         if not math.isfinite(value) or not np.all(np.isfinite(grad)):
             return 1e10, np.zeros_like(theta)
         return value, grad / n
-
-
-def _torch_map_loss(module: _GPModule, X: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> Any:
-    """The same objective as :class:`_MapObjective`, in torch (the reference the
-    tests check the closed-form gradient against)."""
-    dn, dc = len(module.numeric), len(module.categorical)
-    Xn, Xc = X[:, module._num_idx], X[:, module._cat_idx]
-    n = len(X)
-    loc, scale = module.ls_loc, math.sqrt(3.0)
-
-    def lognormal(lv: torch.Tensor, mu: float, sd: float) -> torch.Tensor:
-        return (-lv - 0.5 * ((lv - mu) / sd) ** 2).sum()
-
-    K = t[dn + dc].exp().expand(n, n)
-    if dn:
-        Z = Xn / t[:dn].exp()
-        sq = (Z * Z).sum(-1, keepdim=True)
-        r = (5.0 * (sq + sq.T - 2.0 * Z @ Z.T).clamp_min(0.0)).clamp_min(1e-30).sqrt()
-        K = K * (1.0 + r + r * r / 3.0) * torch.exp(-r)
-    if dc:
-        Z = Xc / t[dn : dn + dc].exp()
-        sq = (Z * Z).sum(-1, keepdim=True)
-        K = K * torch.exp(-0.5 * (sq + sq.T - 2.0 * Z @ Z.T).clamp_min(0.0))
-    K = K + t[dn + dc + 1].exp() * torch.eye(n, dtype=X.dtype)
-    nll = _gaussian_nll(K, y - t[dn + dc + 2])
-    prior = lognormal(t[: dn + dc], loc, scale)
-    prior = prior + lognormal(t[dn + dc], 0.0, 1.0) + lognormal(t[dn + dc + 1], -4.0, 1.0)
-    return (nll + 0.5 * n * math.log(2 * math.pi) - prior) / n
 
 
 def _fit_hyperparameters(module: _GPModule, X: torch.Tensor, y: torch.Tensor, maxiter: int) -> None:
