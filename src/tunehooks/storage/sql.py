@@ -136,6 +136,22 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True)
 
 
+def _retry_on_lock(
+    once: Callable[[], T], errors: type[Exception] | tuple[type[Exception], ...]
+) -> T:
+    """``once()``, again after a jittered, growing pause while it fails on a lock."""
+    delay = 0.01
+    for attempt in range(_LOCK_RETRIES):
+        try:
+            return once()
+        except errors as e:
+            if not _is_lock_error(e) or attempt == _LOCK_RETRIES - 1:
+                raise
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _is_lock_error(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(
@@ -273,28 +289,19 @@ class SQLStorage:
 
     def _write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in one write transaction, retrying on lock contention."""
-        delay = 0.01
-        for attempt in range(_LOCK_RETRIES):
-            try:
-                with self._write_engine.connect() as conn, conn.begin():
-                    return fn(conn)
-            except OperationalError as e:
-                if not _is_lock_error(e) or attempt == _LOCK_RETRIES - 1:
-                    raise
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 1.0)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def once() -> T:
+            with self._write_engine.connect() as conn, conn.begin():
+                return fn(conn)
+
+        return _retry_on_lock(once, OperationalError)
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
-        for attempt in range(_LOCK_RETRIES):
-            try:
-                with self._engine.connect() as conn, conn.begin():
-                    return fn(conn)
-            except OperationalError as e:
-                if not _is_lock_error(e) or attempt == _LOCK_RETRIES - 1:
-                    raise
-                time.sleep(0.02 * (1 + random.random()))
-        raise AssertionError("unreachable")  # pragma: no cover
+        def once() -> T:
+            with self._engine.connect() as conn, conn.begin():
+                return fn(conn)
+
+        return _retry_on_lock(once, OperationalError)
 
     def close(self) -> None:
         raw = getattr(self._report_local, "raw", None)
@@ -503,26 +510,18 @@ class SQLStorage:
     def _add_report_sqlite(self, params: dict[str, Any], payload: str) -> StoredReport:
         import sqlite3
 
-        delay = 0.01
-        for attempt in range(_LOCK_RETRIES):
+        def once() -> StoredReport:
             dbapi = self._report_connection()
             try:
                 dbapi.execute("BEGIN IMMEDIATE")
-                try:
-                    out = _store_report(dbapi.execute, _REPORT_SQL_TEXT, params, payload)
-                except BaseException:
-                    dbapi.execute("ROLLBACK")
-                    raise
+                out = _store_report(dbapi.execute, _REPORT_SQL_TEXT, params, payload)
                 dbapi.execute("COMMIT")
                 return out
-            except sqlite3.OperationalError as e:
-                if dbapi.in_transaction:  # e.g. a COMMIT that found the database busy
+            finally:
+                if dbapi.in_transaction:  # an error, or a COMMIT that found the file busy
                     dbapi.execute("ROLLBACK")
-                if not _is_lock_error(e) or attempt == _LOCK_RETRIES - 1:
-                    raise
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 1.0)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        return _retry_on_lock(once, sqlite3.OperationalError)
 
     def _report_connection(self) -> Any:
         """This thread's own driver connection for reports (a new one after a fork)."""

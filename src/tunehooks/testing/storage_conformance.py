@@ -50,6 +50,10 @@ class StorageConformance:
             store.get_experiment("nope")
         store.create_experiment("e2", {})
         assert store.list_experiments() == ["e1", "e2"]
+        store.update_experiment_config(exp_id, {**config, "budget": {"trials": 9}})
+        assert store.get_experiment("e1") == (exp_id, {**config, "budget": {"trials": 9}})
+        with pytest.raises(ExperimentNotFoundError):
+            store.update_experiment_config(10_000, {})
 
     def test_ask_numbers_trials_and_passes_history(self, store: SQLStorage) -> None:
         exp_id = store.create_experiment("e", {})
