@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import logging
 import math
 import os
 import socket
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Budget, Metric, Strategy, optimized_metrics, validate_metrics
 from tunehooks.optimizers import Method, Optimizer, make_optimizer
+from tunehooks.report_buffer import DEFAULT_REPORT_INTERVAL, ReportBuffer
 from tunehooks.schedulers import Scheduler, make_scheduler
 from tunehooks.space import SearchSpace
 from tunehooks.storage import DuplicateExperimentError, open_storage
@@ -93,6 +98,12 @@ class Experiment:
         self.fidelity = Fidelity.from_dict(fid) if fid else None
         self._optimizer: Optimizer | None = None
         self._scheduler: Scheduler | None = scheduler
+        self._buffers: dict[int, ReportBuffer] = {}
+        self._objectives = tuple(m.name for m in optimized_metrics(self.metrics))
+        weakref.finalize(self, _write_at_exit, self._buffers, storage)
+        self.report_interval = DEFAULT_REPORT_INTERVAL
+        """Seconds a report may wait in memory before it is written (see
+        :mod:`tunehooks.report_buffer`); 0 writes every report at once."""
 
     # -- creation ----------------------------------------------------------------------
     @classmethod
@@ -212,6 +223,7 @@ class Experiment:
     # -- ask / tell ----------------------------------------------------------------------
     def ask(self, *, worker_id: str | None = None) -> Trial | None:
         """Start the next trial (queued ones first); ``None`` once the budget is spent."""
+        self._flush_all()
         record = self.storage.ask(
             self.id, self._propose, worker_id=worker_id or default_worker_id()
         )
@@ -251,7 +263,7 @@ class Experiment:
             self._settle(trial)
 
     def _settle(self, trial: Trial) -> None:
-        record = self.storage.get_trial(trial.id)
+        record = self._record(trial.id)
         if record.state is not TrialState.RUNNING:
             return
         if all(record.last_reported(m.name) is not None for m in self.objectives):
@@ -265,6 +277,8 @@ class Experiment:
             )
 
     def _abandon(self, trial: Trial) -> None:
+        with contextlib.suppress(TrialStateError):  # finished elsewhere: nothing to write
+            self._flush(trial.id)
         record = self.storage.get_trial(trial.id)
         if record.state is TrialState.RUNNING:
             self._finish(
@@ -304,28 +318,56 @@ class Experiment:
 
     # -- TrialSink -----------------------------------------------------------------------
     def _record(self, trial_id: int) -> TrialRecord:
+        self._flush(trial_id)
         return self.storage.get_trial(trial_id)
 
-    def _report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> Decision:
-        stored = self.storage.add_report(trial_id, step, metrics)
-        for m in self.objectives:
-            v = metrics.get(m.name)
-            if v is not None and not math.isfinite(v):
-                self._finish(
-                    trial_id,
-                    TrialState.FAILED,
-                    None,
-                    f"metric {m.name!r} is {v} at step {step}; the training diverged",
-                )
-                return Decision.STOP
-        if not getattr(self.scheduler, "needs_history", True):
+    def _report(self, record: TrialRecord, step: int, metrics: Mapping[str, float]) -> Decision:
+        trial_id = record.id
+        buf = self._buffers.get(trial_id)
+        if buf is None:  # the handle's record is what storage held when it was handed out
+            buf = ReportBuffer(record.number, record.last_step, knows_all=not record.reports)
+            self._buffers[trial_id] = buf
+        previous = buf.last_step
+        buf.add(step, metrics)
+        diverged = None
+        for name in self._objectives:  # a plain loop: this runs every epoch
+            if not math.isfinite(metrics.get(name, 0.0)):
+                diverged = name
+                break
+        if diverged is not None:
+            self._finish(
+                trial_id,
+                TrialState.FAILED,
+                None,
+                f"metric {diverged!r} is {metrics[diverged]} at step {step}; the training diverged",
+            )
+            return Decision.STOP
+        sched = self.scheduler
+        decides = getattr(sched, "decides", None)  # optional: skip the history load
+        if not getattr(sched, "needs_history", True) or (
+            decides is not None and not decides(buf.trial_number, step, previous)
+        ):
+            if buf.is_due(self.report_interval):
+                self._flush(trial_id)
             return Decision.CONTINUE
-        decides = getattr(self.scheduler, "decides", None)  # optional: skip the history load
-        if decides is not None and not decides(stored.trial_number, step, stored.previous_step):
-            return Decision.CONTINUE
+        self._flush(trial_id)  # a decision point: every report of this process is in storage
+        self._flush_all()
         history = self.storage.get_trials(self.id)
         current = next(t for t in history if t.id == trial_id)
         return self.scheduler.decide(current, history)
+
+    def _flush(self, trial_id: int) -> None:
+        """Write the trial's reports that wait in memory (see :mod:`tunehooks.report_buffer`)."""
+        buf = self._buffers.get(trial_id)
+        if buf is not None and buf.pending:
+            self.storage.add_reports(trial_id, buf.take())
+
+    def _flush_all(self) -> None:
+        """Write every trial's waiting reports; a trial finished elsewhere keeps them (its
+        own next report or end is told so)."""
+        for trial_id in list(self._buffers):
+            with contextlib.suppress(TrialStateError):
+                self._flush(trial_id)
 
     def _finish(
         self,
@@ -333,24 +375,52 @@ class Experiment:
         state: TrialState,
         values: Mapping[str, float] | None,
         error: str | None,
+        *,
+        known: TrialRecord | None = None,
     ) -> TrialRecord:
+        """Finish the trial; ``known`` is the handle's snapshot of it (nothing is read back
+        when every report went through this process)."""
+        buf = self._buffers.pop(trial_id, None)
+        waiting = buf.take() if buf is not None else []  # written with the trial's end
         if state is TrialState.COMPLETED or (state is TrialState.PRUNED and values is None):
-            record = self.storage.get_trial(trial_id)
-            if record.state.is_finished:
-                raise TrialStateError(
-                    f"trial {record.number} is already {record.state.value}; "
-                    f"it cannot become {state.value}"
-                )
-            merged = {
-                m.name: v for m in self.metrics if (v := record.last_reported(m.name)) is not None
-            }
+            if buf is not None and buf.knows_all:  # every report went through this process
+                last = buf.latest
+            else:
+                record = self.storage.get_trial(trial_id)
+                if record.state.is_finished:
+                    raise TrialStateError(
+                        f"trial {record.number} is already {record.state.value}; "
+                        f"it cannot become {state.value}"
+                    )
+                last = {
+                    m.name: v
+                    for m in self.metrics
+                    if (v := record.last_reported(m.name)) is not None
+                }
+                for rep in waiting:  # newer than what is stored
+                    last.update(rep.metrics)
+            merged = {m.name: last[m.name] for m in self.metrics if m.name in last}
             merged.update(values or {})
             values = merged
             if state is TrialState.COMPLETED:
                 problem = self._invalid_final(values)
                 if problem:
                     state, error = TrialState.FAILED, problem
-        return self.storage.finish(trial_id, state, values, error)
+        snapshot = None
+        if known is not None and buf is not None and buf.knows_all:
+            # every report went through this process: the curve it kept is the stored one
+            snapshot = dataclasses.replace(known, reports=tuple(buf.curve))
+        try:
+            return self.storage.finish(
+                trial_id, state, values, error, reports=waiting, known=snapshot
+            )
+        except TrialStateError:
+            raise  # finished elsewhere: it accepts no more reports
+        except BaseException:
+            if buf is not None:  # e.g. the database stayed locked: keep them for a retry
+                buf.pending[:0] = waiting
+                self._buffers[trial_id] = buf
+            raise
 
     def _invalid_final(self, values: Mapping[str, float]) -> str | None:
         for m in self.objectives:
@@ -404,6 +474,7 @@ class Experiment:
         self, *, states: Sequence[TrialState] | None = None, with_reports: bool = True
     ) -> list[TrialRecord]:
         """Every trial (or those in ``states``), in trial-number order."""
+        self._flush_all()
         return self.storage.get_trials(self.id, states=states, with_reports=with_reports)
 
     def _eligible(self, history: Sequence[TrialRecord]) -> list[TrialRecord]:
@@ -537,3 +608,16 @@ def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
     import json
 
     return dict(json.loads(json.dumps(config, sort_keys=True)))
+
+
+def _write_at_exit(buffers: dict[int, ReportBuffer], storage: SQLStorage) -> None:
+    """Write the reports still in memory when an experiment object goes away (or the
+    interpreter exits); a failure is logged, never raised from a finalizer."""
+    for trial_id, buf in list(buffers.items()):
+        if buf.pending:
+            try:
+                storage.add_reports(trial_id, buf.take())
+            except Exception as e:  # a finished trial, a closed database
+                logging.getLogger("tunehooks").warning(
+                    "reports of trial %s could not be written at exit: %s", trial_id, e
+                )

@@ -130,7 +130,7 @@ class TrialRecord:
 class TrialSink(Protocol):
     """What a :class:`Trial` handle needs from its experiment."""
 
-    def _report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> Decision: ...
+    def _report(self, record: TrialRecord, step: int, metrics: Mapping[str, float]) -> Decision: ...
 
     def _finish(
         self,
@@ -138,6 +138,8 @@ class TrialSink(Protocol):
         state: TrialState,
         values: Mapping[str, float] | None,
         error: str | None,
+        *,
+        known: TrialRecord | None = None,
     ) -> TrialRecord: ...
 
     def _record(self, trial_id: int) -> TrialRecord: ...
@@ -223,18 +225,26 @@ class Trial:
 
     # -- what the training code does ------------------------------------------------
     def report(self, step: int, metrics: Mapping[str, Any]) -> Decision:
-        """Store ``metrics`` at ``step`` and return the scheduler's decision.
+        """Report ``metrics`` at ``step`` and return the scheduler's decision.
 
-        A non-finite value of an optimized metric fails the trial (its state
+        Reports are written in batches: at every decision point, once the
+        oldest waiting one is ``exp.report_interval`` seconds old, and with the
+        trial's end (see :mod:`tunehooks.report_buffer`). A non-finite value of an optimized metric fails the trial (its state
         becomes FAILED, the error says which metric and step) and returns STOP.
         """
-        if isinstance(step, bool) or not isinstance(step, int | float) or step < 0:
+        return self._report_floats(step, _clean_metrics(metrics))
+
+    def _report_floats(self, step: int, metrics: dict[str, float]) -> Decision:
+        """:meth:`report` for metrics already converted to floats (the integrations')."""
+        if type(step) is not int and (isinstance(step, bool) or not isinstance(step, int | float)):
             raise ValueError(f"step must be a non-negative number (got {step!r})")
-        if self.is_finished:
+        if step < 0:
+            raise ValueError(f"step must be a non-negative number (got {step!r})")
+        if self._record.state.is_finished:
             raise TrialStateError(
                 f"trial {self.number} is already {self.state.value}; it accepts no more reports"
             )
-        decision = self._sink._report(self.id, int(step), _clean_metrics(metrics))
+        decision = self._sink._report(self._record, int(step), metrics)
         if decision is Decision.STOP:
             self._should_stop = True
             self.refresh()
@@ -247,18 +257,24 @@ class Trial:
         non-finite optimized metric makes the trial FAILED instead.
         """
         clean = _clean_metrics(values) if values is not None else None
-        self._record = self._sink._finish(self.id, TrialState.COMPLETED, clean, None)
+        self._record = self._sink._finish(
+            self.id, TrialState.COMPLETED, clean, None, known=self._record
+        )
         return self._record
 
     def prune(self) -> TrialRecord:
         """Finish the trial as PRUNED (stopped early); its reports are kept."""
-        self._record = self._sink._finish(self.id, TrialState.PRUNED, None, None)
+        self._record = self._sink._finish(
+            self.id, TrialState.PRUNED, None, None, known=self._record
+        )
         return self._record
 
     def fail(self, error: BaseException | str | None = None) -> TrialRecord:
         """Finish the trial as FAILED, keeping ``error``'s text."""
         text = _error_text(error)
-        self._record = self._sink._finish(self.id, TrialState.FAILED, None, text)
+        self._record = self._sink._finish(
+            self.id, TrialState.FAILED, None, text, known=self._record
+        )
         return self._record
 
     def __repr__(self) -> str:

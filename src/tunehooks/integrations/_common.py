@@ -113,6 +113,16 @@ def to_float(value: Any) -> float | None:
         return float(value)
     if value is None or isinstance(value, str | bytes):
         return None
+    item = getattr(value, "item", None)  # torch, numpy: the common case, one call
+    if callable(item):
+        try:
+            out = item()  # raises for more than one element
+        except (TypeError, ValueError, RuntimeError):
+            return None
+        try:
+            return float(out)
+        except (TypeError, ValueError):
+            return None
     if _element_count(value) not in (None, 1):
         return None
     for method in ("item", "asscalar", "numpy"):
@@ -240,12 +250,14 @@ class Reporter:
         a message naming the metric and the step, and returns STOP.
         """
         values = scalar_metrics(metrics)
-        try:
-            check_monitor(self.monitor, values, where=where)
-        except MissingMetricError as e:
-            if self.writer and not self.trial.is_finished:
-                self.trial.fail(e)
-            raise
+        for name in self.monitor:
+            if name not in values:
+                try:
+                    check_monitor(self.monitor, values, where=where)
+                except MissingMetricError as e:
+                    if self.writer and not self.trial.is_finished:
+                        self.trial.fail(e)
+                    raise
         if not self.writer:
             return Decision.STOP if self.trial.should_stop else Decision.CONTINUE
         if self.trial.is_finished:
@@ -260,7 +272,7 @@ class Reporter:
             )
             return Decision.STOP
         try:
-            return self.trial.report(step, values)
+            return self.trial._report_floats(step, values)
         except TrialStateError:  # finished elsewhere (e.g. reclaimed by a launcher): stop
             self.trial.refresh()
             return Decision.STOP
@@ -284,7 +296,8 @@ class Reporter:
         (or this is not the writer)."""
         if not self.writer:
             return None
-        self.trial.refresh()
+        # the handle knows what this process did; a trial finished elsewhere in the
+        # meantime (e.g. reclaimed by a launcher) makes the write below refuse
         state = end_state(
             finished=self.trial.is_finished,
             stopped_by_scheduler=self.trial.should_stop,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from tunehooks.trial import Suggestion, TrialRecord, TrialState
+from tunehooks.trial import Report, Suggestion, TrialRecord, TrialState
 
 __all__ = [
     "DEFAULT_STORAGE_URL",
@@ -38,12 +38,13 @@ class SchemaVersionError(StorageError):
 
 
 class StoredReport(NamedTuple):
-    """What ``add_report`` read while storing a report: enough for a scheduler to
-    tell whether the report reached a decision point, without loading the trial."""
+    """What ``add_report`` / ``add_reports`` read while storing reports: enough for a
+    scheduler to tell whether a report reached a decision point, without loading the
+    trial."""
 
     trial_number: int
     previous_step: int | None
-    """The highest step this trial reported before, other than this one."""
+    """The highest step this trial reported before, other than this (the first) one."""
 
 
 ProposeFn = Callable[[Sequence[TrialRecord]], Suggestion | None]
@@ -75,12 +76,19 @@ class Storage(Protocol):
     def add_report(
         self, trial_id: int, step: int, metrics: Mapping[str, float]
     ) -> StoredReport: ...
+    def add_reports(self, trial_id: int, reports: Sequence[Report]) -> StoredReport: ...
+    # finish: ``reports`` are written in the same transaction as the end; with
+    # ``known`` (the caller's snapshot of the trial, its whole curve included) the
+    # result is that snapshot with the new end and nothing is read back.
     def finish(
         self,
         trial_id: int,
         state: TrialState,
         values: Mapping[str, float] | None = None,
         error: str | None = None,
+        *,
+        reports: Sequence[Report] = (),
+        known: TrialRecord | None = None,
     ) -> TrialRecord: ...
     def requeue(self, trial_id: int) -> TrialRecord: ...
     def heartbeat(self, trial_ids: Sequence[int]) -> None: ...

@@ -11,6 +11,7 @@ UPDATE``), so two workers never start the same trial.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -98,7 +99,8 @@ _reports = sa.Table(
 )
 
 
-# The report path's statements, prepared once (the same SQL on SQLite and PostgreSQL).
+# The hot path's statements (every epoch's reports, every trial's end), prepared once:
+# the same SQL on SQLite and PostgreSQL, run through SQLAlchemy or the SQLite driver.
 _REPORT_CONTEXT = sa.text(
     "SELECT t.state, t.number, (SELECT MAX(r.step) FROM reports r "
     "WHERE r.trial_id = t.id AND r.step <> :step) FROM trials t WHERE t.id = :id"
@@ -109,31 +111,120 @@ _UPSERT_REPORT = sa.text(
     "created_at = excluded.created_at"
 )
 _TOUCH_TRIAL = sa.text("UPDATE trials SET heartbeat_at = :now WHERE id = :id")
+_FINISH_TRIAL = sa.text(
+    "UPDATE trials SET state = :state, metric_values = :values, error = :error, "
+    "finished_at = :now WHERE id = :id AND state IN ('RUNNING', 'QUEUED')"
+)
+_TRIAL_STATE = sa.text("SELECT state FROM trials WHERE id = :id")
+_TRIAL_COLUMNS = tuple(c.name for c in _trials.columns)
+_TRIAL_ROW = sa.text(f"SELECT {', '.join(_TRIAL_COLUMNS)} FROM trials WHERE id = :id")
+_TRIAL_REPORTS = sa.text(
+    "SELECT step, metrics, created_at FROM reports WHERE trial_id = :id ORDER BY step"
+)
+
+Execute = Callable[[sa.TextClause, Any], Any]
+"""Runs one prepared statement inside the current transaction (SQLAlchemy or the driver)
+with a mapping of parameters, or once per mapping of a list."""
 
 
-_REPORT_SQL = (_REPORT_CONTEXT, _UPSERT_REPORT, _TOUCH_TRIAL)
-_REPORT_SQL_TEXT = tuple(stmt.text for stmt in _REPORT_SQL)  # the same, for the driver
+def _report_rows(reports: Sequence[Report], now: float) -> list[tuple[int, str, float]]:
+    """(step, JSON metrics, time) of each report; a report without a time gets ``now``."""
+    return [(int(r.step), _metrics_json(r.metrics), r.time or now) for r in reports]
 
 
-def _store_report(
-    execute: Callable[..., Any], sql: Sequence[Any], params: Mapping[str, Any], payload: str
+_JSON_SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _metrics_json(metrics: Mapping[str, float]) -> str:
+    """``json.dumps(metrics, sort_keys=True)`` for float values, without building an
+    encoder per call (the report path writes one per epoch).
+
+    Example:
+        >>> _metrics_json({"b": float("nan"), "a": 0.1, "c": -float("inf")})
+        '{"a": 0.1, "b": NaN, "c": -Infinity}'
+    """
+    parts = []
+    for key in sorted(metrics):
+        value = metrics[key]
+        if type(value) is not float:
+            return _dumps(dict(metrics))
+        text = repr(value)
+        parts.append(f"{_quote(key)}: {_JSON_SPECIAL.get(text, text)}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _store_reports(
+    execute: Execute, trial_id: int, rows: Sequence[tuple[int, str, float]], now: float
 ) -> StoredReport:
-    """Check the trial is RUNNING, upsert the report, touch the heartbeat (inside a
-    transaction the caller opened); ``execute`` is SQLAlchemy's or the driver's."""
-    context, upsert, touch = sql
-    row = execute(context, params).fetchone()
+    """Check the trial is RUNNING, upsert the reports (step, JSON metrics, time), touch
+    the heartbeat."""
+    row = execute(_REPORT_CONTEXT, {"id": trial_id, "step": rows[0][0]}).fetchone()
     if row is None:
-        raise StorageError(f"no trial with id {params['id']}")
+        raise StorageError(f"no trial with id {trial_id}")
     state, number, previous = row
     if state != "RUNNING":
-        raise TrialStateError(f"trial {params['id']} is {state}; it accepts no more reports")
-    execute(upsert, {**params, "metrics": payload})
-    execute(touch, params)
+        raise TrialStateError(f"trial {trial_id} is {state}; it accepts no more reports")
+    _upsert_reports(execute, trial_id, rows)
+    execute(_TOUCH_TRIAL, {"id": trial_id, "now": now})
     return StoredReport(int(number), None if previous is None else int(previous))
 
 
+def _upsert_reports(
+    execute: Execute, trial_id: int, rows: Sequence[tuple[int, str, float]]
+) -> None:
+    params = [
+        {"id": trial_id, "step": step, "metrics": payload, "now": at} for step, payload, at in rows
+    ]
+    execute(_UPSERT_REPORT, params[0] if len(params) == 1 else params)  # a list: executemany
+
+
+def _driver_execute(dbapi: Any, stmt: sa.TextClause, params: Any) -> Any:
+    if isinstance(params, list):
+        return dbapi.executemany(stmt.text, params)
+    return dbapi.execute(stmt.text, params)
+
+
+def _finish_trial(
+    execute: Execute,
+    trial_id: int,
+    state: TrialState,
+    values: str | None,
+    error: str | None,
+    now: float,
+) -> None:
+    """Move a RUNNING or QUEUED trial to its final ``state`` (else say what it is)."""
+    params = {"id": trial_id, "state": state.value, "values": values, "error": error}
+    res = execute(_FINISH_TRIAL, {**params, "now": now})
+    if res.rowcount != 1:
+        cur = execute(_TRIAL_STATE, {"id": trial_id}).fetchone()
+        if cur is None:
+            raise StorageError(f"no trial with id {trial_id}")
+        raise TrialStateError(
+            f"trial {trial_id} is already {cur[0]}; it cannot become {state.value}"
+        )
+
+
+def _read_trial(execute: Execute, trial_id: int, url: str, with_reports: bool) -> TrialRecord:
+    row = execute(_TRIAL_ROW, {"id": trial_id}).fetchone()
+    if row is None:
+        raise StorageError(f"no trial with id {trial_id} in {url}")
+    reports: list[Report] = []
+    if with_reports:
+        reports = [
+            Report(r[0], json.loads(r[1]), r[2])
+            for r in execute(_TRIAL_REPORTS, {"id": trial_id}).fetchall()
+        ]
+    return _to_record(dict(zip(_TRIAL_COLUMNS, row, strict=True)), reports)
+
+
+_quote = json.encoder.encode_basestring_ascii  # the C quoting json.dumps uses
+_ENCODER = json.JSONEncoder(
+    sort_keys=True
+)  # one encoder: json.dumps(..., sort_keys=True) builds one a call
+
+
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True)
+    return _ENCODER.encode(obj)
 
 
 def _retry_on_lock(
@@ -222,7 +313,7 @@ class SQLStorage:
 
     def _init_caches(self) -> None:
         """Per-process caches; every constructor (read-only ones too) calls this."""
-        self._finished_reports: dict[tuple[int, float], tuple[Report, ...]] = {}
+        self._finished: dict[tuple[int, float], TrialRecord] = {}
         self._report_local = threading.local()
 
     # -- engine ------------------------------------------------------------------------
@@ -418,11 +509,11 @@ class SQLStorage:
                     return retry
                 suggestion = propose(
                     _load_trials(
-                        conn,
+                        conn.execute,
                         experiment_id,
                         None,
                         with_reports=True,
-                        finished_reports=self._finished_reports,
+                        finished=self._finished,
                     )
                 )
             if suggestion is None:
@@ -494,27 +585,33 @@ class SQLStorage:
         return self.get_trial(self._write(txn))
 
     def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> StoredReport:
-        # The hot path of every integration (once per epoch): three prepared
-        # statements in one write transaction, no statement building per call;
-        # on SQLite straight through the driver (a quarter of SQLAlchemy's cost).
-        params = {"id": trial_id, "step": int(step), "now": time.time()}
-        payload = _dumps(dict(metrics))
-        if self.dialect == "sqlite" and not self.read_only:
-            return self._add_report_sqlite(params, payload)
+        return self.add_reports(trial_id, [Report(step, metrics)])
 
-        def txn(conn: Connection) -> StoredReport:
-            return _store_report(conn.execute, _REPORT_SQL, params, payload)
+    def add_reports(self, trial_id: int, reports: Sequence[Report]) -> StoredReport:
+        if not reports:
+            raise ValueError("add_reports needs at least one Report")
+        now = time.time()
+        rows = _report_rows(reports, now)
+        return self._prepared(lambda ex: _store_reports(ex, trial_id, rows, now), write=True)
 
-        return self._write(txn)
+    def _prepared(self, fn: Callable[[Execute], T], *, write: bool) -> T:
+        """``fn(execute)`` in one transaction of prepared statements: the hot path of
+        every integration (reports each epoch, each trial's end). On SQLite it goes
+        straight through the driver, on a connection each thread keeps (a quarter of
+        SQLAlchemy's cost); elsewhere through SQLAlchemy."""
+        if self.dialect != "sqlite" or self.read_only:
 
-    def _add_report_sqlite(self, params: dict[str, Any], payload: str) -> StoredReport:
+            def txn(conn: Connection) -> T:
+                return fn(conn.execute)
+
+            return self._write(txn) if write else self._read(txn)
         import sqlite3
 
-        def once() -> StoredReport:
+        def once() -> T:
             dbapi = self._report_connection()
             try:
-                dbapi.execute("BEGIN IMMEDIATE")
-                out = _store_report(dbapi.execute, _REPORT_SQL_TEXT, params, payload)
+                dbapi.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                out = fn(lambda stmt, params: _driver_execute(dbapi, stmt, params))
                 dbapi.execute("COMMIT")
                 return out
             finally:
@@ -537,33 +634,29 @@ class SQLStorage:
         state: TrialState,
         values: Mapping[str, float] | None = None,
         error: str | None = None,
+        *,
+        reports: Sequence[Report] = (),
+        known: TrialRecord | None = None,
     ) -> TrialRecord:
         if not state.is_finished:
             raise ValueError(f"finish needs COMPLETED, PRUNED or FAILED (got {state.value})")
+        payload = None if values is None else _dumps(dict(values))
+        now = time.time()
+        rows = _report_rows(reports, now)
 
-        def txn(conn: Connection) -> None:
-            res = conn.execute(
-                _trials.update()
-                .where(_trials.c.id == trial_id, _trials.c.state.in_(["RUNNING", "QUEUED"]))
-                .values(
-                    state=state.value,
-                    metric_values=None if values is None else _dumps(dict(values)),
-                    error=error,
-                    finished_at=time.time(),
-                )
-            )
-            if res.rowcount != 1:
-                cur = conn.execute(
-                    sa.select(_trials.c.state).where(_trials.c.id == trial_id)
-                ).scalar()
-                if cur is None:
-                    raise StorageError(f"no trial with id {trial_id}")
-                raise TrialStateError(
-                    f"trial {trial_id} is already {cur}; it cannot become {state.value}"
-                )
+        def txn(execute: Execute) -> TrialRecord | None:
+            if rows:  # the last reports and the end in one transaction: both or neither
+                _upsert_reports(execute, trial_id, rows)
+            _finish_trial(execute, trial_id, state, payload, error, now)
+            return None if known is not None else _read_trial(execute, trial_id, self.url, True)
 
-        self._write(txn)
-        return self.get_trial(trial_id)
+        stored = self._prepared(txn, write=True)
+        if stored is not None:
+            return stored
+        assert known is not None
+        return dataclasses.replace(
+            known, state=state, values=dict(values or {}), error=error, finished_at=now
+        )
 
     def requeue(self, trial_id: int, *, error: str | None = None) -> TrialRecord:
         """Queue a new attempt of a trial with the same params; a RUNNING original is
@@ -608,21 +701,9 @@ class SQLStorage:
         ]
 
     def get_trial(self, trial_id: int, *, with_reports: bool = True) -> TrialRecord:
-        def read(conn: Connection) -> TrialRecord:
-            row = conn.execute(sa.select(_trials).where(_trials.c.id == trial_id)).first()
-            if row is None:
-                raise StorageError(f"no trial with id {trial_id} in {self.url}")
-            reports: list[Report] = []
-            if with_reports:
-                rows = conn.execute(
-                    sa.select(_reports.c.step, _reports.c.metrics, _reports.c.created_at)
-                    .where(_reports.c.trial_id == trial_id)
-                    .order_by(_reports.c.step)
-                ).all()
-                reports = [Report(r[0], json.loads(r[1]), r[2]) for r in rows]
-            return _to_record(row._mapping, reports)
-
-        return self._read(read)
+        return self._prepared(
+            lambda ex: _read_trial(ex, trial_id, self.url, with_reports), write=False
+        )
 
     def get_trials(
         self,
@@ -631,14 +712,11 @@ class SQLStorage:
         states: Sequence[TrialState] | None = None,
         with_reports: bool = True,
     ) -> list[TrialRecord]:
-        return self._read(
-            lambda c: _load_trials(
-                c,
-                experiment_id,
-                states,
-                with_reports=with_reports,
-                finished_reports=self._finished_reports,
-            )
+        return self._prepared(
+            lambda ex: _load_trials(
+                ex, experiment_id, states, with_reports=with_reports, finished=self._finished
+            ),
+            write=False,
         )
 
     def count_trials(self, experiment_id: int) -> dict[TrialState, int]:
@@ -686,56 +764,73 @@ def _max_number(conn: Connection, experiment_id: int) -> int:
 
 
 def _load_trials(
-    conn: Connection,
+    execute: Execute,
     experiment_id: int,
     states: Sequence[TrialState] | None,
     *,
     with_reports: bool,
-    finished_reports: dict[tuple[int, float], tuple[Report, ...]] | None = None,
+    finished: dict[tuple[int, float], TrialRecord] | None = None,
 ) -> list[TrialRecord]:
     """The experiment's trials in number order, with their reports when asked.
 
-    ``finished_reports`` caches the reports of finished trials (keyed by id and
-    creation time): a finished trial accepts no more reports, so only running
-    trials' reports are read again. Schedulers and optimizers reload the history
-    at every decision; the cache keeps that linear in the running trials.
+    ``finished`` caches finished trials with their reports (keyed by id and
+    creation time): a finished trial never changes, so only the running trials
+    are decoded and their reports read again. Schedulers and optimizers reload
+    the history at every decision; the cache keeps that linear in the running
+    trials.
     """
-    query = sa.select(_trials).where(_trials.c.experiment_id == experiment_id)
-    if states is not None:
-        query = query.where(_trials.c.state.in_([s.value for s in states]))
-    rows = conn.execute(query.order_by(_trials.c.number)).all()
-    if not with_reports or not rows:
-        return [_to_record(r._mapping, ()) for r in rows]
-    cache = {} if finished_reports is None else finished_reports
-    known: dict[int, tuple[Report, ...]] = {}
+    where = "experiment_id = :e"
+    if states is not None:  # enum values, never user text
+        where += " AND state IN (" + ", ".join(f"'{TrialState(x).value}'" for x in states) + ")"
+    rows = execute(
+        sa.text(f"SELECT {', '.join(_TRIAL_COLUMNS)} FROM trials WHERE {where} ORDER BY number"),
+        {"e": experiment_id},
+    ).fetchall()
+    cache = {} if finished is None else finished
+    known: dict[int, TrialRecord] = {}
     for r in rows:
-        hit = cache.get((int(r.id), float(r.created_at)))
+        hit = cache.get((r[_ID], r[_CREATED_AT]))
         if hit is not None:
-            known[int(r.id)] = hit
-    missing = [int(r.id) for r in rows if int(r.id) not in known]
+            known[r[_ID]] = hit
+    if not with_reports:
+        return [
+            _without_reports(known[r[_ID]]) if r[_ID] in known else _row_record(r) for r in rows
+        ]
+    missing = [int(r[_ID]) for r in rows if r[_ID] not in known]
     by_trial: dict[int, list[Report]] = {}
     if missing:
-        rep_query = sa.select(
-            _reports.c.trial_id, _reports.c.step, _reports.c.metrics, _reports.c.created_at
-        )
-        if len(missing) <= _IN_LIST_LIMIT:
-            rep_query = rep_query.where(_reports.c.trial_id.in_(missing))
+        if len(missing) <= _IN_LIST_LIMIT:  # ids are integers read just above
+            which = "trial_id IN (" + ", ".join(str(i) for i in missing) + ")"
         else:
-            rep_query = rep_query.join(_trials, _trials.c.id == _reports.c.trial_id).where(
-                _trials.c.experiment_id == experiment_id
-            )
-        rep_query = rep_query.order_by(_reports.c.trial_id, _reports.c.step)
+            which = "trial_id IN (SELECT id FROM trials WHERE experiment_id = :e)"
+        rep_query = sa.text(
+            f"SELECT trial_id, step, metrics, created_at FROM reports WHERE {which} "
+            "ORDER BY trial_id, step"
+        )
         wanted = set(missing)
-        for tid, step, metrics, created in conn.execute(rep_query):
+        for tid, step, metrics, created in execute(rep_query, {"e": experiment_id}).fetchall():
             if int(tid) in wanted:
                 by_trial.setdefault(int(tid), []).append(
                     Report(int(step), json.loads(metrics), created)
                 )
     out = []
     for r in rows:
-        tid = int(r.id)
-        reports = known[tid] if tid in known else tuple(by_trial.get(tid, ()))
-        if tid not in known and TrialState(r.state).is_finished:
-            cache[(tid, float(r.created_at))] = reports
-        out.append(_to_record(r._mapping, reports))
+        rec = known.get(r[_ID])
+        if rec is None:
+            rec = _row_record(r, tuple(by_trial.get(int(r[_ID]), ())))
+            if rec.state.is_finished:
+                cache[(r[_ID], r[_CREATED_AT])] = rec
+        out.append(rec)
     return out
+
+
+_ID = _TRIAL_COLUMNS.index("id")
+_CREATED_AT = _TRIAL_COLUMNS.index("created_at")
+
+
+def _row_record(row: Sequence[Any], reports: Sequence[Report] = ()) -> TrialRecord:
+    return _to_record(dict(zip(_TRIAL_COLUMNS, row, strict=True)), reports)
+
+
+def _without_reports(record: TrialRecord) -> TrialRecord:
+    return dataclasses.replace(record, reports=())

@@ -19,7 +19,7 @@ import pytest
 
 from tunehooks.storage import DuplicateExperimentError, ExperimentNotFoundError, StorageError
 from tunehooks.storage.sql import SQLStorage
-from tunehooks.trial import Suggestion, TrialRecord, TrialState, TrialStateError
+from tunehooks.trial import Report, Suggestion, TrialRecord, TrialState, TrialStateError
 
 __all__ = ["StorageConformance"]
 
@@ -101,6 +101,51 @@ class StorageConformance:
         (rec,) = store.get_trials(exp_id)
         assert [r.step for r in rec.reports] == [1, 2, 3]
         assert store.get_trials(exp_id, with_reports=False)[0].reports == ()
+
+    def test_several_reports_are_written_in_one_call(self, store: SQLStorage) -> None:
+        exp_id = store.create_experiment("e", {})
+        t = store.ask(exp_id, _propose_x(0.0))  # type: ignore[arg-type]
+        assert t is not None
+        assert store.add_reports(t.id, [Report(1, {"acc": 0.1})]) == (t.number, None)
+        batch = [Report(step, {"acc": step / 10}, time=1000.0 + step) for step in (2, 3, 4)]
+        assert store.add_reports(t.id, batch) == (t.number, 1)  # the step before the batch
+        assert [(r.step, r.metrics["acc"]) for r in store.get_trial(t.id).reports] == [
+            (1, 0.1),
+            (2, 0.2),
+            (3, 0.3),
+            (4, 0.4),
+        ]
+        assert [r.time for r in store.get_trial(t.id).reports][1:] == [1002.0, 1003.0, 1004.0]
+        with pytest.raises(ValueError, match="at least one"):
+            store.add_reports(t.id, [])
+        store.finish(t.id, TrialState.PRUNED)
+        with pytest.raises(TrialStateError, match="PRUNED"):
+            store.add_reports(t.id, [Report(5, {"acc": 0.5}), Report(6, {"acc": 0.6})])
+        assert len(store.get_trial(t.id).reports) == 4  # nothing of the refused batch
+
+    def test_finish_can_write_the_last_reports_with_the_end(self, store: SQLStorage) -> None:
+        exp_id = store.create_experiment("e", {})
+        t = store.ask(exp_id, _propose_x(0.0))  # type: ignore[arg-type]
+        assert t is not None
+        store.add_report(t.id, 1, {"acc": 0.1})
+        last = [Report(2, {"acc": 0.2}), Report(3, {"acc": 0.3})]
+        done = store.finish(t.id, TrialState.COMPLETED, {"acc": 0.3}, reports=last)
+        assert done.state is TrialState.COMPLETED and [r.step for r in done.reports] == [1, 2, 3]
+        with pytest.raises(TrialStateError, match="already COMPLETED"):
+            store.finish(t.id, TrialState.PRUNED, reports=[Report(4, {"acc": 0.4})])
+        assert [r.step for r in store.get_trial(t.id).reports] == [1, 2, 3]  # both or neither
+
+    def test_finish_with_a_known_snapshot_reads_nothing_back(self, store: SQLStorage) -> None:
+        exp_id = store.create_experiment("e", {})
+        t = store.ask(exp_id, _propose_x(0.0))  # type: ignore[arg-type]
+        assert t is not None
+        done = store.finish(
+            t.id, TrialState.PRUNED, {"acc": 0.2}, reports=[Report(1, {"acc": 0.2})], known=t
+        )
+        stored = store.get_trial(t.id)
+        assert (done.state, done.values, done.error) == (stored.state, stored.values, None)
+        assert done.finished_at == stored.finished_at and done.params == stored.params
+        assert [r.step for r in stored.reports] == [1]
 
     def test_history_reloads_see_every_new_report(self, store: SQLStorage) -> None:
         exp_id = store.create_experiment("e", {})
