@@ -33,7 +33,7 @@ CHECKPOINTS = (100, 300, 1000, 3000)
 
 # name -> (label, venv or None for tunehooks)
 METHODS: dict[str, tuple[str, str | None]] = {
-    "tunehooks": ("tunehooks (MF-GP + ASHA)", None),
+    "tunehooks": ("tunehooks (MF-GP + model-guided ASHA)", None),
     "random": ("random search, full fidelity", None),
     "random-asha": ("random + ASHA", None),
     "hyperband": ("random + Hyperband", None),

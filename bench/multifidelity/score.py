@@ -87,7 +87,7 @@ def write_results(
         lines.append("")
     lines += ["## Ratio to the best peer (epochs to 0.5%, median)", ""]
     for w, res in summary.items():
-        ours = res.get("tunehooks (MF-GP + ASHA)")
+        ours = next((v for k, v in res.items() if k.startswith("tunehooks")), None)
         peers = {k: v for k, v in res.items() if not k.startswith("tunehooks")}
         if ours is None or not peers:
             continue

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Budget, Metric, Strategy, optimized_metrics, validate_metrics
 from tunehooks.optimizers import Method, Optimizer, make_optimizer
+from tunehooks.optimizers.base import DEFAULT_CONTINUE_CHANCE
 from tunehooks.report_buffer import DEFAULT_REPORT_INTERVAL, ReportBuffer
-from tunehooks.schedulers import Scheduler, make_scheduler
+from tunehooks.schedulers import ModelGuidedScheduler, Scheduler, make_scheduler
 from tunehooks.space import SearchSpace
 from tunehooks.storage import DuplicateExperimentError, open_storage
 from tunehooks.trial import (
@@ -213,8 +214,28 @@ class Experiment:
     @property
     def scheduler(self) -> Scheduler:
         if self._scheduler is None:
-            self._scheduler = make_scheduler(self.fidelity, self.metrics, seed=self.seed)
+            self._scheduler = self._default_scheduler()
         return self._scheduler
+
+    def _default_scheduler(self) -> Scheduler:
+        """The scheduler ``fidelity`` selects; with the multi-fidelity optimizer, a rung
+        rule's STOP is checked with the model first (:class:`ModelGuidedScheduler`)."""
+        base = make_scheduler(self.fidelity, self.metrics, seed=self.seed)
+        if not getattr(base, "needs_history", True):
+            return base
+        if self.method is not Method.BAYES:
+            return base
+        options = self.config.get("optimizer_options") or {}
+        min_chance = float(options.get("continue_chance", DEFAULT_CONTINUE_CHANCE))
+        if min_chance <= 0:
+            return base
+        # the optimizer (and torch) is only built once a rung rule says STOP
+        return ModelGuidedScheduler(base, self._chance_to_win, min_chance=min_chance)
+
+    def _chance_to_win(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> float | None:
+        judge = getattr(self.optimizer, "chance_to_win", None)  # the multi-fidelity optimizer's
+        chance = None if judge is None else judge(trial, history)
+        return None if chance is None else float(chance)
 
     @property
     def objectives(self) -> list[Metric]:

@@ -146,3 +146,19 @@ def test_multifidelity_experiment_finds_the_best_row_through_the_simulator(worke
     res = simulate(exp, lc, workers=workers, use_time=False, target=lc.best_final())
     assert res.incumbent_at(res.total_epochs) == pytest.approx(lc.best_final())
     assert any(t.state is TrialState.PRUNED for t in exp.get_trials())
+
+
+def test_the_model_rates_a_partial_curve_by_its_chance_to_beat_the_best():
+    rng = np.random.default_rng(1)
+    opt = MultiFidelityOptimizer(SPACE, [ACC], fidelity=FID, seed=0, n_initial=5)
+    points = SPACE.sample(30, rng=rng)
+    history = [
+        trial(i, p, 9 if i % 3 == 0 else 1, TrialState.COMPLETED) for i, p in enumerate(points)
+    ]
+    assert opt.chance_to_win(trial(99, points[0], 1), history[:3]) is None  # initial design
+    near = trial(98, {"x": 0.7, "y": 0.3}, 1, TrialState.RUNNING)
+    far = trial(97, {"x": 0.0, "y": 1.0}, 1, TrialState.RUNNING)
+    p_near = opt.chance_to_win(near, [*history, near])
+    p_far = opt.chance_to_win(far, [*history, far])
+    assert p_near is not None and p_far is not None
+    assert p_near > 0.5 > 0.01 > p_far

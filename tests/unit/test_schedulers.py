@@ -12,6 +12,7 @@ from tunehooks.schedulers import (
     ASHAScheduler,
     HyperbandScheduler,
     MedianScheduler,
+    ModelGuidedScheduler,
     NoScheduler,
     make_scheduler,
 )
@@ -239,3 +240,64 @@ def test_two_objectives_prune_on_the_metric_the_fidelity_names(storage_url):
     assert min(t.params["q"] for t in kept) > np.median([t.params["q"] for t in trials])
     front = exp.pareto_front()
     assert front and all(t.state is TrialState.COMPLETED for t in front)
+
+
+def test_the_model_overrules_a_stop_only_with_enough_chance():
+    asha = ASHAScheduler(Fidelity(min=1, max=9, eta=3), ACC)
+    history = [rec(i, [0.5 + 0.1 * i], state=TrialState.PRUNED) for i in range(3)]
+    low = rec(3, [0.1])
+    asked: list[int] = []
+
+    def judge(chance: float | None):
+        def fn(trial: TrialRecord, hist) -> float | None:
+            asked.append(trial.number)
+            return chance
+
+        return fn
+
+    both = [*history, low]
+    assert ModelGuidedScheduler(asha, judge(0.5), min_chance=0.2).decide(low, both) is (
+        Decision.CONTINUE
+    )
+    assert ModelGuidedScheduler(asha, judge(0.1), min_chance=0.2).decide(low, both) is Decision.STOP
+    assert ModelGuidedScheduler(asha, judge(None), min_chance=0.2).decide(low, both) is (
+        Decision.STOP  # no opinion yet (the initial design): the rung rule stands
+    )
+    asked.clear()
+    high = rec(4, [0.99])
+    assert ModelGuidedScheduler(asha, judge(0.0), min_chance=0.2).decide(high, [*both, high]) is (
+        Decision.CONTINUE
+    )
+    assert asked == []  # the judge is only asked about a STOP
+    guided = ModelGuidedScheduler(asha, judge(0.5), min_chance=0.2)
+    assert [guided.decides(1, s, s - 1 if s > 1 else None) for s in (1, 2, 3)] == [
+        True,
+        False,
+        True,
+    ]
+    assert guided.needs_history and guided.new_trial_fidelity(both) is None
+    with pytest.raises(ValueError, match="min_chance"):
+        ModelGuidedScheduler(asha, judge(0.5), min_chance=1.0)
+
+
+def test_bayes_with_a_rung_rule_asks_the_model_before_stopping(storage_url):
+    def make(name: str, **kw) -> th.Experiment:
+        kw.setdefault("method", "bayes")
+        return th.Experiment.create(
+            name,
+            th.SearchSpace({"q": th.Float(0.0, 1.0)}),
+            metrics=[th.Metric("acc", goal="maximize")],
+            budget=th.Budget(trials=4),
+            storage=storage_url,
+            fidelity=th.Fidelity(min=1, max=9, eta=3, scheduler="asha"),
+            **kw,
+        )
+
+    guided = make("guided").scheduler
+    assert isinstance(guided, ModelGuidedScheduler) and guided.min_chance == 0.2
+    assert isinstance(guided.base, ASHAScheduler)
+    off = make("off", optimizer_options={"continue_chance": 0}).scheduler
+    assert isinstance(off, ASHAScheduler)
+    assert isinstance(make("random", method="random").scheduler, ASHAScheduler)
+    with pytest.raises(ValueError, match=r"optimizer_options\.continue_chance"):
+        make("bad", optimizer_options={"continue_chance": 1.5})

@@ -12,7 +12,18 @@ from tunehooks.metrics import Metric
 from tunehooks.space import SearchSpace
 from tunehooks.trial import Suggestion, TrialRecord, TrialState
 
-__all__ = ["Method", "Optimizer", "OptimizerBase", "pending_trials", "seeded_rng"]
+__all__ = [
+    "DEFAULT_CONTINUE_CHANCE",
+    "Method",
+    "Optimizer",
+    "OptimizerBase",
+    "pending_trials",
+    "seeded_rng",
+]
+
+DEFAULT_CONTINUE_CHANCE = 0.2
+"""``optimizer_options.continue_chance`` of the multi-fidelity optimizer: a trial a rung
+rule would stop goes on while the model gives it this chance to beat the best."""
 
 
 class Method(str, enum.Enum):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ import torch
 
 from tunehooks.fidelity import Fidelity, SchedulerKind
 from tunehooks.metrics import Metric, Strategy, validate_metrics
-from tunehooks.optimizers.base import OptimizerBase, seeded_rng
+from tunehooks.optimizers.base import DEFAULT_CONTINUE_CHANCE, OptimizerBase, seeded_rng
 from tunehooks.optimizers.gp import (
     FittedGP,
     SpaceEncoder,
@@ -124,6 +125,10 @@ class MultiFidelityOptimizer(OptimizerBase):
             on the new data).
         max_grid: a space of only integers and categoricals with at most this
             many configurations is searched exhaustively.
+        continue_chance: with a rung-based scheduler, a trial the rung rule
+            would stop continues while the model gives its full-fidelity result
+            at least this chance to beat the best so far (see
+            :class:`~tunehooks.schedulers.ModelGuidedScheduler`); 0 turns it off.
 
     Example:
         >>> import tunehooks as th
@@ -158,6 +163,7 @@ class MultiFidelityOptimizer(OptimizerBase):
         acq_maxiter: int = 20,
         refit_growth: float = 1.1,
         max_grid: int = 4096,
+        continue_chance: float = DEFAULT_CONTINUE_CHANCE,
     ) -> None:
         super().__init__(space, validate_metrics(metrics), seed=seed)
         if not isinstance(fidelity, Fidelity):
@@ -189,6 +195,12 @@ class MultiFidelityOptimizer(OptimizerBase):
         if not refit_growth > 1:
             raise ValueError(f"optimizer_options.refit_growth must be > 1 (got {refit_growth!r})")
         self.refit_growth = float(refit_growth)
+        if isinstance(continue_chance, bool) or not 0.0 <= float(continue_chance) < 1.0:
+            raise ValueError(
+                "optimizer_options.continue_chance must lie in [0, 1) "
+                f"(got {continue_chance!r}); 0 turns the model's second opinion off"
+            )
+        self.continue_chance = float(continue_chance)
         self.encoder = SpaceEncoder(space)
         self._sobol = SobolOptimizer(space, self.metrics, seed=seed)
         self._grid = _enumerate(space, self.encoder, max_grid)
@@ -196,19 +208,12 @@ class MultiFidelityOptimizer(OptimizerBase):
 
     # -- the protocol -------------------------------------------------------------------
     def suggest(self, history: Sequence[TrialRecord]) -> Suggestion | None:
-        rows, s, y = fidelity_observations(history, self.metric, self.fidelity)
-        n_ok = int(np.isfinite(y).sum())
-        if len(history) < self.n_initial or n_ok < 2 or self.encoder.dim == 0:
+        model = self._model(history)
+        if model is None:
             return self._with_task(self._sobol.suggest(history))
+        gp, X, s, yt = model.gp, model.X, model.s, model.yt
         rng = seeded_rng(self.seed, history)
         enc = self.encoder
-        X = enc.canonicalize(enc.encode([t.params for t in rows]))
-        keep = self._subset(s, y)
-        rows = [rows[i] for i in keep]
-        X, s, y = X[keep], s[keep], y[keep]
-        Z = np.column_stack([X, s])
-        yt = robust_transform(y)
-        gp = FittedGP.from_module(self._hyperparameters(rows, Z, y, len(history)), *_t(Z, yt))
         configs = np.unique(X, axis=0)
         full = np.column_stack([configs, np.ones(len(configs))])
         best = float(gp.predict_numpy(full)[0].max())
@@ -249,7 +254,52 @@ class MultiFidelityOptimizer(OptimizerBase):
         params = self.space.validate(enc.decode(x)[0])
         return Suggestion(params, self._task_for(gp, x, best))
 
+    def chance_to_win(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> float | None:
+        """The model's probability that ``trial``'s full-fidelity result beats the best one so far.
+
+        The GP is conditioned on every report (the trial's own partial curve
+        included) and judges the trial's observed value at full fidelity
+        (latent spread plus noise) against the best full-fidelity value
+        observed, or the best predicted one before any trial finished.
+        ``None`` while the model is not fitted yet (the initial design).
+        Used by :class:`~tunehooks.schedulers.ModelGuidedScheduler` to keep a
+        trial that a rung rule would stop.
+        """
+        model = self._model(history)
+        if model is None:
+            return None
+        enc = self.encoder
+        full = np.isfinite(model.y) & (model.s >= 1 - 1e-9)
+        if full.any():
+            best = float(model.yt[full].max())
+        else:
+            configs = np.unique(model.X, axis=0)
+            grid = np.column_stack([configs, np.ones(len(configs))])
+            best = float(model.gp.predict_numpy(grid)[0].max())
+        x = enc.canonicalize(enc.encode([trial.params]))
+        mean, std = model.gp.predict_numpy(np.column_stack([x, np.ones(1)]))
+        spread = math.sqrt(float(std[0]) ** 2 + model.gp.noise)
+        if spread <= 0:
+            return 1.0 if float(mean[0]) > best else 0.0
+        return 0.5 * math.erfc((best - float(mean[0])) / (spread * math.sqrt(2.0)))
+
     # -- internals ----------------------------------------------------------------------
+    def _model(self, history: Sequence[TrialRecord]) -> _Model | None:
+        """The GP on every usable report of ``history``; None during the initial design."""
+        rows, s, y = fidelity_observations(history, self.metric, self.fidelity)
+        n_ok = int(np.isfinite(y).sum())
+        if len(history) < self.n_initial or n_ok < 2 or self.encoder.dim == 0:
+            return None
+        enc = self.encoder
+        X = enc.canonicalize(enc.encode([t.params for t in rows]))
+        keep = self._subset(s, y)
+        rows = [rows[i] for i in keep]
+        X, s, y = X[keep], s[keep], y[keep]
+        Z = np.column_stack([X, s])
+        yt = robust_transform(y)
+        gp = FittedGP.from_module(self._hyperparameters(rows, Z, y, len(history)), *_t(Z, yt))
+        return _Model(gp, X, s, y, yt)
+
     def _first_rung_bar(self, s: np.ndarray, yt: np.ndarray) -> float | None:
         """The value a new trial must reach at the first rung not to be stopped there.
 
@@ -345,6 +395,18 @@ class MultiFidelityOptimizer(OptimizerBase):
             gain = 1.0 - math.sqrt(noise) / math.sqrt(var_t + noise)
             scores.append(ei * corr * gain / task.cost)
         return tasks[int(np.argmax(scores))].cost * self.fidelity.max
+
+
+@dataclass(frozen=True)
+class _Model:
+    """The fitted GP and the observations it holds (configuration features, fidelity
+    column ``s``, sign-adjusted values ``y`` and their transform ``yt``)."""
+
+    gp: FittedGP
+    X: np.ndarray
+    s: np.ndarray
+    y: np.ndarray
+    yt: np.ndarray
 
 
 def _t(Z: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

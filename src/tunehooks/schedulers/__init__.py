@@ -1,4 +1,4 @@
-"""Early-stopping schedulers: none, median rule, ASHA, Hyperband."""
+"""Early-stopping schedulers: none, median rule, ASHA, Hyperband; a model's second opinion."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from tunehooks.schedulers.asha import ASHAScheduler
 from tunehooks.schedulers.base import NoScheduler, Scheduler
 from tunehooks.schedulers.hyperband import HyperbandScheduler
 from tunehooks.schedulers.median import MedianScheduler
+from tunehooks.schedulers.model_guided import ChanceToWin, ModelGuidedScheduler
 
 __all__ = [
     "ASHAScheduler",
+    "ChanceToWin",
     "HyperbandScheduler",
     "MedianScheduler",
+    "ModelGuidedScheduler",
     "NoScheduler",
     "Scheduler",
     "make_scheduler",
