@@ -54,3 +54,20 @@ def test_missing_folder_and_bad_urls(tmp_path) -> None:
         SQLStorage("mysql://u@h/db")
     with pytest.raises(StorageError, match="cannot parse"):
         SQLStorage("::::")
+
+
+def test_a_read_only_storage_reads_everything_and_writes_nothing(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    writer = SQLStorage(url)
+    exp_id = writer.create_experiment("e", {"k": 1})
+    ro = SQLStorage(url, read_only=True)
+    assert ro.read_only and ro.get_experiment("e") == (exp_id, {"k": 1})
+    assert ro.get_trials(exp_id) == []
+    with pytest.raises(StorageError, match="read-only"):
+        ro.create_experiment("other", {})
+    assert writer.list_experiments() == ["e"]  # nothing was written
+    with pytest.raises(StorageError, match="in-memory"):
+        SQLStorage("sqlite://", read_only=True)
+    with pytest.raises(StorageError, match="no database file"):
+        SQLStorage(f"sqlite:///{tmp_path / 'missing.sqlite'}", read_only=True)
+    assert not (tmp_path / "missing.sqlite").exists()

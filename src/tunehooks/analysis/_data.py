@@ -9,21 +9,13 @@ the workers that are still writing to the same file.
 from __future__ import annotations
 
 import math
-import os
-import sqlite3
-import urllib.parse
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
-
-import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from collections.abc import Sequence
+from typing import TypeVar
 
 from tunehooks.experiment import CONFIG_VERSION, Experiment
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Metric, Strategy
-from tunehooks.storage import StorageError
-from tunehooks.storage.sql import SCHEMA_VERSION, SQLStorage
+from tunehooks.storage.sql import SQLStorage
 from tunehooks.trial import TrialRecord, TrialState
 
 __all__ = [
@@ -41,84 +33,16 @@ T = TypeVar("T")
 
 
 class ReadOnlyStorage(SQLStorage):
-    """A :class:`~tunehooks.storage.sql.SQLStorage` that only reads.
+    """A :class:`~tunehooks.storage.sql.SQLStorage` that only reads
+    (``SQLStorage(url, read_only=True)``).
 
     Every write raises :class:`~tunehooks.storage.StorageError`. On SQLite the
     file is opened with ``mode=ro``; on PostgreSQL every transaction is
     ``READ ONLY``.
     """
 
-    read_only = True
-
     def __init__(self, url: str) -> None:
-        self.url = url
-        try:
-            parsed = sa.make_url(url)
-        except Exception as e:
-            raise StorageError(f"storage: cannot parse URL {url!r} ({e})") from None
-        self.dialect = parsed.get_backend_name()
-        if self.dialect == "sqlite":
-            path = parsed.database
-            if not path or path == ":memory:":
-                raise StorageError(
-                    f"storage {url!r}: an in-memory database cannot be opened from another "
-                    "connection; pass the Experiment object itself"
-                )
-            path = os.path.abspath(path)
-            if not os.path.isfile(path):
-                raise StorageError(f"storage {url!r}: no database file at {path}")
-            uri = f"file:{urllib.parse.quote(path)}?mode=ro"
-
-            def connect() -> sqlite3.Connection:
-                conn = sqlite3.connect(uri, uri=True, timeout=60, check_same_thread=False)
-                conn.isolation_level = None
-                conn.execute("PRAGMA busy_timeout = 60000")
-                return conn
-
-            engine = sa.create_engine("sqlite://", creator=connect)
-
-            @event.listens_for(engine, "begin")
-            def _on_begin(conn: Connection) -> None:
-                conn.exec_driver_sql("BEGIN")  # deferred: a read snapshot, no write lock
-
-            self._engine = engine
-        elif self.dialect == "postgresql":
-            if parsed.drivername == "postgresql":
-                parsed = parsed.set(drivername="postgresql+psycopg")
-            try:
-                self._engine = sa.create_engine(
-                    parsed, pool_pre_ping=True, pool_size=1
-                ).execution_options(postgresql_readonly=True)
-            except ModuleNotFoundError:
-                raise StorageError(
-                    'storage: PostgreSQL needs psycopg: pip install "tunehooks[postgres]"'
-                ) from None
-        else:
-            raise StorageError(f"storage: unsupported database {self.dialect!r} in {url!r}")
-        self._write_engine = self._engine.execution_options()
-        self._init_caches()
-        self._check_schema()
-
-    def _check_schema(self) -> None:
-        def read(conn: Connection) -> Any:
-            return conn.execute(
-                sa.text("SELECT value FROM tunehooks_meta WHERE key = 'schema_version'")
-            ).first()
-
-        try:
-            row = self._read(read)
-        except sa.exc.DatabaseError as e:
-            raise StorageError(
-                f"storage {self.url}: not a readable tunehooks database ({e.orig})"
-            ) from None
-        if row is None or int(row[0]) != SCHEMA_VERSION:
-            raise StorageError(
-                f"storage {self.url}: database schema version {row and row[0]}, this "
-                f"tunehooks reads version {SCHEMA_VERSION}"
-            )
-
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        raise StorageError(f"storage {self.url} is open read-only (for analysis); nothing written")
+        super().__init__(url, read_only=True)
 
 
 def open_readonly(name: str | None = None, *, storage: str | None = None) -> Experiment:

@@ -16,8 +16,10 @@ import functools
 import json
 import os
 import random
+import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -262,6 +264,35 @@ def _sqlite_path(url: sa.URL) -> str | None:
     return None if not db or db == ":memory:" else db
 
 
+def _sqlite_readonly_engine(parsed: sa.URL, url: str) -> Engine:
+    """An engine on an existing SQLite file opened ``mode=ro``: one deferred transaction
+    per read (a WAL snapshot) that never waits for the workers writing the file."""
+    path = parsed.database
+    if not path or path == ":memory:":
+        raise StorageError(
+            f"storage {url!r}: an in-memory database cannot be opened from another "
+            "connection; pass the Experiment object itself"
+        )
+    path = os.path.abspath(path)
+    if not os.path.isfile(path):
+        raise StorageError(f"storage {url!r}: no database file at {path}")
+    uri = f"file:{urllib.parse.quote(path)}?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(uri, uri=True, timeout=60, check_same_thread=False)
+        conn.isolation_level = None
+        conn.execute("PRAGMA busy_timeout = 60000")
+        return conn
+
+    engine = sa.create_engine("sqlite://", creator=connect)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")  # deferred: a read snapshot, no write lock
+
+    return engine
+
+
 class SQLStorage:
     """Storage on SQLite or PostgreSQL through SQLAlchemy 2.
 
@@ -272,8 +303,9 @@ class SQLStorage:
         {'any': 'json'}
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, read_only: bool = False) -> None:
         self.url = url
+        self.read_only = bool(read_only)
         try:
             parsed = sa.make_url(url)
         except Exception as e:
@@ -283,16 +315,19 @@ class SQLStorage:
             ) from None
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
-            self._engine = self._sqlite_engine(parsed, echo)
+            if self.read_only:
+                self._engine = _sqlite_readonly_engine(parsed, url)
+            else:
+                self._engine = self._sqlite_engine(parsed, echo)
         elif self.dialect == "postgresql":
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
             try:
-                self._engine = sa.create_engine(
+                engine = sa.create_engine(
                     parsed,
                     echo=echo,
                     pool_pre_ping=True,
-                    pool_size=2,
+                    pool_size=1 if self.read_only else 2,
                     max_overflow=4,
                     pool_recycle=600,
                 )
@@ -300,21 +335,21 @@ class SQLStorage:
                 raise StorageError(
                     'storage: PostgreSQL needs psycopg: pip install "tunehooks[postgres]"'
                 ) from None
+            self._engine = (
+                engine.execution_options(postgresql_readonly=True) if self.read_only else engine
+            )
         else:
             raise StorageError(
                 f"storage: unsupported database {self.dialect!r} in {url!r}; "
                 "use sqlite:///path.db or postgresql://user@host/db"
             )
         self._write_engine = self._engine.execution_options(tunehooks_write=True)
-        self._init_caches()
-        self._init_schema()
-
-    read_only = False
-
-    def _init_caches(self) -> None:
-        """Per-process caches; every constructor (read-only ones too) calls this."""
         self._finished: dict[tuple[int, float], TrialRecord] = {}
         self._report_local = threading.local()
+        if self.read_only:
+            self._check_schema()
+        else:
+            self._init_schema()
 
     # -- engine ------------------------------------------------------------------------
     @staticmethod
@@ -378,8 +413,32 @@ class SQLStorage:
                 "database and is the server reachable?"
             ) from None
 
+    def _check_schema(self) -> None:
+        """A read-only storage only checks that the database is one this code reads."""
+
+        def read(conn: Connection) -> Any:
+            return conn.execute(
+                sa.text("SELECT value FROM tunehooks_meta WHERE key = 'schema_version'")
+            ).first()
+
+        try:
+            row = self._read(read)
+        except sa.exc.DatabaseError as e:
+            raise StorageError(
+                f"storage {self.url}: not a readable tunehooks database ({e.orig})"
+            ) from None
+        if row is None or int(row[0]) != SCHEMA_VERSION:
+            raise StorageError(
+                f"storage {self.url}: database schema version {row and row[0]}, this "
+                f"tunehooks reads version {SCHEMA_VERSION}"
+            )
+
     def _write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in one write transaction, retrying on lock contention."""
+        if self.read_only:
+            raise StorageError(
+                f"storage {self.url} is open read-only (for analysis); nothing written"
+            )
 
         def once() -> T:
             with self._write_engine.connect() as conn, conn.begin():
@@ -605,7 +664,6 @@ class SQLStorage:
                 return fn(conn.execute)
 
             return self._write(txn) if write else self._read(txn)
-        import sqlite3
 
         def once() -> T:
             dbapi = self._report_connection()
