@@ -118,6 +118,7 @@ def main() -> None:
     ap.add_argument("--workers", default="1,4")
     ap.add_argument("--max-epochs", type=int, default=MAX_EPOCHS)
     ap.add_argument("--score-only", action="store_true")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="the results file to write")
     ap.add_argument("--worker", nargs=5, metavar=("METHOD", "SEED", "WORKERS", "EPOCHS", "OUT"))
     a = ap.parse_args()
     if a.worker:
@@ -134,8 +135,8 @@ def main() -> None:
                 print(msg, flush=True)
     from score import write_results  # type: ignore[import-not-found]
 
-    write_results(CACHE, RESULTS, METHODS, workers, DATA, a.max_epochs)
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    write_results(CACHE, a.out, METHODS, workers, DATA, a.max_epochs)
+    print(f"wrote {a.out}")
 
 
 if __name__ == "__main__":
