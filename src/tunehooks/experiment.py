@@ -380,8 +380,16 @@ class Experiment:
     def _flush(self, trial_id: int) -> None:
         """Write the trial's reports that wait in memory (see :mod:`tunehooks.report_buffer`)."""
         buf = self._buffers.get(trial_id)
-        if buf is not None and buf.pending:
-            self.storage.add_reports(trial_id, buf.take())
+        if buf is None or not buf.pending:
+            return
+        waiting = buf.take()
+        try:
+            self.storage.add_reports(trial_id, waiting)
+        except TrialStateError:
+            raise  # finished elsewhere: it accepts no more reports
+        except BaseException:
+            buf.put_back(waiting)  # e.g. the database stayed locked: the next write retries
+            raise
 
     def _flush_all(self) -> None:
         """Write every trial's waiting reports; a trial finished elsewhere keeps them (its
@@ -439,7 +447,7 @@ class Experiment:
             raise  # finished elsewhere: it accepts no more reports
         except BaseException:
             if buf is not None:  # e.g. the database stayed locked: keep them for a retry
-                buf.pending[:0] = waiting
+                buf.put_back(waiting)
                 self._buffers[trial_id] = buf
             raise
 

@@ -86,3 +86,17 @@ class ReportBuffer:
         """The unwritten reports, in order; the buffer is empty afterwards."""
         out, self.pending, self.oldest_at = self.pending, [], None
         return out
+
+    def put_back(self, reports: list[Report]) -> None:
+        """Return reports a write did not store (e.g. the database stayed locked) to the
+        front of the buffer, so the next write tries them again.
+
+        Example:
+            >>> buf = ReportBuffer(trial_number=0, last_step=None, knows_all=True)
+            >>> buf.add(1, {"acc": 0.1}); taken = buf.take(); buf.add(2, {"acc": 0.2})
+            >>> buf.put_back(taken); [r.step for r in buf.pending]
+            [1, 2]
+        """
+        if reports:
+            self.pending[:0] = reports
+            self.oldest_at = min(self.oldest_at or time.monotonic(), time.monotonic())

@@ -202,6 +202,13 @@ def test_scheduler_prunes_through_a_real_experiment(kind, storage_url):
         assert top.state is TrialState.COMPLETED
 
 
+def test_the_median_rule_decides_from_min_to_before_max():
+    median = MedianScheduler(Fidelity(min=3, max=9, scheduler="median"), ACC)
+    assert [median.decides(0, s, s - 1) for s in range(1, 10)] == [
+        s in range(3, 9) for s in range(1, 10)
+    ]
+
+
 def test_the_decision_points_follow_the_steps_alone():
     asha = ASHAScheduler(Fidelity(min=1, max=27, eta=3), ACC)
     assert [asha.decides(5, s, None if s == 1 else s - 1) for s in range(1, 10)] == [

@@ -61,6 +61,10 @@ class MedianScheduler:
                 out.append(sign * v if math.isfinite(v) else -math.inf)
         return out
 
+    def decides(self, trial_number: int, step: float, previous_step: float | None) -> bool:
+        """Whether a report at ``step`` can stop the trial: from ``min`` on, before ``max``."""
+        return self.fidelity.min - 1e-9 <= step < self.fidelity.max - 1e-9
+
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
         if not trial.reports:
             return Decision.CONTINUE
