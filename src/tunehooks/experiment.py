@@ -371,11 +371,13 @@ class Experiment:
             if buf.is_due(self.report_interval):
                 self._flush(trial_id)
             return Decision.CONTINUE
-        self._flush(trial_id)  # a decision point: every report of this process is in storage
+        # a decision point: every report of this process is in storage first (this
+        # trial's own write raises when it was finished elsewhere; the others' never do)
+        self._flush(trial_id)
         self._flush_all()
         history = self.storage.get_trials(self.id)
         current = next(t for t in history if t.id == trial_id)
-        return self.scheduler.decide(current, history)
+        return sched.decide(current, history)
 
     def _flush(self, trial_id: int) -> None:
         """Write the trial's reports that wait in memory (see :mod:`tunehooks.report_buffer`)."""

@@ -56,14 +56,7 @@ class ReportBuffer:
             self.oldest_at = time.monotonic()
         report = Report(step, metrics, time.time())
         self.pending.append(report)
-        last = self.last_step
-        if last is not None and step <= last:
-            self.seen(report)
-            return
-        self.last_step = step  # the common case (a new, later step), inline: once per epoch
-        self.latest.update(metrics)
-        if self.knows_all:
-            self.curve.append(report)
+        self.seen(report)
 
     def seen(self, report: Report) -> None:
         """Note a report (written or not) as the newest of the curve."""

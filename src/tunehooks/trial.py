@@ -236,9 +236,7 @@ class Trial:
 
     def _report_floats(self, step: int, metrics: dict[str, float]) -> Decision:
         """:meth:`report` for metrics already converted to floats (the integrations')."""
-        if type(step) is not int and (isinstance(step, bool) or not isinstance(step, int | float)):
-            raise ValueError(f"step must be a non-negative number (got {step!r})")
-        if step < 0:
+        if isinstance(step, bool) or not isinstance(step, int | float) or step < 0:
             raise ValueError(f"step must be a non-negative number (got {step!r})")
         if self._record.state.is_finished:
             raise TrialStateError(

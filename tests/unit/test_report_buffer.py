@@ -25,6 +25,14 @@ def make(storage_url: str, **kw) -> th.Experiment:
     )
 
 
+def started(exp: th.Experiment, interval: float = 60.0) -> th.Trial:
+    """The experiment's next trial, its reports held for ``interval`` seconds."""
+    exp.report_interval = interval
+    trial = exp.ask()
+    assert trial is not None
+    return trial
+
+
 def stored_steps(storage_url: str, number: int = 0) -> list[int]:
     """What another process sees: a fresh handle on the same database."""
     other = th.Experiment.load("e", storage=storage_url)
@@ -38,9 +46,7 @@ def test_reports_between_decision_points_wait_and_are_written_at_complete(
     storage_url: str,
 ) -> None:
     exp = make(storage_url)
-    exp.report_interval = 60.0
-    trial = exp.ask()
-    assert trial is not None
+    trial = started(exp)
     for step in range(1, 6):
         assert trial.report(step, {"acc": step / 10, "loss": 1 / step}) is Decision.CONTINUE
     assert stored_steps(storage_url) == []  # none is due yet
@@ -52,9 +58,7 @@ def test_reports_between_decision_points_wait_and_are_written_at_complete(
 
 def test_reports_are_written_once_the_interval_passed(storage_url: str) -> None:
     exp = make(storage_url)
-    exp.report_interval = 0.2
-    trial = exp.ask()
-    assert trial is not None
+    trial = started(exp, 0.2)
     trial.report(1, {"acc": 0.1})
     trial.report(2, {"acc": 0.2})
     assert stored_steps(storage_url) == []
@@ -70,9 +74,7 @@ def test_reading_the_trial_or_the_history_writes_the_waiting_reports_first(
     storage_url: str,
 ) -> None:
     exp = make(storage_url)
-    exp.report_interval = 60.0
-    trial = exp.ask()
-    assert trial is not None
+    trial = started(exp)
     for step in (1, 2, 3):
         trial.report(step, {"acc": step / 10})
     assert [r.step for r in trial.refresh().reports] == [1, 2, 3]
@@ -110,9 +112,7 @@ def test_a_decision_point_sees_every_report_in_storage(storage_url: str) -> None
         method="random",
         scheduler=sched,
     )
-    exp.report_interval = 60.0
-    trial = exp.ask()
-    assert trial is not None
+    trial = started(exp)
     for step in (1, 2):
         trial.report(step, {"acc": step / 10})
     assert stored_steps(storage_url) == []
@@ -127,9 +127,7 @@ def test_a_decision_point_sees_every_report_in_storage(storage_url: str) -> None
 
 def test_a_trial_finished_elsewhere_refuses_the_waiting_reports(storage_url: str) -> None:
     exp = make(storage_url)
-    exp.report_interval = 60.0
-    trial = exp.ask()
-    assert trial is not None
+    trial = started(exp)
     trial.report(1, {"acc": 0.1})
     trial.report(2, {"acc": 0.2})
     other = th.Experiment.load("e", storage=storage_url)
@@ -144,9 +142,7 @@ def test_a_nan_report_is_written_with_the_waiting_ones_and_fails_the_trial(
     storage_url: str,
 ) -> None:
     exp = make(storage_url)
-    exp.report_interval = 60.0
-    trial = exp.ask()
-    assert trial is not None
+    trial = started(exp)
     trial.report(1, {"acc": 0.1})
     trial.report(2, {"acc": 0.2})
     assert trial.report(3, {"acc": float("nan")}) is Decision.STOP

@@ -100,6 +100,15 @@ def _element_count(value: Any) -> int | None:
     return None
 
 
+def _call_scalar(fn: Any) -> float | None:
+    """``float(fn())`` (through ``.item()`` when it returns an array), None when it fails."""
+    try:
+        out = fn()
+        return float(out.item() if hasattr(out, "item") else out)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
 def to_float(value: Any) -> float | None:
     """A Python float for a scalar metric (number, 0-d/1-element tensor or array), else None.
 
@@ -113,26 +122,15 @@ def to_float(value: Any) -> float | None:
         return float(value)
     if value is None or isinstance(value, str | bytes):
         return None
-    item = getattr(value, "item", None)  # torch, numpy: the common case, one call
+    item = getattr(value, "item", None)  # torch, numpy: raises for more than one element
     if callable(item):
-        try:
-            out = item()  # raises for more than one element
-        except (TypeError, ValueError, RuntimeError):
-            return None
-        try:
-            return float(out)
-        except (TypeError, ValueError):
-            return None
+        return _call_scalar(item)
     if _element_count(value) not in (None, 1):
         return None
-    for method in ("item", "asscalar", "numpy"):
+    for method in ("asscalar", "numpy"):  # MXNet, TensorFlow
         fn = getattr(value, method, None)
         if callable(fn):
-            try:
-                out = fn()
-                return float(out.item() if hasattr(out, "item") else out)
-            except (TypeError, ValueError, RuntimeError):
-                return None
+            return _call_scalar(fn)
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -250,14 +248,12 @@ class Reporter:
         a message naming the metric and the step, and returns STOP.
         """
         values = scalar_metrics(metrics)
-        for name in self.monitor:
-            if name not in values:
-                try:
-                    check_monitor(self.monitor, values, where=where)
-                except MissingMetricError as e:
-                    if self.writer and not self.trial.is_finished:
-                        self.trial.fail(e)
-                    raise
+        try:
+            check_monitor(self.monitor, values, where=where)
+        except MissingMetricError as e:
+            if self.writer and not self.trial.is_finished:
+                self.trial.fail(e)
+            raise
         if not self.writer:
             return Decision.STOP if self.trial.should_stop else Decision.CONTINUE
         if self.trial.is_finished:
