@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tunehooks.experiment import Experiment
 
+from tunehooks import _cli_manage as manage
+from tunehooks._cli_common import CLIError, fmt, require_database, shown_url, table
+
 __all__ = ["main"]
-
-
-class CLIError(Exception):
-    """A user-facing error: printed as one line, exit code 2."""
 
 
 def _storage_arg(p: argparse.ArgumentParser) -> None:
@@ -32,33 +30,15 @@ def _storage_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _load(name: str | None, storage: str | None) -> Experiment:
-    from tunehooks.experiment import Experiment
-    from tunehooks.storage import open_storage
+    """Experiment ``name`` opened read-only: a command that reads never writes, and a
+    missing database is an error rather than a new empty file."""
+    from tunehooks.analysis._data import ReadOnlyStorage, load_from
 
-    store = open_storage(storage)
-    if name is None:
-        names = store.list_experiments()
-        if len(names) != 1:
-            raise CLIError(f"name the experiment: {store.url} holds {names or 'no experiments'}")
-        name = names[0]
-    return Experiment.load(name, storage=store.url)
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}" if math.isfinite(v) else str(v)
-    return str(v)
-
-
-def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(lines)
+    return load_from(ReadOnlyStorage(require_database(storage)), name)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from tunehooks._format import format_params
     from tunehooks.trial import TrialState
 
     exp = _load(args.experiment, args.storage)
@@ -67,7 +47,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for t in trials:
         counts[t.state] += 1
     n_used, cost = exp.budget_used(trials)
-    print(f"experiment {exp.name}  method={exp.method.value}  storage={exp.storage.url}")
+    print(f"experiment {exp.name}  method={exp.method.value}  storage={shown_url(exp.storage.url)}")
     budget = exp.budget
     print(
         "trials: "
@@ -82,21 +62,23 @@ def cmd_status(args: argparse.Namespace) -> int:
         if t.reports and exp.objectives:
             name = exp.objectives[0].name
             pts = [r.metrics.get(name) for r in t.reports]
-            curve = " ".join(_fmt(p) for p in pts[-5:] if p is not None)
+            curve = " ".join(fmt(p) for p in pts[-5:] if p is not None)
             if len(pts) > 5:
                 curve = "… " + curve
         rows.append(
             [str(t.number), t.state.value, str(len(t.reports))]
-            + [_fmt(t.values.get(n, "")) for n in metric_names]
-            + [json.dumps(dict(t.params), default=str)[:60], curve, (t.error or "")[:40]]
+            + [fmt(t.values.get(n, "")) for n in metric_names]
+            + [format_params(t.params), curve, (t.error or "")[:60]]
         )
     if rows:
-        print(_table(rows, ["#", "state", "steps", *metric_names, "params", "curve", "error"]))
+        print(table(rows, ["#", "state", "steps", *metric_names, "params", "curve", "error"]))
     _print_best(exp)
     return 0
 
 
 def _print_best(exp: Experiment) -> None:
+    from tunehooks._format import format_params
+
     if len(exp.objectives) > 1:
         front = exp.pareto_front()
         print(f"pareto front: {len(front)} trials: {[t.number for t in front]}")
@@ -105,10 +87,8 @@ def _print_best(exp: Experiment) -> None:
     if best is None:
         print("best: none yet")
     else:
-        vals = ", ".join(f"{k}={_fmt(v)}" for k, v in best.values.items())
-        print(
-            f"best: trial {best.number}  {vals}  params={json.dumps(dict(best.params), default=str)}"
-        )
+        vals = ", ".join(f"{k}={fmt(v)}" for k, v in best.values.items())
+        print(f"best: trial {best.number}  {vals}  params: {format_params(best.params)}")
 
 
 def cmd_best(args: argparse.Namespace) -> int:
@@ -141,7 +121,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         from tunehooks.analysis import open_readonly, write_report
 
-        exp = open_readonly(args.experiment, storage=args.storage)
+        exp = open_readonly(args.experiment, storage=require_database(args.storage))
         write_report(exp, args.out, metric=args.metric, gpus_per_trial=args.gpus_per_trial)
     except ModuleNotFoundError as e:
         raise CLIError(str(e)) from None
@@ -199,12 +179,55 @@ def cmd_launch(args: argparse.Namespace) -> int:
 Command = Callable[[argparse.Namespace], int]
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("tunehooks")
+    except metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+        from tunehooks import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tunehooks",
         description="Tune deep-learning models: Bayesian optimization, early stopping, sweeps.",
     )
+    parser.add_argument("--version", action="version", version=f"tunehooks {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="every experiment of the storage: trials per state, best")
+    _storage_arg(p)
+    p.set_defaults(func=manage.cmd_list)
+
+    p = sub.add_parser("delete", help="delete an experiment with its trials (asks first)")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask")
+    p.add_argument("--force", action="store_true", help="even with trials still RUNNING")
+    _storage_arg(p)
+    p.set_defaults(func=manage.cmd_delete)
+
+    p = sub.add_parser("rename", help="rename an experiment")
+    p.add_argument("old", metavar="OLD")
+    p.add_argument("new", metavar="NEW")
+    p.add_argument("--force", action="store_true", help="even with trials still RUNNING")
+    _storage_arg(p)
+    p.set_defaults(func=manage.cmd_rename)
+
+    p = sub.add_parser("storage", help="database maintenance: `tunehooks storage upgrade`")
+    storage_sub = p.add_subparsers(dest="storage_command", metavar="ACTION", required=True)
+    q = storage_sub.add_parser("upgrade", help="migrate the database to this version's schema")
+    _storage_arg(q)
+    q.set_defaults(func=manage.cmd_storage_upgrade)
+
+    p = sub.add_parser("dashboard", help="a live web dashboard of the storage's experiments")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free one)")
+    p.add_argument("--interval", type=float, default=2.0, help="seconds between the page's updates")
+    _storage_arg(p)
+    p.set_defaults(func=manage.cmd_dashboard)
 
     p = sub.add_parser("status", help="trials, their states and the best so far")
     p.add_argument("experiment", nargs="?", help="experiment name (optional if only one)")

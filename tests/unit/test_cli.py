@@ -64,7 +64,7 @@ def test_errors_are_one_line_with_exit_code_2(finished: str, tmp_path) -> None:
     bad = tmp_path / "garbage.db"
     bad.write_bytes(b"\x00garbage" * 500)
     out = cli("status", "--storage", f"sqlite:///{bad}")
-    assert out.returncode == 2 and "cannot open the database" in out.stderr
+    assert out.returncode == 2 and "not a readable tunehooks database" in out.stderr
     assert out.stderr.strip().count("\n") == 0
     out = cli("export", "digits", "--storage", finished)
     assert out.returncode == 2 and "--csv" in out.stderr

@@ -41,7 +41,11 @@ from tunehooks.trial import Report, Suggestion, TrialRecord, TrialState, TrialSt
 
 __all__ = ["SCHEMA_VERSION", "SQLStorage"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # each version is an alembic revision in storage/migrations/
+_UPGRADE_HINT = (
+    "run `tunehooks storage upgrade --storage URL` (older schema) or install the "
+    "tunehooks that wrote it (newer schema)"
+)
 _LOCK_RETRIES = 60
 _IN_LIST_LIMIT = 500  # running trials whose reports are read by id; more: one join
 T = TypeVar("T")
@@ -98,6 +102,7 @@ _reports = sa.Table(
     sa.Column("metrics", sa.Text, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.UniqueConstraint("trial_id", "step", name="uq_report_step"),
+    sa.Index("ix_reports_created_at", "created_at"),  # schema version 2
 )
 
 
@@ -399,8 +404,7 @@ class SQLStorage:
             elif int(row[0]) != SCHEMA_VERSION:
                 raise SchemaVersionError(
                     f"storage {self.url}: database schema version {row[0]}, this tunehooks "
-                    f"reads version {SCHEMA_VERSION}; install the matching tunehooks version "
-                    "or use a new database"
+                    f"reads version {SCHEMA_VERSION}; " + _UPGRADE_HINT
                 )
 
         try:
@@ -430,7 +434,7 @@ class SQLStorage:
         if row is None or int(row[0]) != SCHEMA_VERSION:
             raise StorageError(
                 f"storage {self.url}: database schema version {row and row[0]}, this "
-                f"tunehooks reads version {SCHEMA_VERSION}"
+                f"tunehooks reads version {SCHEMA_VERSION}; " + _UPGRADE_HINT
             )
 
     def _write(self, fn: Callable[[Connection], T]) -> T:
@@ -525,6 +529,23 @@ class SQLStorage:
             conn.execute(_experiments.delete().where(_experiments.c.id == exp_id))
 
         self._write(txn)
+
+    def rename_experiment(self, old: str, new: str) -> None:
+        """Give experiment ``old`` the name ``new`` (its trials and reports follow)."""
+
+        def txn(conn: Connection) -> None:
+            res = conn.execute(
+                _experiments.update().where(_experiments.c.name == old).values(name=new)
+            )
+            if res.rowcount == 0:
+                raise ExperimentNotFoundError(f"no experiment {old!r} in {self.url}")
+
+        try:
+            self._write(txn)
+        except IntegrityError:
+            raise DuplicateExperimentError(
+                f"experiment {new!r} already exists in {self.url}; pick another name"
+            ) from None
 
     # -- trials ---------------------------------------------------------------------------
     def ask(
