@@ -252,7 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("experiment", nargs="?")
     p.add_argument("--out", required=True, metavar="FILE.html")
     p.add_argument("--metric", help="metric to analyse (default: the first optimized one)")
-    p.add_argument("--gpus-per-trial", type=float, default=1.0, help="for GPU-hours (default 1)")
+    p.add_argument(
+        "--gpus-per-trial",
+        type=float,
+        default=None,
+        help="GPUs each trial used: adds GPU-hours (default: none, as on a CPU)",
+    )
     _storage_arg(p)
     p.set_defaults(func=cmd_report)
 
@@ -262,8 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="FILE.png|.svg|.html")
     p.add_argument("--metric", help="metric to compare (default: the first optimized one)")
-    p.add_argument("--axis", default="trials", choices=["trials", "cost", "epochs", "gpu-hours"])
-    p.add_argument("--gpus-per-trial", type=float, default=1.0, help="for GPU-hours (default 1)")
+    p.add_argument(
+        "--axis", default="trials", choices=["trials", "cost", "epochs", "hours", "gpu-hours"]
+    )
+    p.add_argument(
+        "--gpus-per-trial",
+        type=float,
+        default=None,
+        help="GPUs each trial used: adds GPU-hours (default: none, as on a CPU)",
+    )
     _storage_arg(p)
     p.set_defaults(func=cmd_compare)
 

@@ -35,8 +35,13 @@ def test_trace_against_epochs_and_cost(scripted: th.Experiment) -> None:
         [2 * (trials[n].finished_at - trials[n].started_at) / 3600 for n in gpu.numbers]
     )
     assert gpu.x == pytest.approx(hours.tolist())
+    # without GPUs (nothing in the database says any were used): trial-hours only
+    wall = an.best_so_far(scripted, axis="hours")
+    assert wall.x == pytest.approx((hours / 2).tolist())
+    with pytest.raises(ValueError, match="gpus_per_trial: GPU-hours need the number of GPUs"):
+        an.best_so_far(scripted, axis="gpu-hours")
     with pytest.raises(ValueError, match="axis: expected one of"):
-        an.best_so_far(scripted, axis="hours")
+        an.best_so_far(scripted, axis="minutes")
     with pytest.raises(ValueError, match="'nope' is not one of"):
         an.best_so_far(scripted, metric="nope")
 
@@ -51,14 +56,33 @@ def test_cost_table(scripted: th.Experiment) -> None:
     # 10 points of 0.01
     assert c.trials_per_point == pytest.approx(0.8)
     assert c.epochs_per_point == pytest.approx(2.1)
+    assert c.gpu_hours is not None and c.gpu_hours == pytest.approx(c.hours)
     assert c.gpu_hours_per_point == pytest.approx(c.gpu_hours / 10)
+    rows = dict(c.rows())
+    assert rows["completed / pruned / failed"] == "5 / 1 / 1"
+    assert rows["improvement over the first design"] == "+0.1 (0.8 → 0.9)"
+    assert rows["cost of each +0.01 acc of improvement"].startswith("0.8 trials · 2.1 epochs · ")
+    assert rows["GPU-hours"].endswith("(1 GPU per trial)")
+    assert rows["cost in full trainings"].startswith("7.00 ")
     # on the latency, the first eligible design (10 ms) stays the best: no cost per point
     flat = an.cost_table(scripted, metric="ms")
     assert (flat.first, flat.best, flat.improvement) == (10, 10, 0)
-    assert flat.epochs_per_point is None and dict(flat.rows())["epochs per 0.01 of ms"] == "-"
-    labels = dict(c.rows())
-    assert labels["completed / pruned / failed"] == "5 / 1 / 1"
-    assert labels["epochs per 0.01 of acc"] == "2.1"
+    assert flat.epochs_per_point is None
+    assert dict(flat.rows())["improvement over the first design"] == "none yet"
+    assert not any("per 0.01" in label for label, _ in flat.rows())
+
+
+def test_cost_table_shows_gpu_hours_only_when_gpus_were_used(scripted: th.Experiment) -> None:
+    cpu = an.cost_table(scripted)  # the database records no devices: none assumed
+    assert cpu.gpu_hours is None and cpu.gpu_hours_per_point is None and cpu.hours > 0
+    labels = [label for label, _ in cpu.rows()]
+    assert not any("GPU" in label for label in labels), labels
+    assert "trial-hours (wall clock, added up)" in labels
+    assert "GPU-hours" not in dict(cpu.rows())["cost of each +0.01 acc of improvement"]
+    two = an.cost_table(scripted, gpus_per_trial=2)
+    assert two.gpu_hours == pytest.approx(2 * cpu.hours)
+    with pytest.raises(ValueError, match="gpus_per_trial must be a positive number"):
+        an.cost_table(scripted, gpus_per_trial=0)
 
 
 def test_cost_table_for_a_minimized_metric_and_no_improvement(lr_sweep: th.Experiment) -> None:
@@ -106,7 +130,7 @@ def test_importance_of_a_categorical_and_a_conditional_parameter(
 
 
 def test_importance_needs_enough_trials(scripted: th.Experiment) -> None:
-    with pytest.raises(ValueError, match="at least 10 completed trials"):
+    with pytest.raises(ValueError, match="at least 10 completed or pruned trials"):
         an.parameter_importance(scripted, min_trials=10)
 
 

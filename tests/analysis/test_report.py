@@ -45,12 +45,14 @@ def test_every_figure_renders_from_python(lr_sweep: th.Experiment) -> None:
     for name, fig in figs.items():
         assert an.to_png(fig).startswith(PNG), name
     assert an.to_svg(figs["trace"]).lstrip().startswith("<?xml")
-    # trials, epochs and GPU-hours side by side
+    # trials, epochs and trial-hours side by side; GPU-hours only when GPUs were used
     assert [ax.get_xlabel() for ax in figs["trace"].axes] == [
         "trials finished",
         "epochs trained",
-        "GPU-hours",
+        "trial-hours (wall clock)",
     ]
+    on_gpus = an.trace_figure(lr_sweep, gpus_per_trial=2)
+    assert on_gpus.axes[2].get_xlabel() == "GPU-hours"
     assert len(figs["slices"].axes) == 3
 
 
@@ -79,7 +81,7 @@ def test_figures_of_an_empty_experiment(storage_url: str) -> None:
     )
     html = an.report_html(exp)
     assert set(figures_in(html)) == set(FIGURES_ONE_METRIC)
-    assert "importance needs at least 4 completed trials" in html
+    assert "importance needs at least 4 completed or pruned trials" in html
 
 
 def test_report_holds_every_figure_and_the_cost_table(lr_sweep: th.Experiment, tmp_path) -> None:

@@ -35,7 +35,9 @@ def test_schema_version_mismatch_is_a_clear_error(tmp_path) -> None:
     con.execute("UPDATE tunehooks_meta SET value='99' WHERE key='schema_version'")
     con.commit()
     con.close()
-    with pytest.raises(SchemaVersionError, match=r"schema version 99.*reads version 2.*storage upgrade"):
+    with pytest.raises(
+        SchemaVersionError, match=r"schema version 99.*reads version 2.*storage upgrade"
+    ):
         SQLStorage(f"sqlite:///{path}")
 
 

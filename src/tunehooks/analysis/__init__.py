@@ -39,7 +39,14 @@ if TYPE_CHECKING:
         trace_figure,
     )
     from tunehooks.analysis.html import compare_html, report_html, write_report
-    from tunehooks.analysis.importance import Importance, Slice, parameter_importance, slices
+    from tunehooks.analysis.importance import (
+        Importance,
+        Slice,
+        importance_warning,
+        parameter_importance,
+        reliable_trials,
+        slices,
+    )
     from tunehooks.analysis.pareto import ParetoResult, non_dominated, pareto_front
     from tunehooks.analysis.traces import Axis, CompareBand, Trace, best_so_far, compare_traces
 
@@ -60,6 +67,8 @@ _EXPORTS = {
     "cost_table": "costs",
     "curves_csv": "export",
     "parameter_importance": "importance",
+    "importance_warning": "importance",
+    "reliable_trials": "importance",
     "importance_figure": "figures",
     "learning_curves_figure": "figures",
     "match_groups": "compare",
@@ -96,6 +105,7 @@ __all__ = [
     "cost_table",
     "curves_csv",
     "importance_figure",
+    "importance_warning",
     "learning_curves_figure",
     "match_groups",
     "non_dominated",
@@ -104,6 +114,7 @@ __all__ = [
     "parameter_importance",
     "pareto_figure",
     "pareto_front",
+    "reliable_trials",
     "report_html",
     "slices",
     "slices_figure",

@@ -39,7 +39,7 @@ def compare_experiments(
     storage: str | None = None,
     metric: str | None = None,
     axis: Axis | str = Axis.TRIALS,
-    gpus_per_trial: float = 1.0,
+    gpus_per_trial: float | None = None,
 ) -> int:
     """Write the comparison of the experiment groups to ``out`` (``.png``, ``.svg`` or
     ``.html``, by suffix), reading storage read-only; return the number of experiments.

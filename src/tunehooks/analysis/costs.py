@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tunehooks._format import format_number
 from tunehooks.analysis._data import (
     epochs_of,
     finished_in_order,
@@ -22,13 +23,15 @@ __all__ = ["CostTable", "cost_table"]
 
 @dataclass(frozen=True)
 class CostTable:
-    """Counts and costs of a sweep, and the cost per point of improvement.
+    """Counts and costs of a sweep, and what each step of improvement cost.
 
     ``first`` is the value of the first design (the first eligible trial to
     finish, typically the enqueued baseline); ``improvement`` is how much the
     best beats it, in the metric's favourable direction. The ``*_per_point``
     costs divide the whole sweep's cost by ``improvement / point``; they are
-    ``None`` when nothing improved.
+    ``None`` when nothing improved. ``hours`` adds up the trials' wall-clock
+    time; ``gpu_hours`` is that times ``gpus_per_trial``, and ``None`` when the
+    number of GPUs was not given (the database does not record devices).
     """
 
     metric: str
@@ -41,7 +44,9 @@ class CostTable:
     queued: int
     epochs: float
     full_trainings: float
-    gpu_hours: float
+    hours: float
+    gpu_hours: float | None
+    gpus_per_trial: float | None
     first: float | None
     best: float | None
     improvement: float | None
@@ -54,25 +59,45 @@ class CostTable:
         return asdict(self)
 
     def rows(self) -> list[tuple[str, str]]:
-        """(label, formatted value) pairs, for a table."""
-
-        def f(v: float | None, fmt: str = ".4g") -> str:
-            return "-" if v is None else format(v, fmt)
-
-        return [
+        """(label, formatted value) pairs, for a table a reader understands."""
+        f = format_number
+        step = f"{'+' if self.goal == 'maximize' else '−'}{f(self.point)} {self.metric}"
+        rows = [
             ("trials started", str(self.trials)),
             ("completed / pruned / failed", f"{self.completed} / {self.pruned} / {self.failed}"),
             ("running / queued", f"{self.running} / {self.queued}"),
-            ("epochs trained", f(self.epochs, ".0f")),
-            ("full-training equivalents", f(self.full_trainings, ".2f")),
-            ("GPU-hours", f(self.gpu_hours, ".3f")),
-            (f"first design {self.metric}", f(self.first)),
-            (f"best {self.metric}", f(self.best)),
-            ("improvement", f(self.improvement)),
-            (f"trials per {self.point:g} of {self.metric}", f(self.trials_per_point, ".3g")),
-            (f"epochs per {self.point:g} of {self.metric}", f(self.epochs_per_point, ".3g")),
-            (f"GPU-hours per {self.point:g} of {self.metric}", f(self.gpu_hours_per_point, ".3g")),
+            ("epochs trained, all trials", format(self.epochs, ".0f")),
+            (
+                "cost in full trainings",
+                f"{self.full_trainings:.2f} (a pruned trial counts the part it trained)",
+            ),
+            ("trial-hours (wall clock, added up)", f(self.hours, digits=3)),
         ]
+        if self.gpu_hours is not None and self.gpus_per_trial is not None:
+            rows.append(
+                (
+                    "GPU-hours",
+                    f"{f(self.gpu_hours, digits=3)} ({f(self.gpus_per_trial)} GPU per trial)",
+                )
+            )
+        rows += [
+            (f"first design's {self.metric}", "-" if self.first is None else f(self.first)),
+            (f"best {self.metric}", "-" if self.best is None else f(self.best)),
+        ]
+        if self.improvement and self.first is not None and self.best is not None:
+            sign = "+" if self.best >= self.first else "−"
+            gain = f"{sign}{f(abs(self.best - self.first))} ({f(self.first)} → {f(self.best)})"
+            parts = [f"{f(self.trials_per_point, digits=3)} trials"]
+            parts.append(f"{f(self.epochs_per_point, digits=3)} epochs")
+            if self.gpu_hours_per_point is not None:
+                parts.append(f"{f(self.gpu_hours_per_point, digits=3)} GPU-hours")
+            rows += [
+                ("improvement over the first design", gain),
+                (f"cost of each {step} of improvement", " · ".join(parts)),
+            ]
+        else:
+            rows.append(("improvement over the first design", "none yet"))
+        return rows
 
 
 def cost_table(
@@ -81,12 +106,12 @@ def cost_table(
     metric: str | None = None,
     point: float = 0.01,
     trials: Sequence[TrialRecord] | None = None,
-    gpus_per_trial: float = 1.0,
+    gpus_per_trial: float | None = None,
 ) -> CostTable:
     """The cost table of ``exp`` (``point``: the size of one point of ``metric``).
 
-    Epochs are the last reported step of each trial; GPU-hours are each
-    finished trial's wall-clock time times ``gpus_per_trial``.
+    Epochs are the last reported step of each trial; GPU-hours (only with
+    ``gpus_per_trial``) are each finished trial's wall-clock time times it.
 
     Example:
         >>> import tunehooks as th
@@ -110,7 +135,10 @@ def cost_table(
         counts[t.state] += 1
     started = [t for t in history if t.state is not TrialState.QUEUED]
     epochs = sum(epochs_of(t) for t in started)
-    gpu_hours = sum(gpu_hours_of(t, gpus_per_trial) for t in started)
+    hours = sum(gpu_hours_of(t, 1.0) for t in started)
+    if gpus_per_trial is not None and not (gpus_per_trial > 0 and math.isfinite(gpus_per_trial)):
+        raise ValueError(f"gpus_per_trial must be a positive number (got {gpus_per_trial!r})")
+    gpu_hours = None if gpus_per_trial is None else hours * gpus_per_trial
     full = sum(exp.trial_cost(t) for t in started)
     first: float | None = None
     best: float | None = None
@@ -135,12 +163,14 @@ def cost_table(
         queued=counts[TrialState.QUEUED],
         epochs=epochs,
         full_trainings=full,
+        hours=hours,
         gpu_hours=gpu_hours,
+        gpus_per_trial=gpus_per_trial,
         first=first,
         best=best,
         improvement=improvement,
         point=point,
         trials_per_point=None if not points else len(started) / points,
         epochs_per_point=None if not points else epochs / points,
-        gpu_hours_per_point=None if not points else gpu_hours / points,
+        gpu_hours_per_point=None if not points or gpu_hours is None else gpu_hours / points,
     )

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from tunehooks._format import format_number
 from tunehooks.analysis._data import curve, is_eligible, pick_metric
 from tunehooks.analysis.importance import Importance, Slice, encode_params
 from tunehooks.analysis.pareto import ParetoResult
@@ -97,12 +98,13 @@ def trace_figure(
     exp: Experiment,
     *,
     metric: str | None = None,
-    axes: Sequence[Axis | str] = (Axis.TRIALS, Axis.EPOCHS, Axis.GPU_HOURS),
+    axes: Sequence[Axis | str] | None = None,
     trials: Sequence[TrialRecord] | None = None,
-    gpus_per_trial: float = 1.0,
+    gpus_per_trial: float | None = None,
 ) -> Figure:
-    """Best-so-far against each of ``axes`` (epochs fall back to full-training cost when
-    the trials reported no steps); every finished trial's own value as a dot.
+    """Best-so-far against each of ``axes`` (default: trials, epochs and GPU-hours when
+    ``gpus_per_trial`` is given, else trial-hours; epochs fall back to full-training cost
+    when the trials reported no steps); every finished trial's own value as a dot.
 
     Example:
         >>> import tunehooks as th
@@ -115,6 +117,8 @@ def trace_figure(
         3
     """
     history = exp.get_trials() if trials is None else trials
+    if axes is None:
+        axes = (Axis.TRIALS, Axis.EPOCHS, Axis.GPU_HOURS if gpus_per_trial else Axis.HOURS)
     traces = [
         best_so_far(exp, metric=metric, axis=a, trials=history, gpus_per_trial=gpus_per_trial)
         for a in axes
@@ -205,9 +209,13 @@ def parallel_coordinates_figure(
     top: int = 10,
     trials: Sequence[TrialRecord] | None = None,
 ) -> Figure:
-    """Parameters as vertical axes (scaled as the search space encodes them): the ``top``
-    best eligible trials coloured by ``metric``, the other completed trials grey."""
+    """Parameters as vertical axes, scaled as the search space encodes them (log
+    parameters on a log scale) and labelled with their values; the ``top`` best eligible
+    trials coloured by ``metric`` (the colour bar gives the scale), the other completed
+    trials grey; the last axis is the metric itself."""
     from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
 
     m = pick_metric(exp.metrics, metric)
     history = exp.get_trials() if trials is None else trials
@@ -218,7 +226,7 @@ def parallel_coordinates_figure(
     )
     best = ranked[:top]
     names = [n for n in exp.space.names if n in _varying(exp)]
-    fig = _figure(max(6.0, 1.3 * (len(names) + 1)), 4.2)
+    fig = _figure(max(6.0, 1.4 * (len(names) + 1)) + 1.0, 4.4)
     ax = fig.subplots()
     if not best or not names:
         return _empty(fig, ax, "no completed trial yet")
@@ -229,7 +237,8 @@ def parallel_coordinates_figure(
 
     vals = [float(t.values[m.name]) for t in best]
     lo, hi = min(vals), max(vals)
-    cmap = colormaps["viridis"]
+    cmap = colormaps["viridis" if m.sign > 0 else "viridis_r"]
+    norm = Normalize(lo, hi if hi > lo else lo + 1e-12)
     xs = list(range(len(names) + 1))
     ys_all = [float(t.values[m.name]) for t in done]
     ylo, yhi = min(ys_all), max(ys_all)
@@ -241,26 +250,46 @@ def parallel_coordinates_figure(
         ax.plot(xs, [*row(t), (float(t.values[m.name]) - ylo) / span], color="#cccccc", lw=0.8)
     for t in reversed(best):
         v = float(t.values[m.name])
-        q = 0.5 if hi == lo else (v - lo) / (hi - lo)
-        q = q if m.sign > 0 else 1 - q
-        ax.plot(xs, [*row(t), (v - ylo) / span], color=cmap(q), lw=2, alpha=0.9)
+        ax.plot(xs, [*row(t), (v - ylo) / span], color=cmap(norm(v)), lw=2, alpha=0.9)
     for x in xs:
         ax.axvline(x, color="#444", lw=0.8)
     ax.set_xticks(xs, [*names, m.name], rotation=20)
     ax.set_ylim(-0.15, 1.05)
     ax.set_yticks([])
     for x, n in enumerate(names):
-        p = exp.space.params[n]
-        if isinstance(p, Categorical):
-            k = len(p.choices)
-            for i, c in enumerate(p.choices):
-                ax.text(x + 0.03, i / max(1, k - 1), str(c), fontsize=7, va="center")
-    ax.text(len(names) + 0.03, 1.0, f"{yhi:.4g}", fontsize=7)
-    ax.text(len(names) + 0.03, 0.0, f"{ylo:.4g}", fontsize=7)
+        for pos, label in axis_ticks(exp, n):
+            ax.plot([x - 0.03, x], [pos, pos], color="#444", lw=0.8)
+            ax.text(x + 0.04, pos, label, fontsize=7, va="center")
+    for q in (0.0, 0.5, 1.0):
+        ax.plot([len(names) - 0.03, len(names)], [q, q], color="#444", lw=0.8)
+        ax.text(len(names) + 0.04, q, format_number(ylo + q * span), fontsize=7, va="center")
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.02)
+    bar.set_label(f"{m.name} of the best {len(best)} ({m.goal.value if m.goal else ''})")
     ax.set_title(
         f"best {len(best)} trials by {m.name} (grey: other completed trials; below 0: inactive)"
     )
     return fig
+
+
+def axis_ticks(exp: Experiment, name: str, n: int = 5) -> list[tuple[float, str]]:
+    """(position in ``[0, 1]``, label) of the ticks of parameter ``name``'s axis, positions
+    as the search space encodes the parameter (log scales included)."""
+    import numpy as np
+
+    p = exp.space.params[name]
+    if isinstance(p, Categorical):
+        k = len(p.choices)
+        return [(i / max(1, k - 1), str(c)) for i, c in enumerate(p.choices)]
+    out: list[tuple[float, str]] = []
+    seen: set[str] = set()
+    for u in np.linspace(0.0, 1.0, n):
+        value = p.decode(np.array([min(max(u, 0.0), 1.0)]))
+        label = format_number(value, digits=3)
+        if label in seen:
+            continue
+        seen.add(label)
+        out.append((float(p.encode(value)[0]), label))
+    return out
 
 
 def _varying(exp: Experiment) -> set[str]:
@@ -278,12 +307,16 @@ def _norm_col(exp: Experiment, name: str, v: float) -> float:
     return v
 
 
-def importance_figure(importances: Sequence[Importance], *, metric: str = "") -> Figure:
-    """Horizontal bars of the importances (with their spread over the forest's trees)."""
-    fig = _figure(6.0, 0.45 * max(3, len(importances)) + 1.0)
+def importance_figure(
+    importances: Sequence[Importance], *, metric: str = "", warning: str | None = None
+) -> Figure:
+    """Horizontal bars of the importances with their uncertainty (the spread over the
+    forest's trees, one standard deviation), each labelled ``value ± std``; ``warning``
+    (see :func:`~tunehooks.analysis.importance_warning`) is printed on the figure."""
+    fig = _figure(6.5, 0.45 * max(3, len(importances)) + 1.4)
     ax = fig.subplots()
     if not importances:
-        return _empty(fig, ax, "not enough completed trials")
+        return _empty(fig, ax, warning or "not enough trials")
     items = list(reversed(importances))
     ax.barh(
         [i.name for i in items],
@@ -291,10 +324,35 @@ def importance_figure(importances: Sequence[Importance], *, metric: str = "") ->
         xerr=[i.std for i in items],
         color="#1f77b4",
         ecolor="#555",
+        capsize=3,
     )
-    ax.set_xlabel("share of variance explained (main effect)")
-    ax.set_xlim(0, max(1e-9, max(i.value + i.std for i in items)) * 1.1)
-    ax.set_title(f"parameter importance{' for ' + metric if metric else ''}")
+    right = max(1e-9, max(i.value + i.std for i in items))
+    for k, i in enumerate(items):
+        ax.text(
+            i.value + i.std + right * 0.02,
+            k,
+            f"{format_number(i.value, digits=2)} ± {format_number(i.std, digits=2)}",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_xlabel("share of variance explained (main effect); bars: ± 1 s.d. over the trees")
+    ax.set_xlim(0, right * 1.35)
+    n = items[0].n_trials
+    title = f"parameter importance{' for ' + metric if metric else ''}"
+    ax.set_title(title + (f" ({n} trials)" if n else ""))
+    if warning:
+        ax.text(
+            0.5,
+            1.0,
+            "⚠ " + warning,
+            transform=ax.transAxes,
+            ha="center",
+            va="bottom",
+            color="#b00",
+            fontsize=8,
+            wrap=True,
+        )
+        ax.set_title(title + (f" ({n} trials)" if n else ""), pad=22)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -318,8 +376,8 @@ def slices_figure(slices: Sequence[Slice], *, metric: str = "") -> Figure:
             ax.scatter(s.x, s.y, s=14, alpha=0.6, label="trials")
             if s.mean:
                 ax.plot(s.grid, s.mean, color="#ff7f0e", lw=2, label="forest mean")
-            if s.x and min(s.x) > 0 and max(s.x) / min(s.x) > 50:
-                ax.set_xscale("log")
+            if s.log:
+                ax.set_xscale("log")  # as the search space samples it
         ax.set_xlabel(s.name)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)

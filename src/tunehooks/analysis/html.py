@@ -22,12 +22,12 @@ from tunehooks.analysis.figures import (
     to_png,
     trace_figure,
 )
-from tunehooks.analysis.importance import parameter_importance, slices
+from tunehooks.analysis.importance import importance_warning, parameter_importance, slices
 from tunehooks.analysis.pareto import pareto_front
 from tunehooks.analysis.traces import CompareBand
 from tunehooks.experiment import Experiment
 from tunehooks.metrics import Strategy
-from tunehooks.trial import TrialRecord, TrialState
+from tunehooks.trial import TrialRecord
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -41,6 +41,7 @@ h1{margin-bottom:.2em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margi
 figure{margin:1em 0} figure img{max-width:100%;height:auto;border:1px solid #eee}
 table{border-collapse:collapse;font-size:.9em} td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}
 th{background:#f5f5f5} .muted{color:#666} code{background:#f5f5f5;padding:0 .2em}
+.warning{color:#8a1c00;background:#fff4e5;border-left:4px solid #e07b00;padding:.4em .8em}
 """
 
 
@@ -84,7 +85,7 @@ def report_html(
     metric: str | None = None,
     top: int = 10,
     point: float = 0.01,
-    gpus_per_trial: float = 1.0,
+    gpus_per_trial: float | None = None,
 ) -> str:
     """The report of ``exp`` as one HTML document (see :func:`write_report`)."""
     m = pick_metric(exp.metrics, metric)
@@ -152,14 +153,25 @@ def report_html(
         imps = parameter_importance(exp, metric=m.name, trials=history)
     except ValueError as e:
         imps = []
-        s.append(f'<p class="muted">{html.escape(str(e))}</p>')
-    n_done = sum(1 for t in history if t.state is TrialState.COMPLETED and m.name in t.values)
+        s.append(f'<p class="warning" id="importance-warning">{html.escape(str(e))}</p>')
+    warning = importance_warning(imps)
+    if warning:
+        s.append(f'<p class="warning" id="importance-warning">⚠ {html.escape(warning)}</p>')
+    if imps:
+        n, pruned = imps[0].n_trials, imps[0].n_pruned
+        s.append(
+            f'<p class="muted">A random forest of {n} trials ({n - pruned} completed, {pruned} '
+            f"pruned ones at the step they reached); the share of the variance of "
+            f"{html.escape(m.name)} each parameter explains on its own, ± one standard "
+            "deviation over the forest's trees.</p>"
+        )
     s.append(
-        f'<p class="muted">A random forest of the {n_done} completed trials; the share of the '
-        f"variance of {html.escape(m.name)} each parameter explains on its own (bars: spread "
-        "over the trees).</p>"
+        _img(
+            importance_figure(imps, metric=m.name, warning=warning),
+            "importance",
+            "parameter importance",
+        )
     )
-    s.append(_img(importance_figure(imps, metric=m.name), "importance", "parameter importance"))
     top_params = [i.name for i in imps if i.name in exp.space.params][:3] or None
     sl = slices(exp, params=top_params, metric=m.name, trials=history)
     s.append("<h2>Slices</h2>")
@@ -190,12 +202,13 @@ def write_report(
     metric: str | None = None,
     top: int = 10,
     point: float = 0.01,
-    gpus_per_trial: float = 1.0,
+    gpus_per_trial: float | None = None,
 ) -> str:
     """Write the HTML report of ``exp`` to ``path`` and return the path.
 
     The report holds the cost table, the best trials, the best-so-far trace
-    (against trials, epochs and GPU-hours), learning curves (pruned trials
+    (against trials, epochs and trial-hours, or GPU-hours with ``gpus_per_trial``),
+    learning curves (pruned trials
     marked), parallel coordinates, parameter importance, slices and, with two
     metrics, the Pareto front. It only reads the experiment.
 

@@ -1,6 +1,9 @@
 """Parameter importance: an fANOVA-style variance decomposition of a random forest.
 
-A random forest (scikit-learn) is fitted to the COMPLETED trials: one input
+A random forest (scikit-learn) is fitted to the COMPLETED trials and the PRUNED
+ones at the fidelity they reached (their last reported value, with the step as
+the fidelity column, so a trial stopped early does not count as a bad full
+training): one input
 column per parameter (the parameter's position in ``[0, 1]`` as the search
 space encodes it, log scales included; a categorical's choice index; an
 inactive conditional parameter gets ``-1``, outside the range, so the trees
@@ -15,7 +18,8 @@ maximum:
 A conditional parameter is evaluated where it is active, and its share is
 scaled by how often it is active. Importances are averaged over the trees (a
 standard deviation comes with them); they need not sum to 1, the rest being
-interactions.
+interactions. Below :func:`reliable_trials` trials the ranking is a guess and
+:func:`importance_warning` says so.
 """
 
 from __future__ import annotations
@@ -32,7 +36,15 @@ from tunehooks.params import Categorical, Constant
 from tunehooks.space import SearchSpace
 from tunehooks.trial import TrialRecord, TrialState
 
-__all__ = ["Importance", "Slice", "encode_params", "parameter_importance", "slices"]
+__all__ = [
+    "Importance",
+    "Slice",
+    "encode_params",
+    "importance_warning",
+    "parameter_importance",
+    "reliable_trials",
+    "slices",
+]
 
 INACTIVE = -1.0
 FIDELITY_COLUMN = "(fidelity)"
@@ -40,11 +52,54 @@ FIDELITY_COLUMN = "(fidelity)"
 
 @dataclass(frozen=True)
 class Importance:
-    """The share of the objective's variance one parameter explains on its own."""
+    """The share of the objective's variance one parameter explains on its own.
+
+    ``std`` is its spread over the forest's trees (each fitted to a bootstrap sample of
+    the trials); ``n_trials`` the trials fitted, ``n_pruned`` of them pruned ones.
+
+    Example:
+        >>> Importance("lr", 0.7, 0.1, n_trials=30, n_pruned=6).n_trials
+        30
+    """
 
     name: str
     value: float
     std: float
+    n_trials: int = 0
+    n_pruned: int = 0
+
+
+def reliable_trials(n_params: int) -> int:
+    """Trials below which importances over ``n_params`` parameters are not to be trusted:
+    20, or 4 per parameter when there are more than 5.
+
+    Example:
+        >>> reliable_trials(3), reliable_trials(10)
+        (20, 40)
+    """
+    return max(20, 4 * n_params)
+
+
+def importance_warning(importances: Sequence[Importance]) -> str | None:
+    """One sentence for a reader when ``importances`` (one per parameter, as
+    :func:`parameter_importance` returns them) rest on too few trials, else ``None``.
+
+    Example:
+        >>> importance_warning([Importance(n, 0.3, 0.4, n_trials=4) for n in "ab"])
+        'only 4 trials: importances need about 20 for 2 parameters, so read these as guesses (see the error bars)'
+    """
+    if not importances:
+        return None
+    n_params = len(importances)
+    n = importances[0].n_trials
+    need = reliable_trials(n_params)
+    if n >= need:
+        return None
+    pruned = importances[0].n_pruned
+    return (
+        f"only {n} trials{f' ({pruned} of them pruned)' if pruned else ''}: importances need "
+        f"about {need} for {n_params} parameters, so read these as guesses (see the error bars)"
+    )
 
 
 def _columns(space: SearchSpace) -> list[str]:
@@ -71,28 +126,44 @@ def encode_params(space: SearchSpace, configs: Sequence[Mapping[str, Any]]) -> n
     return out
 
 
+def _fitted_trials(
+    trials: Sequence[TrialRecord], metric: str
+) -> list[tuple[TrialRecord, float, float | None]]:
+    """(trial, value, fidelity reached) of the COMPLETED trials with a final value and of
+    the PRUNED ones with a reported value (at the step they reached)."""
+    out: list[tuple[TrialRecord, float, float | None]] = []
+    for t in trials:
+        if t.state is TrialState.COMPLETED:
+            v = t.value(metric)
+            if v is not None and np.isfinite(v):
+                step = t.fidelity if t.fidelity is not None else t.last_step
+                out.append((t, float(v), None if step is None else float(step)))
+        elif t.state is TrialState.PRUNED:
+            v = t.last_reported(metric)
+            if v is not None and np.isfinite(v) and t.last_step is not None:
+                out.append((t, float(v), float(t.last_step)))
+    return out
+
+
 def _training_set(
     exp: Experiment, metric: str, trials: Sequence[TrialRecord]
-) -> tuple[np.ndarray, np.ndarray, list[str], float | None]:
-    done = [
-        t
-        for t in trials
-        if t.state is TrialState.COMPLETED
-        and t.value(metric) is not None
-        and np.isfinite(t.value(metric) or 0.0)
-    ]
-    X = encode_params(exp.space, [t.params for t in done])
-    y = np.array([float(t.values[metric]) for t in done])
+) -> tuple[np.ndarray, np.ndarray, list[str], float | None, int]:
+    fitted = _fitted_trials(trials, metric)
+    X = encode_params(exp.space, [t.params for t, _, _ in fitted])
+    y = np.array([v for _, v, _ in fitted])
     names = _columns(exp.space)
-    fmax: float | None = None
+    n_pruned = sum(1 for t, _, _ in fitted if t.state is TrialState.PRUNED)
     if exp.fidelity is not None:
-        fids = {t.fidelity for t in done}
-        if len(fids) > 1 or not all(is_full_fidelity(t, exp.fidelity) for t in done):
-            fmax = exp.fidelity.max
-            fcol = np.array([t.fidelity if t.fidelity is not None else fmax for t in done])
-            X = np.column_stack([X, fcol / fmax])
+        fmax: float | None = exp.fidelity.max
+    else:
+        fmax = max((f for _, _, f in fitted if f is not None), default=None)
+    if fmax:
+        fids = [fmax if f is None else min(f, fmax) for _, _, f in fitted]
+        if len(set(fids)) > 1 or not all(is_full_fidelity(t, exp.fidelity) for t, _, _ in fitted):
+            X = np.column_stack([X, np.array(fids) / fmax])
             names = [*names, FIDELITY_COLUMN]
-    return X, y, names, fmax
+            return X, y, names, fmax, n_pruned
+    return X, y, names, None, n_pruned
 
 
 def _fit_forest(X: np.ndarray, y: np.ndarray, seed: int, n_trees: int) -> Any:
@@ -133,15 +204,16 @@ def parameter_importance(
     """
     m = pick_metric(exp.metrics, metric)
     history = exp.get_trials() if trials is None else trials
-    X, y, names, fmax = _training_set(exp, m.name, history)
+    X, y, names, fmax, n_pruned = _training_set(exp, m.name, history)
     if len(y) < min_trials:
         raise ValueError(
-            f"importance needs at least {min_trials} completed trials with {m.name!r} "
-            f"(got {len(y)}); run more trials"
+            f"importance needs at least {min_trials} completed or pruned trials with "
+            f"{m.name!r} (got {len(y)}); run more trials"
         )
     n_params = len(_columns(exp.space))
+    n = len(y)
     if np.ptp(y) == 0.0:
-        return [Importance(n, 0.0, 0.0) for n in names[:n_params]]
+        return [Importance(c, 0.0, 0.0, n, n_pruned) for c in names[:n_params]]
     forest = _fit_forest(X, y, seed, n_trees)
     rng = np.random.default_rng(seed)
     background = exp.space.sample(samples, rng=rng)
@@ -154,7 +226,7 @@ def parameter_importance(
     for j, name in enumerate(names[:n_params]):
         active = B[:, j] != INACTIVE
         if not active.any():
-            results.append(Importance(name, 0.0, 0.0))
+            results.append(Importance(name, 0.0, 0.0, n, n_pruned))
             continue
         values = np.unique(B[active, j])
         if values.size > 32:
@@ -168,7 +240,7 @@ def parameter_importance(
             pred = tree.predict(flat).reshape(values.size, rows.shape[0])
             main = np.var(pred.mean(axis=1))
             shares.append(0.0 if tv <= 0 else min(1.0, main / tv) * active.mean())
-        results.append(Importance(name, float(np.mean(shares)), float(np.std(shares))))
+        results.append(Importance(name, float(np.mean(shares)), float(np.std(shares)), n, n_pruned))
     return sorted(results, key=lambda r: -r.value)
 
 
@@ -183,6 +255,8 @@ class Slice:
     numbers: list[int]
     grid: list[Any]
     mean: list[float]
+    log: bool = False
+    """The search space samples the parameter on a log scale: so should its axis."""
 
 
 def slices(
@@ -207,7 +281,7 @@ def slices(
     for pname in params:
         if pname not in exp.space.params:
             raise ValueError(f"params: {pname!r} is not a parameter ({exp.space.names})")
-    X, y, _, fmax = _training_set(exp, m.name, history)
+    X, y, _, fmax, _ = _training_set(exp, m.name, history)
     done = [
         t
         for t in history
@@ -253,6 +327,7 @@ def slices(
                 [q[2] for q in pts],
                 grid_values if mean else [],
                 mean,
+                log=bool(getattr(p, "log", False)),
             )
         )
     return out

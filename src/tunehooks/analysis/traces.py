@@ -34,7 +34,8 @@ class Axis(str, enum.Enum):
     TRIALS = "trials"
     COST = "cost"  # full-training equivalents (Experiment.trial_cost)
     EPOCHS = "epochs"
-    GPU_HOURS = "gpu_hours"
+    GPU_HOURS = "gpu_hours"  # trial-hours times the GPUs each trial used (given by the user)
+    HOURS = "hours"  # wall-clock hours the trials ran, added up
 
     @property
     def label(self) -> str:
@@ -43,6 +44,7 @@ class Axis(str, enum.Enum):
             Axis.COST: "cost (full trainings)",
             Axis.EPOCHS: "epochs trained",
             Axis.GPU_HOURS: "GPU-hours",
+            Axis.HOURS: "trial-hours (wall clock)",
         }[self]
 
 
@@ -95,7 +97,9 @@ class Trace:
         return out
 
 
-def resource(t: TrialRecord, axis: Axis, exp: Experiment, *, gpus_per_trial: float = 1.0) -> float:
+def resource(
+    t: TrialRecord, axis: Axis, exp: Experiment, *, gpus_per_trial: float | None = None
+) -> float:
     """How much of ``axis`` one trial used."""
     if axis is Axis.TRIALS:
         return 1.0
@@ -103,7 +107,19 @@ def resource(t: TrialRecord, axis: Axis, exp: Experiment, *, gpus_per_trial: flo
         return exp.trial_cost(t)
     if axis is Axis.EPOCHS:
         return epochs_of(t)
-    return gpu_hours_of(t, gpus_per_trial)
+    if axis is Axis.HOURS:
+        return gpu_hours_of(t, 1.0)
+    return gpu_hours_of(t, check_gpus(axis, gpus_per_trial))
+
+
+def check_gpus(axis: Axis, gpus_per_trial: float | None) -> float:
+    """``gpus_per_trial``, which GPU-hours need: nothing in the database says GPUs were used."""
+    if gpus_per_trial is None or not gpus_per_trial > 0:
+        raise ValueError(
+            f"gpus_per_trial: GPU-hours need the number of GPUs each trial used (got "
+            f"{gpus_per_trial!r}); give it (--gpus-per-trial N) or use the axis 'hours'"
+        )
+    return float(gpus_per_trial)
 
 
 def best_so_far(
@@ -112,7 +128,7 @@ def best_so_far(
     metric: str | None = None,
     axis: Axis | str = Axis.TRIALS,
     trials: Sequence[TrialRecord] | None = None,
-    gpus_per_trial: float = 1.0,
+    gpus_per_trial: float | None = None,
 ) -> Trace:
     """The best-so-far trace of ``metric`` (default: the first optimized metric).
 
@@ -129,6 +145,8 @@ def best_so_far(
         [3.0, 1.0, 1.0]
     """
     ax = _axis(axis)
+    if ax is Axis.GPU_HOURS:
+        check_gpus(ax, gpus_per_trial)
     m = pick_metric(exp.metrics, metric)
     history = exp.get_trials() if trials is None else trials
     xs: list[float] = []
@@ -178,7 +196,7 @@ def compare_traces(
     metric: str | None = None,
     axis: Axis | str = Axis.TRIALS,
     points: int = 100,
-    gpus_per_trial: float = 1.0,
+    gpus_per_trial: float | None = None,
 ) -> list[CompareBand]:
     """Summarize best-so-far over repeated runs, one band per labelled group.
 
