@@ -81,3 +81,73 @@ def test_report_renders_in_headless_chromium(lr_sweep: th.Experiment, tmp_path) 
     # the check sees a broken image: a corrupted figure decodes to nothing
     broken = re.sub(r"(base64,)[A-Za-z0-9+/]{40}", r"\1" + "A" * 40, html, count=1)
     assert decoded_images(broken, tmp_path)[0]["w"] == 0
+
+
+def screenshot(html: str, tmp_path, *, height: int = 6000):
+    """The page as Chromium paints it (1200 px wide), as an RGB array."""
+    import numpy as np
+    from PIL import Image
+
+    page = tmp_path / "shot.html"
+    page.write_text(html, encoding="utf-8")
+    png = tmp_path / "shot.png"
+    out = subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile-shot'}",
+            f"--window-size=1200,{height}",
+            f"--screenshot={png}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0 and png.exists(), out.stderr[-2000:]
+    return np.asarray(Image.open(png).convert("RGB")).astype(int)
+
+
+@pytest.mark.slow
+def test_report_screenshot_shows_the_figures_and_the_importance_warning(
+    storage_url: str, tmp_path
+) -> None:
+    import numpy as np
+
+    exp = th.Experiment.create(
+        "few",
+        th.SearchSpace({"lr": th.Float(1e-4, 1.0, log=True), "opt": th.Categorical(["a", "b"])}),
+        metrics=[th.Metric("loss", goal="minimize")],
+        budget=th.Budget(trials=8),
+        storage=storage_url,
+        method="sobol",
+    )
+    for t in exp.trials():
+        t.report(1, {"loss": 2.0})
+        t.complete({"loss": abs(np.log10(t.params["lr"]) + 2)})
+    html = an.report_html(exp)
+    assert "only 8 trials" in html
+    img = screenshot(html, tmp_path)
+    assert img.shape[1] == 1200
+    # painted, not blank: a large share of the page is not background white
+    ink = np.any(img < 235, axis=2)
+    assert ink.mean() > 0.015, ink.mean()
+    # the warning box is drawn: its orange border (#e07b00) and its pale background (#fff4e5)
+    border = np.all(np.abs(img - np.array([0xE0, 0x7B, 0x00])) < 12, axis=2)
+    pale = np.all(np.abs(img - np.array([0xFF, 0xF4, 0xE5])) < 4, axis=2)
+    assert border.sum() > 50 and pale.sum() > 2000, (border.sum(), pale.sum())
+    # the figures are painted as images of the size the browser decoded
+    images = decoded_images(html, tmp_path)
+    assert {i["id"] for i in images} == {
+        "fig-trace",
+        "fig-curves",
+        "fig-parallel",
+        "fig-importance",
+        "fig-slices",
+    }
+    # viridis (the parallel coordinates' lines and colour bar) is on the page: its yellow end
+    yellow = np.all(np.abs(img - np.array([0xFD, 0xE7, 0x25])) < 20, axis=2)
+    assert yellow.sum() > 100, yellow.sum()

@@ -175,7 +175,8 @@ def learning_curves_figure(
         label = None if t.state in drawn else t.state.value.lower()
         drawn.add(t.state)
         lw = 2.8 if t.number == best else 1.0
-        ax.plot(xs, ys, style, color=color, lw=lw, alpha=0.75, label=label)
+        marker = "." if len(xs) == 1 else None  # a one-report curve is a point, not nothing
+        ax.plot(xs, ys, style, color=color, lw=lw, alpha=0.75, label=label, marker=marker)
         if t.state is TrialState.PRUNED:
             ax.plot(xs[-1], ys[-1], "x", color=color, ms=7, mew=2)
         elif t.state is TrialState.RUNNING:

@@ -253,13 +253,16 @@ async function poll() {
       renderTrials(d);
       renderCosts(d);
       if (state.detail !== null) await refreshDetail();
-      state.seen.push(d.trials.length);
+      const last = state.seen[state.seen.length - 1];
+      if (last && last[0] === d.trials.length) last[1] += 1;
+      else state.seen.push([d.trials.length, 1]);
     } else {
       $("exp-name").textContent = "no experiments in this storage yet";
     }
     state.polls += 1;
     document.body.dataset.polls = String(state.polls);
-    document.body.dataset.seen = state.seen.slice(-50).join(",");
+    // what the polls saw, run-length encoded: "3*12,4*40" is 3 trials 12 times, then 4
+    document.body.dataset.seen = state.seen.map(([n, k]) => `${n}*${k}`).join(",");
     $("status").textContent = `updated ${new Date().toLocaleTimeString()} · every ${state.interval / 1000} s`;
     $("status").className = "muted";
   } catch (e) {
