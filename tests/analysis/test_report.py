@@ -152,7 +152,7 @@ def test_cli_report_and_compare(scripted: th.Experiment, tmp_path) -> None:
     assert out.returncode == 2 and "no experiment 'nope'" in out.stderr
     missing = f"sqlite:///{tmp_path / 'missing.db'}"
     out = cli("report", "--storage", missing, "--out", str(tmp_path / "x.html"))
-    assert out.returncode == 2 and "no database file" in out.stderr
+    assert out.returncode == 2 and "no database at" in out.stderr
     assert not (tmp_path / "missing.db").exists()  # a report creates nothing
 
 
