@@ -19,7 +19,7 @@ if [ ! -f .venv/.stamp ] || [ "$(cat .venv/.stamp)" != "$want" ]; then
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q torch==2.13.0
-  .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev,lightning,tensorflow,postgres,analysis,launch,dashboard,migrate]"
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev,lightning,tensorflow,postgres,analysis,launch,dashboard,migrate,mlflow,tensorboard]"
   echo "$want" > .venv/.stamp
 fi
 

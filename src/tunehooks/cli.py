@@ -112,8 +112,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.json:
         data = exp.to_json(args.json)  # strict JSON: non-finite numbers become null
         print(f"wrote {len(data['trials'])} trials to {args.json}")
-    if not args.csv and not args.json:
-        raise CLIError("export: give --csv FILE and/or --json FILE")
+    for target in ("mlflow", "tensorboard"):
+        where = getattr(args, target)
+        if not where:
+            continue
+        from tunehooks.analysis import tracking
+
+        try:
+            if target == "mlflow":
+                r = tracking.to_mlflow(
+                    exp, tracking_uri=where, experiment_name=args.mlflow_experiment
+                )
+            else:
+                r = tracking.to_tensorboard(exp, where)
+        except ModuleNotFoundError as e:
+            raise CLIError(str(e)) from None
+        left = f"; {r.unfinished} running or queued left out" if r.unfinished else ""
+        again = f"; {r.skipped} already there" if r.skipped else ""
+        print(f"exported {r.exported} trials to {target} at {r.target}{again}{left}")
+    if not (args.csv or args.json or args.mlflow or args.tensorboard):
+        raise CLIError(
+            "export: give --csv FILE, --json FILE, --mlflow URI and/or --tensorboard DIR"
+        )
     return 0
 
 
@@ -245,6 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("experiment", nargs="?")
     p.add_argument("--csv", metavar="FILE")
     p.add_argument("--json", metavar="FILE")
+    p.add_argument(
+        "--mlflow",
+        metavar="URI",
+        help="an MLflow tracking URI (sqlite:///mlflow.db, http://...): one run per finished trial",
+    )
+    p.add_argument("--mlflow-experiment", metavar="NAME", help="default: the experiment's name")
+    p.add_argument(
+        "--tensorboard", metavar="DIR", help="TensorBoard run folders, one per finished trial"
+    )
     _storage_arg(p)
     p.set_defaults(func=cmd_export)
 

@@ -49,11 +49,13 @@ if TYPE_CHECKING:
     )
     from tunehooks.analysis.pareto import ParetoResult, non_dominated, pareto_front
     from tunehooks.analysis.traces import Axis, CompareBand, Trace, best_so_far, compare_traces
+    from tunehooks.analysis.tracking import ExportResult, to_mlflow, to_tensorboard
 
 _EXPORTS = {
     "Axis": "traces",
     "CompareBand": "traces",
     "CostTable": "costs",
+    "ExportResult": "tracking",
     "Importance": "importance",
     "ParetoResult": "pareto",
     "ReadOnlyStorage": "_data",
@@ -80,8 +82,10 @@ _EXPORTS = {
     "report_html": "html",
     "slices": "importance",
     "slices_figure": "figures",
+    "to_mlflow": "tracking",
     "to_png": "figures",
     "to_svg": "figures",
+    "to_tensorboard": "tracking",
     "trace_figure": "figures",
     "trials_json": "export",
     "write_json": "export",
@@ -92,6 +96,7 @@ __all__ = [
     "Axis",
     "CompareBand",
     "CostTable",
+    "ExportResult",
     "Importance",
     "ParetoResult",
     "ReadOnlyStorage",
@@ -118,8 +123,10 @@ __all__ = [
     "report_html",
     "slices",
     "slices_figure",
+    "to_mlflow",
     "to_png",
     "to_svg",
+    "to_tensorboard",
     "trace_figure",
     "trials_json",
     "write_json",
