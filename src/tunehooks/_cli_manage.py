@@ -131,9 +131,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         raise CLIError(str(e)) from None
     url = require_database(args.storage)
     try:
-        serve(url, host=args.host, port=args.port, interval=args.interval)
+        serve(url, host=args.host, port=args.port, interval=args.interval, runs_dir=args.runs_dir)
     except ModuleNotFoundError as e:
         raise CLIError(str(e)) from None
+    except ValueError as e:
+        raise CLIError(f"dashboard: {e}") from None
     except OSError as e:
         raise CLIError(f"dashboard: cannot listen on {args.host}:{args.port} ({e})") from None
     return 0

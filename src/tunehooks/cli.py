@@ -246,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free one)")
     p.add_argument("--interval", type=float, default=2.0, help="seconds between the page's updates")
+    p.add_argument(
+        "--runs-dir", default="runs", help="where `tunehooks launch` wrote the trials' logs"
+    )
     _storage_arg(p)
     p.set_defaults(func=manage.cmd_dashboard)
 

@@ -246,3 +246,61 @@ def test_polls_refit_no_forest_until_a_trial_finishes(scripted: th.Experiment) -
     after = data.experiment("scripted")
     assert after["figures"]["importance"]["layout"] != first["figures"]["importance"]["layout"]
     data.close()
+
+
+def test_cli_dashboard_bad_options_are_one_line(lr_sweep: th.Experiment) -> None:
+    import socket
+
+    url = lr_sweep.storage.url
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for extra, says in (
+            (["--port", str(port)], f"cannot listen on 127.0.0.1:{port}"),
+            (["--port", "0", "--interval", "0"], "interval must be a positive number"),
+        ):
+            out = subprocess.run(
+                [sys.executable, "-m", "tunehooks", "dashboard", "--storage", url, *extra],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert out.returncode == 2, (extra, out.stderr)
+            assert says in out.stderr and out.stderr.count("\n") == 1, out.stderr
+
+
+def test_cli_dashboard_reads_the_logs_of_its_runs_dir(lr_sweep: th.Experiment, tmp_path) -> None:
+    t = lr_sweep.get_trials()[0]
+    folder = run_folder(tmp_path / "my-runs", "lr-only", t.id)
+    folder.mkdir(parents=True)
+    (folder / "stderr.log").write_text("Traceback: boom\n")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tunehooks",
+            "dashboard",
+            "--storage",
+            lr_sweep.storage.url,
+            "--port",
+            "0",
+            "--runs-dir",
+            str(tmp_path / "my-runs"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        address = proc.stdout.readline().split(" at ")[1].split(" ")[0]
+        with urllib.request.urlopen(f"{address}api/experiments/lr-only/trials/0", timeout=60) as r:
+            assert json.load(r)["logs"]["stderr"] == "Traceback: boom\n"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    from tunehooks.dashboard.server import exposure_warning
+
+    assert exposure_warning("127.0.0.1") is None and exposure_warning("::1") is None
+    assert "anyone who can reach this machine" in (exposure_warning("0.0.0.0") or "")

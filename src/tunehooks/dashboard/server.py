@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import urllib.parse
 from http import HTTPStatus
@@ -28,7 +29,7 @@ from typing import Any
 from tunehooks.dashboard.api import DashboardData
 from tunehooks.storage.base import StorageError
 
-__all__ = ["DashboardServer", "plotly_js", "serve"]
+__all__ = ["DashboardServer", "exposure_warning", "plotly_js", "serve"]
 
 STATIC = Path(__file__).parent / "static"
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
@@ -173,6 +174,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(path.read_bytes(), f"{kind}; charset=utf-8", HTTPStatus.OK)
 
 
+def exposure_warning(host: str) -> str | None:
+    """A warning when ``host`` makes the dashboard reachable from other machines.
+
+    Example:
+        >>> exposure_warning("127.0.0.1") is None, exposure_warning("0.0.0.0")[:28]
+        (True, 'warning: listening on 0.0.0.')
+    """
+    if host in ("127.0.0.1", "localhost", "::1") or host.startswith("127."):
+        return None
+    return (
+        f"warning: listening on {host}: anyone who can reach this machine can read every "
+        "experiment of the storage (read-only, no password); use --host 127.0.0.1 and an "
+        "SSH tunnel to keep it private"
+    )
+
+
 def serve(
     url: str,
     *,
@@ -185,6 +202,9 @@ def serve(
     from tunehooks._cli_common import shown_url
 
     server = DashboardServer(url, host=host, port=port, interval=interval, runs_dir=runs_dir)
+    warning = exposure_warning(host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     print(
         f"tunehooks dashboard of {shown_url(url)} at {server.address} (read-only; Ctrl-C stops)",
         flush=True,
