@@ -194,3 +194,50 @@ def test_a_thousand_trials(storage_url: str, tmp_path, serve) -> None:
     assert text_of(page, "trial-count") == "(1000 of 1000 shown)"
     assert re.search(r'<div id="fig-pareto" class="fig js-plotly-plot"', page)
     assert elapsed < 120, elapsed
+
+
+def test_the_page_never_hangs_when_its_experiment_goes_away(
+    storage_url: str, tmp_path, serve
+) -> None:
+    for name, acc in (("first", 0.7), ("second", 0.8)):
+        exp = th.Experiment.create(
+            name,
+            th.SearchSpace({"x": th.Float(0, 1)}),
+            metrics=[th.Metric("acc", goal="maximize")],
+            budget=th.Budget(trials=1),
+            storage=storage_url,
+            method="random",
+        )
+        for t in exp.trials():
+            t.complete({"acc": acc})
+    srv = start(storage_url, serve, interval=0.5)
+    done: list[int] = []
+
+    def delete() -> None:  # the experiment on screen is deleted while the page polls it
+        while srv.requests < 16:
+            time.sleep(0.02)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tunehooks",
+                "delete",
+                "first",
+                "--yes",
+                "--storage",
+                storage_url,
+            ],
+            capture_output=True,
+            timeout=120,
+        )
+        done.append(out.returncode)
+
+    thread = threading.Thread(target=delete)
+    thread.start()
+    page = dom(srv.address, tmp_path, budget_ms=40000)
+    thread.join(timeout=120)
+    assert done == [0]
+    assert text_of(page, "exp-name") == "second"
+    assert text_of(page, "best-value") == "acc = 0.8"
+    assert 'data-name="first"' not in page
+    assert "cannot read the storage" not in text_of(page, "status")
