@@ -241,3 +241,34 @@ def test_the_page_never_hangs_when_its_experiment_goes_away(
     assert text_of(page, "best-value") == "acc = 0.8"
     assert 'data-name="first"' not in page
     assert "cannot read the storage" not in text_of(page, "status")
+
+
+def test_one_trials_details(lr_sweep: th.Experiment, tmp_path, serve) -> None:
+    from tunehooks._format import format_number
+    from tunehooks.dashboard.api import run_folder
+
+    failed = next(t for t in lr_sweep.get_trials() if t.state is th.TrialState.FAILED)
+    folder = run_folder(tmp_path / "runs", "lr-only", failed.id)
+    folder.mkdir(parents=True)
+    (folder / "stdout.log").write_text("epoch 1 loss 0.9\nepoch 2 loss nan\n")
+    srv = DashboardServer(lr_sweep.storage.url, port=0, runs_dir=tmp_path / "runs")
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    serve.append(srv)
+    page = dom(srv.address + f"?trial={failed.number}", tmp_path)
+    assert text_of(page, "detail-number") == f"{failed.number} (FAILED)"
+    assert 'id="trial-detail" hidden' not in page
+    assert text_of(page, "detail-error") == "diverged"
+    assert "epoch 2 loss nan" in text_of(page, "detail-logs")
+    params = dict(
+        re.findall(
+            r"<tr><td>(.*?)</td><td>(.*?)</td></tr>",
+            page.split('id="detail-params"')[1].split("</table>")[0],
+        )
+    )
+    assert params["opt"] == failed.params["opt"]
+    assert params["lr"] == format_number(failed.params["lr"])
+    pruned = next(t for t in lr_sweep.get_trials() if t.state is th.TrialState.PRUNED)
+    page = dom(srv.address + f"?trial={pruned.number}", tmp_path)
+    assert text_of(page, "detail-number") == f"{pruned.number} (PRUNED)"
+    assert re.search(r'<div id="fig-detail" class="fig js-plotly-plot"', page)
+    assert "(no logs found)" in text_of(page, "detail-logs")

@@ -288,6 +288,7 @@ async function start() {
     $("axis").value = state.axis;
   }
   if (query.get("metric")) state.metric = query.get("metric");
+  if (query.get("trial")) state.detail = Number(query.get("trial")); // ?trial=7 opens trial 7
   try {
     const {body: cfg} = await getJSON("/api/config");
     const override = query.get("interval");
