@@ -331,10 +331,12 @@ class Reporter:
                 return
             yield epoch
 
-    def finish(self, error: BaseException | None = None) -> TrialRecord | None:
+    def finish(
+        self, error: BaseException | None = None, *, block_end: bool = False
+    ) -> TrialRecord | None:
         """Finish the trial once training ended; None when it was already finished, when
         this is not the writer, or when a ``trials()`` loop (or ``with`` block) holding
-        the trial completes it at its end.
+        the trial completes it at its end (``block_end``: this is such an end).
 
         A rank other than 0 writes only an error of its own (the first error wins);
         rank 0 failing with another rank's echo (gloo's "Connection closed by peer")
@@ -354,7 +356,7 @@ class Reporter:
             stopped_by_scheduler=self.trial.should_stop,
             error=error,
         )
-        if state is TrialState.COMPLETED and _trainings.is_held(self.trial.id):
+        if state is TrialState.COMPLETED and not block_end and _trainings.is_held(self.trial.id):
             return None  # the loop holding the trial completes it: later fits continue it
         peer_echo = state is TrialState.FAILED and error is not None and is_peer_echo(error)
         if peer_echo and self._peer_failed():
@@ -397,5 +399,5 @@ class Reporter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        self.finish(exc)
+        self.finish(exc, block_end=True)
         return isinstance(exc, TrialPruned)

@@ -172,11 +172,11 @@ class TuneCallback(_Callback):
     ) -> bool:
         failure = _trainings.release(self.trial.id)
         if exc is not None:
-            self._reporter.finish(exc)
+            self._reporter.finish(exc, block_end=True)
         elif failure is not None and not self.trial.is_finished:
             self.trial.fail(failure)
         else:
-            self._reporter.finish()
+            self._reporter.finish(block_end=True)
         return isinstance(exc, TrialPruned)
 
 
