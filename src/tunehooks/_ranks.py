@@ -2,18 +2,20 @@
 
 Under DDP every rank runs the training script, so ``for trial in exp.trials()``
 runs on every rank. Only rank 0 may ask for a trial (and settle it); every other
-rank must train the same one. When a rank reaches the ask, no process group
-exists yet (Lightning starts its ranks and the group inside ``fit``; torchrun
-starts the ranks before anything), so the hand-over cannot be a collective. It
-goes, keyed by (experiment, loop iteration), through:
+rank must train the same one. When a rank reaches the ask, a process group
+often does not exist yet (Lightning starts its ranks and the group inside
+``fit``; torchrun starts the ranks before anything), so the hand-over is, keyed
+by (experiment, loop iteration ``k``), the first of:
 
 1. the launcher's assignment: with ``TUNEHOOKS_TRIAL_ID`` set (``tunehooks
    launch``) for this experiment, every rank yields that trial, once;
-2. torchrun's agent store (``TORCHELASTIC_USE_AGENT_STORE=True``): the elastic
+2. a process group that exists on every rank (after a first Lightning fit, or
+   after ``fabric.launch()``): rank 0 broadcasts the trial's id;
+3. torchrun's agent store (``TORCHELASTIC_USE_AGENT_STORE=True``): the elastic
    agent hosts a TCP store at ``MASTER_ADDR:MASTER_PORT`` before any rank starts
-   and for as long as the job runs; rank 0 sets ``tunehooks/<experiment>/<k>``
+   and for as long as the job runs; rank 0 sets ``tunehooks/<experiment>.<k>``
    to the trial's id ("" once the budget is spent), the others wait for the key;
-3. the storage: rank 0 asks with a worker id ending in ``/ddp-<job>.<k>``, where
+4. the storage: rank 0 asks with a worker id ending in ``/ddp-<job>.<k>``, where
    ``<job>`` is ``$TUNEHOOKS_DDP_JOB`` (rank 0 sets it, ``<pid>-<random>``, when
    it is unset, so the ranks Lightning starts inside ``fit`` inherit it); the
    other ranks poll the experiment's trials for that worker id. They end their
@@ -21,6 +23,8 @@ goes, keyed by (experiment, loop iteration), through:
    (Slurm's ``srun``, ``mpirun``, several nodes) works by setting
    ``TUNEHOOKS_DDP_JOB`` to one value per job on every rank.
 
+Every rank takes the same branch at the same iteration: the environment and the
+process group's existence are the same on all of them.
 A rank other than 0 skips a trial that is already finished when it finds it
 (rank 0 trained it alone, before the other ranks existed).
 """
@@ -97,6 +101,21 @@ def _store() -> Any:
     return _agent_store
 
 
+def _group_ready() -> bool:
+    """A torch.distributed process group of several ranks exists (on every rank alike)."""
+    import torch.distributed as dist
+
+    return bool(dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1)
+
+
+def _broadcast_id(trial_id: int | None) -> int | None:
+    import torch.distributed as dist
+
+    box: list[int | None] = [trial_id]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -142,6 +161,10 @@ class TrialHandoff:
             # rank 0 trained it before this rank existed: on to rank 0's next one
 
     def _ask(self, key: str) -> Trial | None:
+        if _group_ready():
+            trial = self.exp.ask(worker_id=self.worker_id)
+            _broadcast_id(None if trial is None else trial.id)
+            return trial
         if _under_torchrun():
             trial = self.exp.ask(worker_id=self.worker_id)
             _store().set(key, "" if trial is None else str(trial.id))
@@ -150,6 +173,9 @@ class TrialHandoff:
         return self.exp.ask(worker_id=f"{self.worker_id}/ddp-{job}.{key}")
 
     def _receive(self, key: str) -> TrialRecord | None:
+        if _group_ready():
+            trial_id = _broadcast_id(None)
+            return None if trial_id is None else self.exp.storage.get_trial(trial_id)
         if _under_torchrun():
             text = _store().get(key).decode()
             return None if not text else self.exp.storage.get_trial(int(text))
