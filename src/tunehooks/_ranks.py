@@ -140,7 +140,10 @@ class TrialHandoff:
         self.writes = self.rank == 0
         self._assigned = assigned
         if self._assigned is None and not _under_torchrun() and self.writes:
-            os.environ.setdefault(ENV_DDP_JOB, f"{os.getpid()}-{secrets.token_hex(4)}")
+            leader = os.environ.get(ENV_DDP_JOB, "").split("-", 1)[0]
+            if not leader or (leader.isdigit() and int(leader) != os.getpid()):
+                # unset, or inherited from another rank 0 (a parent process): this job's own
+                os.environ[ENV_DDP_JOB] = f"{os.getpid()}-{secrets.token_hex(4)}"
 
     def next_trial(self) -> Trial | None:
         """The next trial to train on this rank; None when the loop ends."""
@@ -199,12 +202,13 @@ class TrialHandoff:
 
     def _find(self, suffix: str) -> tuple[TrialRecord | None, bool]:
         """The trial with this worker id, and whether none will come (the budget is spent)."""
-        history = self.exp.storage.get_trials(self.exp.id)
+        history = self.exp.storage.get_trials(self.exp.id, with_reports=False)
         for t in history:
             if (t.worker_id or "").endswith(suffix):
                 return t, False
-        queued = any(t.state is TrialState.QUEUED for t in history)
-        return None, not queued and self.exp.budget_exhausted(history)
+        if any(t.state is TrialState.QUEUED for t in history):
+            return None, False
+        return None, self.exp.budget_exhausted(self.exp.storage.get_trials(self.exp.id))
 
 
 def _poll(

@@ -143,7 +143,10 @@ class TuneCallback(_Callback):
             return
         if self._validated or not trainer.enable_validation:  # no validation loop: training metrics
             self._validated = False
-            self._report(trainer, trainer.current_epoch + 1)
+            every_step = self.every is ReportEvery.VALIDATION
+            self._report(
+                trainer, int(trainer.global_step) if every_step else trainer.current_epoch + 1
+            )
 
     def _report(self, trainer: Any, step: int) -> None:
         decision = self._reporter.report(
