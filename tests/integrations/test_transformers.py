@@ -4,82 +4,32 @@ download): the digits' 64 pixel values (0-16) are the tokens; decisions are scri
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-import numpy as np
 import pytest
 
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
-import torch
-from sklearn.datasets import load_digits
-from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+from _hf_digits import Rows, digit_rows
+from _hf_digits import trainer as _trainer
 
+import tunehooks as th
 from tunehooks.integrations._common import MissingMetricError
 from tunehooks.integrations.transformers import TuneCallback
 from tunehooks.trial import TrialState
 
 pytestmark = pytest.mark.slow
-
-
-class Rows(torch.utils.data.Dataset):
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.x, self.y = torch.as_tensor(x, dtype=torch.long), torch.as_tensor(y)
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {"input_ids": self.x[i], "labels": self.y[i]}
+HERE = Path(__file__).parent
 
 
 @pytest.fixture(scope="module")
 def rows() -> tuple[Rows, Rows]:
-    x, y = load_digits(return_X_y=True)
-    return Rows(x[:256], y[:256]), Rows(x[256:384], y[256:384])
-
-
-def _accuracy(pred) -> dict[str, float]:
-    return {"accuracy": float((pred.predictions.argmax(-1) == pred.label_ids).mean())}
-
-
-def _trainer(callback, rows, tmp_path, *, lr: float, steps: int = 16, bad_labels: bool = False):
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=17,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-        num_labels=10,
-    )
-    train, val = rows
-    if bad_labels:  # a label the model has no class for: its forward raises
-        train = Rows(train.x.numpy(), np.full(len(train), 12))
-    args = TrainingArguments(
-        output_dir=str(tmp_path),
-        max_steps=steps,
-        eval_strategy="steps",
-        eval_steps=4,
-        per_device_train_batch_size=32,
-        per_device_eval_batch_size=128,
-        learning_rate=lr,
-        save_strategy="no",
-        logging_strategy="no",
-        report_to=[],
-        disable_tqdm=True,
-        use_cpu=True,
-        seed=0,
-    )
-    return Trainer(
-        model=BertForSequenceClassification(config),
-        args=args,
-        train_dataset=train,
-        eval_dataset=val,
-        compute_metrics=_accuracy,
-        callbacks=[callback],
-    )
+    return digit_rows()
 
 
 def test_reports_each_evaluation_at_the_optimizer_step_and_stops(make_exp, rows, tmp_path):
@@ -124,3 +74,32 @@ def test_a_training_that_raises_in_the_loop_fails_with_the_error(make_exp, rows,
     first, second = exp.get_trials()
     assert first.state is TrialState.FAILED and (first.error or "").startswith("IndexError")
     assert second.state is TrialState.COMPLETED
+
+
+def test_torchrun_ranks_train_rank0s_trials_and_stop_together(storage_url, tmp_path) -> None:
+    env = {**os.environ, "STORAGE_URL": storage_url, "OUT_DIR": str(tmp_path)}
+    env["PYTHONPATH"] = str(HERE)
+    for name in ("TUNEHOOKS_TRIAL_ID", "TUNEHOOKS_EXPERIMENT", "TUNEHOOKS_DDP_JOB", "LOCAL_RANK"):
+        env.pop(name, None)
+    script = str(HERE / "_hf_ddp_script.py")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            script,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rank0, rank1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
+    trials = th.Experiment.load("hf-loop", storage=storage_url).get_trials()
+    assert rank0 == rank1 == [[t.id, t.params["lr"], 8] for t in trials]
+    assert [t.state for t in trials] == [TrialState.PRUNED, TrialState.PRUNED]
+    assert [[r.step for r in t.reports] for t in trials] == [[4, 8], [4, 8]]
