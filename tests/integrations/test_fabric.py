@@ -42,7 +42,7 @@ def test_ddp_ranks_train_rank0s_trials_and_stop_together(storage_url, tmp_path) 
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

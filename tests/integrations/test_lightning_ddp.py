@@ -47,7 +47,7 @@ def _run(storage_url: str, out: Path, *, start: str, strategy: str = "ddp", **en
             "--nproc_per_node=2",
             script,
         ]
-    return subprocess.run(cmd, env=full, capture_output=True, text=True, timeout=400, check=False)
+    return subprocess.run(cmd, env=full, capture_output=True, text=True, timeout=600, check=False)
 
 
 def _ranks(out: Path) -> list[list[list[float]]]:

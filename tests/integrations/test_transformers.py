@@ -94,7 +94,7 @@ def test_torchrun_ranks_train_rank0s_trials_and_stop_together(storage_url, tmp_p
         env=env,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=600,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -256,6 +256,7 @@ class Reporter:
         self._alias: tuple[str, str] | None = None  # (monitored, objective)
         self._base: int | None = None  # the last step before the current fit
         self._offset: int | None = 0  # added to this fit's steps (None: not known yet)
+        self._adjust = True  # the next report goes through _adjusted
 
     @property
     def stopped(self) -> bool:
@@ -267,7 +268,7 @@ class Reporter:
         base = self.last_step
         if base is None and self.writer and not self.trial.is_finished:
             base = self.trial.refresh().last_step  # reported by an earlier callback
-        self._base, self._offset = base, None
+        self._base, self._offset, self._adjust = base, None, True
 
     def report(
         self, step: int, metrics: Mapping[str, Any], *, where: str = "the training"
@@ -283,21 +284,12 @@ class Reporter:
         values = scalar_metrics(metrics)
         try:
             check_monitor(self.monitor, values, where=where)
-            if not self._checked:
-                self._alias = objective_alias(
-                    objective_names(self.trial), self.monitor, values, where=where
-                )
-                self._checked = True
+            if self._adjust:  # a first report, an alias or a later fit's offset
+                step = self._adjusted(step, values, where)
         except MissingMetricError as e:
             if self.writer and not self.trial.is_finished:
                 self.trial.fail(e)
             raise
-        if self._alias is not None:
-            values[self._alias[1]] = values[self._alias[0]]
-        if self._offset is None:  # the first report of a fit that began after others
-            base = self._base
-            self._offset = base if base is not None and step <= base else 0
-        step += self._offset
         self.last_metrics, self.last_step = values, step
         if not self.writer:
             return Decision.STOP if self.trial.should_stop else Decision.CONTINUE
@@ -316,6 +308,21 @@ class Reporter:
         except TrialStateError:  # finished elsewhere (e.g. reclaimed by a launcher): stop
             self.trial.refresh()
             return Decision.STOP
+
+    def _adjusted(self, step: int, values: dict[str, float], where: str) -> int:
+        """The step (after this fit's offset); ``values`` get the objective's alias."""
+        if not self._checked:
+            self._alias = objective_alias(
+                objective_names(self.trial), self.monitor, values, where=where
+            )
+            self._checked = True
+        if self._alias is not None:
+            values[self._alias[1]] = values[self._alias[0]]
+        if self._offset is None:  # the first report of a fit that began after others
+            base = self._base
+            self._offset = base if base is not None and step <= base else 0
+        self._adjust = self._alias is not None or self._offset != 0
+        return step + self._offset
 
     def epochs(self, max_epochs: int | None = None) -> Iterator[int]:
         """Epoch numbers 1, 2, ... up to the trial's fidelity (else ``max_epochs``),
