@@ -3,14 +3,16 @@
 A launcher assigns a trial through the environment (``TUNEHOOKS_STORAGE``,
 ``TUNEHOOKS_EXPERIMENT``, ``TUNEHOOKS_TRIAL_ID``); every rank of a DDP job
 reads the same variables and so trains the same configuration. Without a
-trial id, the process asks the experiment for the next trial itself.
+trial id, rank 0 asks the experiment for the next trial and the other DDP ranks
+get that one (see :mod:`tunehooks._ranks`).
 """
 
 from __future__ import annotations
 
 import os
 
-from tunehooks.experiment import Experiment
+from tunehooks._ranks import TrialHandoff
+from tunehooks.experiment import Experiment, default_worker_id
 from tunehooks.trial import Trial
 
 __all__ = ["ENV_EXPERIMENT", "ENV_STORAGE", "ENV_TRIAL_ID", "NoTrialError", "current_trial"]
@@ -27,7 +29,8 @@ class NoTrialError(RuntimeError):
 
 
 def current_trial(experiment: str | None = None, *, storage: str | None = None) -> Trial:
-    """The trial assigned to this process, or else the next one the experiment hands out.
+    """The trial assigned to this process, or else the next one the experiment hands out
+    (under DDP: the one rank 0 was handed, on every rank).
 
     The same trial is returned on every call in one process until it finishes.
     """
@@ -50,7 +53,7 @@ def current_trial(experiment: str | None = None, *, storage: str | None = None) 
         except ValueError as e:
             raise NoTrialError(f"{ENV_TRIAL_ID}={trial_id!r}: {e}") from None
     else:
-        asked = exp.ask()
+        asked = TrialHandoff(exp, worker_id=default_worker_id(), assigned=None).next_trial()
         if asked is None:
             raise NoTrialError(f"experiment {name!r} has spent its budget; no trial left")
         trial = asked

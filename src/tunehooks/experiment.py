@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tunehooks import _ranks, _trainings
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Budget, Metric, Strategy, optimized_metrics, validate_metrics
 from tunehooks.optimizers import Method, Optimizer, make_optimizer
@@ -164,6 +165,10 @@ class Experiment:
         make_optimizer(
             kind, space, metrics, seed=seed, options=config["optimizer_options"], fidelity=fidelity
         )
+        if _ranks.process_rank() != 0:  # DDP: rank 0 creates it; the other ranks use it
+            return _ranks.wait_for_experiment(
+                lambda: cls._as_created(name, store, config, scheduler), name=name
+            )
         try:
             exp_id = store.create_experiment(name, config)
         except DuplicateExperimentError:
@@ -181,6 +186,22 @@ class Experiment:
                 store.update_experiment_config(exp.id, config)
                 return cls.load(name, storage=store.url, scheduler=scheduler)
             raise ConfigMismatchError(name, differ) from None
+        return cls(name, exp_id, config, store, scheduler=scheduler)
+
+    @classmethod
+    def _as_created(
+        cls, name: str, store: SQLStorage, config: dict[str, Any], scheduler: Scheduler | None
+    ) -> Experiment:
+        """The stored experiment ``name`` with the settings ``config`` asks for (a DDP rank
+        other than 0 uses what rank 0 created; only the budget may differ from what is stored)."""
+        exp_id, stored = store.get_experiment(name)
+        differ = sorted(
+            k
+            for k in _comparable(stored).keys() | _comparable(config).keys()
+            if k != "budget" and _comparable(stored).get(k) != _comparable(config).get(k)
+        )
+        if differ:
+            raise ConfigMismatchError(name, differ)
         return cls(name, exp_id, config, store, scheduler=scheduler)
 
     @classmethod
@@ -267,27 +288,45 @@ class Experiment:
         """Trials until the budget is spent.
 
         A trial the loop body finished without calling ``complete()`` is completed
-        with its last reports (FAILED when it reported no optimized metric). A trial
-        still running when the loop is left early, by an exception or a ``break``, is
-        FAILED: its reports describe a training that did not finish, so they never
-        count as a result (Python does not tell a generator which of the two it was).
+        with its last reports (FAILED when it reported no optimized metric, or when
+        an integration saw its training raise). A trial still running when the loop
+        is left early, by an exception or a ``break``, is FAILED: its reports describe
+        a training that did not finish, so they never count as a result (Python does
+        not tell a generator which of the two it was).
+
+        Under DDP every rank runs this loop and gets the trial rank 0 asked for; only
+        rank 0 asks and finishes trials (see :mod:`tunehooks._ranks`). With
+        ``TUNEHOOKS_TRIAL_ID`` set for this experiment (``tunehooks launch``) the
+        loop yields that trial alone.
         """
+        hand = _ranks.TrialHandoff(
+            self,
+            worker_id=worker_id or default_worker_id(),
+            assigned=_ranks.assigned_trial(self),
+        )
         while True:
-            trial = self.ask(worker_id=worker_id)
+            trial = hand.next_trial()
             if trial is None:
                 return
+            _trainings.hold(trial.id)  # integrations leave COMPLETED to this loop
             try:
                 yield trial
             except GeneratorExit:
-                self._abandon(trial)
+                failure = _trainings.release(trial.id)
+                if hand.writes:
+                    self._abandon(trial, failure)
                 raise
-            self._settle(trial)
+            failure = _trainings.release(trial.id)
+            if hand.writes:
+                self._settle(trial, failure)
 
-    def _settle(self, trial: Trial) -> None:
+    def _settle(self, trial: Trial, failure: str | None = None) -> None:
         record = self._record(trial.id)
         if record.state is not TrialState.RUNNING:
             return
-        if all(record.last_reported(m.name) is not None for m in self.objectives):
+        if failure is not None:  # a training in the body raised (seen by an integration)
+            self._finish(trial.id, TrialState.FAILED, None, failure)
+        elif all(record.last_reported(m.name) is not None for m in self.objectives):
             self._finish(trial.id, TrialState.COMPLETED, None, None)
         else:
             self._finish(
@@ -297,7 +336,7 @@ class Experiment:
                 "the loop body neither completed nor reported this trial",
             )
 
-    def _abandon(self, trial: Trial) -> None:
+    def _abandon(self, trial: Trial, failure: str | None = None) -> None:
         with contextlib.suppress(TrialStateError):  # finished elsewhere: nothing to write
             self._flush(trial.id)
         record = self.storage.get_trial(trial.id)
@@ -306,7 +345,8 @@ class Experiment:
                 trial.id,
                 TrialState.FAILED,
                 None,
-                "the trials() loop was left (an exception or break) before this trial "
+                failure
+                or "the trials() loop was left (an exception or break) before this trial "
                 "was completed; call trial.complete() or trial.fail() inside the loop",
             )
 

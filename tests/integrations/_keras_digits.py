@@ -49,3 +49,15 @@ def fit(model: Any, data: tuple[np.ndarray, ...], callbacks: list[Any], epochs: 
         callbacks=callbacks,
         verbose=0,
     )
+
+
+class RaiseAt(keras.callbacks.Callback):  # type: ignore[misc]
+    """Raise ``RuntimeError("boom at epoch N")`` at the end of ``epoch`` (1-based)."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        if epoch + 1 == self.epoch:
+            raise RuntimeError(f"boom at epoch {self.epoch}")

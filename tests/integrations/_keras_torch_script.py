@@ -1,15 +1,18 @@
-"""Run by test_keras.py with KERAS_BACKEND=torch: a scripted stop at epoch 2.
+"""Run by test_keras.py with KERAS_BACKEND=torch: a scripted stop at epoch 2, then a
+``trials()`` loop whose first fit raises in a callback (caught by the loop body).
 
-Prints one JSON line: the backend, the epochs trained, and the trial's state and steps.
+Prints one JSON line: the backend, the epochs trained, the trial's state and steps, and
+the states and errors of the loop's trials.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
 
-from _keras_digits import build, fit
+from _keras_digits import RaiseAt, build, fit
 from sklearn.datasets import load_digits
 
 import tunehooks as th
@@ -44,6 +47,18 @@ def main() -> None:
     cb = TuneCallback(exp, monitor="val_accuracy")
     history = fit(build(**cb.trial.params), data, [cb], epochs=5)
     rec = cb.trial.refresh()
+    loop = th.Experiment.create(
+        "keras-torch-loop",
+        th.SearchSpace({"lr": th.Float(0.005, 0.02, log=True)}),
+        metrics=[th.Metric("val_accuracy", goal="maximize")],
+        budget=th.Budget(trials=2),
+        storage=sys.argv[1],
+        method="random",
+    )
+    for trial in loop.trials():
+        extra = [RaiseAt(2)] if trial.number == 0 else []
+        with contextlib.suppress(RuntimeError):
+            fit(build(**trial.params), data, [TuneCallback(trial), *extra], epochs=3)
     print(
         json.dumps(
             {
@@ -52,6 +67,7 @@ def main() -> None:
                 "state": rec.state.value,
                 "steps": [r.step for r in rec.reports],
                 "val_accuracy": rec.values.get("val_accuracy"),
+                "loop": [[t.state.value, t.error] for t in loop.get_trials()],
             }
         )
     )

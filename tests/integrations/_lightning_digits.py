@@ -27,7 +27,8 @@ def load_digits_split(n_train: int = 640, n_val: int = 256) -> tuple[np.ndarray,
 
 class DigitsModule(pl.LightningModule):
     """``fail_at`` raises in training at that epoch; ``nan_at`` poisons the weights;
-    ``log_rank`` logs the global rank as a metric."""
+    ``log_rank`` logs the global rank as a metric; ``val_rank_zero_only`` logs the
+    validation metric on rank 0 alone."""
 
     def __init__(
         self,
@@ -37,6 +38,7 @@ class DigitsModule(pl.LightningModule):
         nan_at: int | None = None,
         log_rank: bool = False,
         val_name: str = "val_acc",
+        val_rank_zero_only: bool = False,
     ) -> None:
         super().__init__()
         self.net = torch.nn.Sequential(
@@ -44,6 +46,7 @@ class DigitsModule(pl.LightningModule):
         )
         self.lr, self.fail_at, self.nan_at = lr, fail_at, nan_at
         self.log_rank, self.val_name = log_rank, val_name
+        self.val_rank_zero_only = val_rank_zero_only
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], idx: int) -> torch.Tensor:
         if self.fail_at is not None and self.current_epoch + 1 == self.fail_at:
@@ -59,7 +62,8 @@ class DigitsModule(pl.LightningModule):
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], idx: int) -> None:
         x, y = batch
         acc = (self.net(x).argmax(1) == y).float().mean()
-        self.log(self.val_name, acc)
+        if not self.val_rank_zero_only or self.global_rank == 0:  # a rank-0-only metric
+            self.log(self.val_name, acc, rank_zero_only=self.val_rank_zero_only)
         if self.log_rank:
             self.log("rank", float(self.global_rank))
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -13,11 +14,11 @@ import pytest
 
 pytest.importorskip("keras")
 
-from _keras_digits import PoisonAt, build, fit
+from _keras_digits import PoisonAt, RaiseAt, build, fit
 
 from tunehooks.integrations._common import MissingMetricError
 from tunehooks.integrations.keras import TuneCallback
-from tunehooks.trial import TrialState
+from tunehooks.trial import TrialState, TrialStateError
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).parent
@@ -103,6 +104,102 @@ def test_context_manager_fails_the_trial_when_fit_raises(make_exp, digits) -> No
     assert rec.state is TrialState.FAILED and (rec.error or "").startswith("ValueError")
 
 
+def test_a_fit_that_raises_inside_trials_fails_with_the_error(make_exp, digits) -> None:
+    # the body goes on with the next trial; Keras calls no callback on the error
+    exp = make_exp(trials=2, monitor="val_accuracy")
+    for trial in exp.trials():
+        extra = [RaiseAt(3)] if trial.number == 0 else []
+        with contextlib.suppress(RuntimeError):
+            fit(build(**trial.params), digits, [TuneCallback(trial), *extra], epochs=4)
+    first, second = exp.get_trials()
+    assert first.state is TrialState.FAILED
+    assert first.error == "RuntimeError: boom at epoch 3"
+    assert [r.step for r in first.reports] == [1, 2, 3]
+    assert second.state is TrialState.COMPLETED
+    assert exp.best.number == 1
+
+
+def test_a_fit_that_raises_out_of_the_loop_fails_with_the_error(make_exp, digits) -> None:
+    exp = make_exp(trials=2, monitor="val_accuracy")
+    x_tr, y_tr, x_va, y_va = digits
+    with pytest.raises(ValueError):
+        for trial in exp.trials():  # wrong input width: the model's train step raises
+            fit(build(**trial.params), (x_tr[:, :10], y_tr, x_va, y_va), [TuneCallback(trial)], 2)
+    (rec,) = exp.get_trials()
+    assert rec.state is TrialState.FAILED and (rec.error or "").startswith("ValueError")
+
+
+def test_a_monitor_named_otherwise_is_reported_as_the_objective(make_exp, digits) -> None:
+    exp = make_exp(stop_at=2, monitor="val_acc")  # the experiment's name for val_accuracy
+    cb = TuneCallback(exp, monitor="val_accuracy")
+    history = fit(build(**cb.trial.params), digits, [cb], epochs=4)
+    assert len(history.history["loss"]) == 2  # pruned at its rung: the scheduler saw val_acc
+    rec = cb.trial.refresh()
+    assert rec.state is TrialState.PRUNED
+    assert [r.metrics["val_acc"] for r in rec.reports] == [
+        r.metrics["val_accuracy"] for r in rec.reports
+    ]
+
+
+def test_an_objective_missing_from_the_logs_stops_at_the_first_epoch(make_exp, digits) -> None:
+    exp = make_exp(monitor="val_acc")
+    cb = TuneCallback(exp)  # no monitor: nothing says which log is val_acc
+    history = None
+    with pytest.raises(MissingMetricError, match=r"optimizes 'val_acc'.*'val_accuracy'"):
+        history = fit(build(0.01), digits, [cb], epochs=4)
+    assert history is None and cb.trial.refresh().state is TrialState.FAILED
+    assert [r.step for r in cb.trial.record.reports] == []
+
+
+def test_two_fits_in_the_loop_continue_one_curve(make_exp, digits) -> None:
+    # transfer learning: the head, then fine-tuning, with or without initial_epoch
+    exp = make_exp(trials=2, monitor="val_accuracy")
+    for trial in exp.trials():
+        model = build(**trial.params)
+        cb = TuneCallback(trial, monitor="val_accuracy")
+        fit(model, digits, [cb], epochs=2)
+        if trial.number == 0:
+            fit(model, digits, [TuneCallback(trial, monitor="val_accuracy")], epochs=3)
+        else:
+            x_tr, y_tr, x_va, y_va = digits
+            model.fit(
+                x_tr,
+                y_tr,
+                validation_data=(x_va, y_va),
+                initial_epoch=2,
+                epochs=5,
+                callbacks=[cb],
+                verbose=0,
+            )
+        assert trial.refresh().state is TrialState.RUNNING  # the loop completes it
+    for rec in exp.get_trials():
+        assert rec.state is TrialState.COMPLETED
+        assert [r.step for r in rec.reports] == [1, 2, 3, 4, 5]
+        assert rec.values["val_accuracy"] == rec.reports[-1].metrics["val_accuracy"]
+
+
+def test_two_fits_in_a_with_block_continue_one_curve(make_exp, digits) -> None:
+    exp = make_exp(monitor="val_accuracy")
+    with TuneCallback(exp, monitor="val_accuracy") as cb:
+        model = build(**cb.trial.params)
+        fit(model, digits, [cb], epochs=2)
+        fit(model, digits, [cb], epochs=2)
+    rec = cb.trial.refresh()
+    assert rec.state is TrialState.COMPLETED
+    assert [r.step for r in rec.reports] == [1, 2, 3, 4]
+
+
+def test_a_second_fit_on_a_completed_trial_is_refused(make_exp, digits) -> None:
+    exp = make_exp(monitor="val_accuracy")
+    cb = TuneCallback(exp, monitor="val_accuracy")
+    model = build(**cb.trial.params)
+    fit(model, digits, [cb], epochs=2)
+    with pytest.raises(TrialStateError, match=r"COMPLETED by the end of an earlier model\.fit"):
+        fit(model, digits, [cb], epochs=2)
+    rec = cb.trial.refresh()
+    assert rec.state is TrialState.COMPLETED and [r.step for r in rec.reports] == [1, 2]
+
+
 def test_torch_backend(storage_url) -> None:
     env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": str(HERE)}
     proc = subprocess.run(
@@ -119,3 +216,4 @@ def test_torch_backend(storage_url) -> None:
     assert out["epochs"] == 2
     assert out["state"] == "PRUNED"
     assert out["steps"] == [1, 2]
+    assert out["loop"] == [["FAILED", "RuntimeError: boom at epoch 2"], ["COMPLETED", None]]

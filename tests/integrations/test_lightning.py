@@ -12,11 +12,12 @@ import pytest
 
 pytest.importorskip("lightning")
 
+import lightning.pytorch as pl
 from _lightning_digits import DigitsModule, loaders, trainer
 
 from tunehooks.context import ENV_EXPERIMENT, ENV_STORAGE, ENV_TRIAL_ID, NoTrialError
 from tunehooks.integrations._common import MissingMetricError
-from tunehooks.integrations.lightning import TuneCallback
+from tunehooks.integrations.lightning import ReportEvery, TuneCallback
 from tunehooks.trial import TrialState
 
 pytestmark = pytest.mark.slow
@@ -94,6 +95,80 @@ def test_nan_fails_the_trial_and_the_next_trial_runs(make_exp, dl) -> None:
     assert "'train_loss' is nan at step 2" in (first.error or "")
     assert second.state is TrialState.COMPLETED
     assert epochs == [2, 3]
+
+
+def test_a_monitor_named_otherwise_is_reported_as_the_objective(make_exp, dl) -> None:
+    exp = make_exp(stop_at=2, monitor="val_accuracy")  # the module logs it as val_acc
+    cb = TuneCallback(exp, monitor="val_acc")
+    t = trainer(cb, max_epochs=5)
+    t.fit(DigitsModule(**cb.trial.params), *dl)
+    assert t.current_epoch == 2  # pruned at its rung: the scheduler saw val_accuracy
+    rec = cb.trial.refresh()
+    assert rec.state is TrialState.PRUNED
+    assert all(r.metrics["val_accuracy"] == r.metrics["val_acc"] for r in rec.reports)
+
+
+def test_an_objective_missing_from_the_metrics_fails_at_the_first_epoch(make_exp, dl) -> None:
+    exp = make_exp(monitor="val_accuracy")
+    cb = TuneCallback(exp)  # no monitor: nothing says which metric is val_accuracy
+    t = trainer(cb, max_epochs=5)
+    with pytest.raises(MissingMetricError, match=r"optimizes 'val_accuracy'.*'val_acc'"):
+        t.fit(DigitsModule(**cb.trial.params), *dl)
+    assert t.current_epoch == 0
+    assert cb.trial.refresh().state is TrialState.FAILED
+
+
+def test_two_fits_in_the_loop_continue_one_curve(make_exp, dl) -> None:
+    exp = make_exp(trials=1)
+    for trial in exp.trials():
+        model = DigitsModule(**trial.params)
+        trainer(TuneCallback(trial, monitor="val_acc"), max_epochs=2).fit(model, *dl)
+        trainer(TuneCallback(trial, monitor="val_acc"), max_epochs=2).fit(model, *dl)
+    (rec,) = exp.get_trials()
+    assert rec.state is TrialState.COMPLETED
+    assert [r.step for r in rec.reports] == [1, 2, 3, 4]
+
+
+def test_a_stop_that_min_epochs_overrides_is_said_once(make_exp, dl) -> None:
+    exp = make_exp(stop_at=1)
+    cb = TuneCallback(exp, monitor="val_acc")
+    t = trainer(cb, max_epochs=6, min_epochs=3)
+    with pytest.warns(RuntimeWarning, match=r"min_epochs=3") as said:
+        t.fit(DigitsModule(**cb.trial.params), *dl)
+    assert t.current_epoch == 3
+    assert len([w for w in said if "tunehooks" in str(w.message)]) == 1
+    assert cb.trial.refresh().state is TrialState.PRUNED
+
+
+def test_half_epoch_validations_report_the_end_of_each_epoch(make_exp, dl) -> None:
+    exp = make_exp()
+    cb = TuneCallback(exp, monitor="val_acc")
+    seen = []
+
+    class Last(pl.Callback):
+        def on_validation_end(self, trainer, pl_module) -> None:
+            if not trainer.sanity_checking:
+                seen.append(float(trainer.callback_metrics["val_acc"]))
+
+    t = trainer(cb, max_epochs=2, val_check_interval=0.5)
+    t.callbacks.append(Last())
+    t.fit(DigitsModule(**cb.trial.params), *dl)
+    rec = cb.trial.refresh()
+    assert len(seen) == 4  # two validations per epoch
+    assert exp.scheduler.calls == [1, 2]  # type: ignore[attr-defined]  # judged once an epoch
+    assert [r.step for r in rec.reports] == [1, 2]
+    assert [r.metrics["val_acc"] for r in rec.reports] == [seen[1], seen[3]]  # the epochs' ends
+
+
+def test_every_validation_reports_at_the_optimizer_step(make_exp, digits) -> None:
+    # one long epoch, validated every 4 batches, can be pruned at a rung in optimizer steps
+    exp = make_exp(stop_at=8)
+    cb = TuneCallback(exp, monitor="val_acc", every=ReportEvery.VALIDATION)
+    t = trainer(cb, max_epochs=1, val_check_interval=4)
+    t.fit(DigitsModule(**cb.trial.params), *loaders(digits))  # 10 batches
+    rec = cb.trial.refresh()
+    assert [r.step for r in rec.reports] == [4, 8]
+    assert rec.state is TrialState.PRUNED and t.global_step == 8
 
 
 def test_no_trial_argument_reads_the_launchers_trial(

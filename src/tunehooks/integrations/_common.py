@@ -9,12 +9,24 @@ exists, failing a diverged trial, and finishing the trial when training ends
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+from tunehooks import _trainings
+from tunehooks._ranks import process_rank
+from tunehooks.integrations._guards import (
+    PEER_WAIT_S,
+    is_peer_echo,
+    objective_alias,
+    objective_names,
+    portable_trial,
+    reload_trial,
+)
 from tunehooks.trial import (
     Decision,
     Trial,
@@ -22,6 +34,7 @@ from tunehooks.trial import (
     TrialRecord,
     TrialState,
     TrialStateError,
+    _error_text,
 )
 
 if TYPE_CHECKING:
@@ -200,7 +213,14 @@ class Reporter:
     ``trial``: a :class:`~tunehooks.Trial`; an :class:`~tunehooks.Experiment`
     (its next trial); or None for :func:`tunehooks.current_trial`. ``monitor``:
     metrics that must be present in every report. ``writer=False`` (DDP ranks
-    other than 0) reads the trial but never writes.
+    other than 0) reads the trial and never writes, except the error when its
+    training raised; by default only rank 0 (from the environment) writes.
+
+    The first report is checked against the experiment's optimized metric: when
+    it is missing and one metric is monitored, each report carries the monitored
+    value under the objective's name too; otherwise :class:`MissingMetricError`
+    names both. Each :meth:`begin_fit` starts a new segment of the same curve: a
+    fit whose steps restart at 1 continues after the last step already reported.
 
     Used as a context manager it finishes the trial on exit: COMPLETED with the
     last reported metrics, PRUNED when the scheduler stopped it (or the body
@@ -225,18 +245,30 @@ class Reporter:
         trial: Trial | Experiment | None = None,
         *,
         monitor: str | Sequence[str] | None = None,
-        writer: bool = True,
+        writer: bool | None = None,
     ) -> None:
         self.monitor = _monitor_names(monitor)
         self.trial = resolve_trial(trial)
-        self.writer = writer
+        self.writer = process_rank() == 0 if writer is None else writer
         self.last_metrics: dict[str, float] = {}
         self.last_step: int | None = None
+        self._checked = False  # the first report was checked against the objective
+        self._alias: tuple[str, str] | None = None  # (monitored, objective)
+        self._base: int | None = None  # the last step before the current fit
+        self._offset: int | None = 0  # added to this fit's steps (None: not known yet)
+        self._adjust = True  # the next report goes through _adjusted
 
     @property
     def stopped(self) -> bool:
         """True once the scheduler said STOP or the trial finished (e.g. failed by a NaN)."""
         return self.trial.should_stop
+
+    def begin_fit(self) -> None:
+        """A fit of the trial begins; its steps continue the trial's curve."""
+        base = self.last_step
+        if base is None and self.writer and not self.trial.is_finished:
+            base = self.trial.refresh().last_step  # reported by an earlier callback
+        self._base, self._offset, self._adjust = base, None, True
 
     def report(
         self, step: int, metrics: Mapping[str, Any], *, where: str = "the training"
@@ -244,21 +276,25 @@ class Reporter:
         """Report the scalar entries of ``metrics`` at ``step``; the scheduler's decision.
 
         Raises :class:`MissingMetricError` (after failing the trial) when a
-        monitored metric is absent. A NaN or infinite value fails the trial with
-        a message naming the metric and the step, and returns STOP.
+        monitored metric is absent, or, at the first report, when the optimized
+        metric can be found neither under its name nor as the one ``monitor``.
+        A NaN or infinite value fails the trial with a message naming the metric
+        and the step, and returns STOP.
         """
         values = scalar_metrics(metrics)
         try:
             check_monitor(self.monitor, values, where=where)
+            if self._adjust:  # a first report, an alias or a later fit's offset
+                step = self._adjusted(step, values, where)
         except MissingMetricError as e:
             if self.writer and not self.trial.is_finished:
                 self.trial.fail(e)
             raise
+        self.last_metrics, self.last_step = values, step
         if not self.writer:
             return Decision.STOP if self.trial.should_stop else Decision.CONTINUE
         if self.trial.is_finished:
             return Decision.STOP
-        self.last_metrics, self.last_step = values, step
         bad = first_non_finite(values)
         if bad is not None:
             name, value = bad
@@ -272,6 +308,21 @@ class Reporter:
         except TrialStateError:  # finished elsewhere (e.g. reclaimed by a launcher): stop
             self.trial.refresh()
             return Decision.STOP
+
+    def _adjusted(self, step: int, values: dict[str, float], where: str) -> int:
+        """The step (after this fit's offset); ``values`` get the objective's alias."""
+        if not self._checked:
+            self._alias = objective_alias(
+                objective_names(self.trial), self.monitor, values, where=where
+            )
+            self._checked = True
+        if self._alias is not None:
+            values[self._alias[1]] = values[self._alias[0]]
+        if self._offset is None:  # the first report of a fit that began after others
+            base = self._base
+            self._offset = base if base is not None and step <= base else 0
+        self._adjust = self._alias is not None or self._offset != 0
+        return step + self._offset
 
     def epochs(self, max_epochs: int | None = None) -> Iterator[int]:
         """Epoch numbers 1, 2, ... up to the trial's fidelity (else ``max_epochs``),
@@ -287,10 +338,23 @@ class Reporter:
                 return
             yield epoch
 
-    def finish(self, error: BaseException | None = None) -> TrialRecord | None:
-        """Finish the trial once training ended; None when it was already finished
-        (or this is not the writer)."""
+    def finish(
+        self, error: BaseException | None = None, *, block_end: bool = False
+    ) -> TrialRecord | None:
+        """Finish the trial once training ended; None when it was already finished, when
+        this is not the writer, or when a ``trials()`` loop (or ``with`` block) holding
+        the trial completes it at its end (``block_end``: this is such an end).
+
+        A rank other than 0 writes only an error of its own (the first error wins);
+        rank 0 failing with another rank's echo (gloo's "Connection closed by peer")
+        first waits a little for that rank's real error.
+        """
         if not self.writer:
+            if error is not None and not isinstance(error, TrialPruned) and not is_peer_echo(error):
+                with contextlib.suppress(TrialStateError):  # rank 0 was faster: keep that
+                    return self.trial.fail(
+                        f"{_error_text(error)} (raised on DDP rank {process_rank()})"
+                    )
             return None
         # the handle knows what this process did; a trial finished elsewhere in the
         # meantime (e.g. reclaimed by a launcher) makes the write below refuse
@@ -299,6 +363,11 @@ class Reporter:
             stopped_by_scheduler=self.trial.should_stop,
             error=error,
         )
+        if state is TrialState.COMPLETED and not block_end and _trainings.is_held(self.trial.id):
+            return None  # the loop holding the trial completes it: later fits continue it
+        peer_echo = state is TrialState.FAILED and error is not None and is_peer_echo(error)
+        if peer_echo and self._peer_failed():
+            return None
         try:
             if state is TrialState.COMPLETED:
                 return self.trial.complete(self.last_metrics or None)
@@ -310,6 +379,24 @@ class Reporter:
             self.trial.refresh()
         return None
 
+    def _peer_failed(self) -> bool:
+        """Wait up to :data:`PEER_WAIT_S` for another rank to store its error."""
+        deadline = time.monotonic() + PEER_WAIT_S
+        while time.monotonic() < deadline:
+            if self.trial.refresh().state.is_finished:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["trial"] = portable_trial(state["trial"])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["trial"] = reload_trial(state["trial"])
+        self.__dict__.update(state)
+
     def __enter__(self) -> Reporter:
         return self
 
@@ -319,5 +406,5 @@ class Reporter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        self.finish(exc)
+        self.finish(exc, block_end=True)
         return isinstance(exc, TrialPruned)

@@ -5,37 +5,62 @@ Requires ``pip install "tunehooks[keras]"``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from tunehooks import _trainings
 from tunehooks.integrations._common import Reporter, require
-from tunehooks.trial import Decision, Trial, TrialPruned
+from tunehooks.trial import Decision, Trial, TrialPruned, TrialState, TrialStateError, _error_text
 
 if TYPE_CHECKING:
     from tunehooks.experiment import Experiment
 
 keras = require("keras", extra="keras")
 _Callback: Any = keras.callbacks.Callback
+_CallbackList: Any = keras.callbacks.CallbackList
 
 __all__ = ["TuneCallback"]
+
+
+_LIST_HOOKS = (
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_begin",
+    "on_test_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+)
+_MODEL_STEPS = ("train_function", "test_function")
+_MISSING = object()
 
 
 class TuneCallback(_Callback):
     """Report ``model.fit``'s epoch logs to a trial; stop when the scheduler says so.
 
     After every epoch the logs (``loss``, ``val_accuracy``, ...) are reported at
-    step ``epoch + 1``; a STOP decision sets ``model.stop_training = True``.
-    When training ends the trial becomes COMPLETED with its last metrics, or
-    PRUNED when the scheduler stopped it. A NaN loss fails the trial and stops
-    training. Keras has no exception hook: to mark the trial FAILED when
-    ``fit`` raises, use the callback as a context manager
-    (``with TuneCallback(trial) as cb: model.fit(..., callbacks=[cb])``).
+    step ``epoch + 1``; a STOP decision sets ``model.stop_training = True``. A
+    NaN loss fails the trial and stops training. When ``fit`` ends the trial
+    becomes PRUNED when the scheduler stopped it, else COMPLETED with its last
+    metrics, except inside ``for trial in exp.trials()`` or a ``with`` block,
+    which complete it when they end: there several fits (the head, then
+    fine-tuning) continue one curve, each fit's epochs after the last step
+    reported. A second fit on a trial completed by an earlier fit is refused.
+
+    Keras calls no callback when ``fit`` raises, so the callback watches the
+    model's train and test steps and the fit's callbacks: the trial becomes
+    FAILED with the error (inside ``trials()`` or ``with``; outside them, at the
+    raise when the callback saw it).
 
     Args:
         trial: the trial to train; an Experiment (its next trial); or None for
             :func:`tunehooks.current_trial` (the launcher's trial).
-        monitor: metric name(s) the logs must contain, e.g. ``"val_accuracy"``.
+        monitor: metric name(s) the logs must contain, e.g. ``"val_accuracy"``;
+            with one name it is reported as the optimized metric too when the
+            experiment calls that metric otherwise (``val_acc``).
 
     Example:
         >>> import tunehooks as th
@@ -58,15 +83,36 @@ class TuneCallback(_Callback):
         super().__init__()
         self._reporter = Reporter(trial, monitor=monitor)
         self._last_logs: dict[str, Any] = {}
+        self._watched: list[tuple[Any, str, Any]] = []  # (object, attribute) wrapped for one fit
 
     @property
     def trial(self) -> Trial:
         """The trial this callback reports to."""
         return self._reporter.trial
 
+    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        trial = self._reporter.trial
+        if trial.state is TrialState.COMPLETED:
+            raise TrialStateError(
+                f"trial {trial.number} was COMPLETED by the end of an earlier model.fit "
+                f"(at step {self._reporter.last_step}); to train it in several fits, run them "
+                "inside `for trial in exp.trials()` or `with TuneCallback(trial) as cb:`, "
+                "which complete the trial when they end"
+            )
+        if trial.is_finished:  # pruned or failed by an earlier fit: nothing to train
+            if self.model is not None:
+                self.model.stop_training = True
+            return
+        self._reporter.begin_fit()
+        _trainings.opened(trial.id, "model.fit")
+        self._watch(sys._getframe(1).f_locals.get("self"), _LIST_HOOKS)
+        self._watch(self.model, _MODEL_STEPS)
+
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         logs = dict(logs or {})
         self._last_logs = logs
+        if self._reporter.trial.is_finished:
+            return
         if _skips_validation(self._reporter.monitor, logs):
             return  # fit(validation_freq=n): no validation metrics in this epoch's logs
         decision = self._reporter.report(epoch + 1, logs, where="model.fit's epoch logs")
@@ -74,12 +120,48 @@ class TuneCallback(_Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        self._unwatch()
+        _trainings.closed(self.trial.id)
         if self._reporter.last_step is None and self._reporter.monitor and self._last_logs:
             # validation never ran: fail (and raise) with the metrics that do exist
             self._reporter.report(0, self._last_logs, where="model.fit's epoch logs")
         self._reporter.finish()
 
+    def _watch(self, owner: Any, names: Sequence[str]) -> None:
+        """Wrap ``owner``'s callables ``names`` (for this fit) to see the error they raise."""
+        if owner is None or (owner is not self.model and not isinstance(owner, _CallbackList)):
+            return
+        for name in names:
+            fn = getattr(owner, name, None)
+            if callable(fn) and not getattr(fn, "_tunehooks_seeing", False):
+                own = vars(owner).get(name, _MISSING)
+                setattr(owner, name, self._seeing(fn))
+                self._watched.append((owner, name, own))
+
+    def _seeing(self, fn: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except BaseException as e:
+                self._unwatch()
+                if not isinstance(e, TrialPruned):
+                    _trainings.failed(self.trial.id, _error_text(e))
+                    self._reporter.finish(e)
+                raise
+
+        call._tunehooks_seeing = True  # type: ignore[attr-defined]
+        return call
+
+    def _unwatch(self) -> None:
+        for owner, name, own in reversed(self._watched):
+            if own is _MISSING:
+                vars(owner).pop(name, None)
+            else:
+                setattr(owner, name, own)
+        self._watched.clear()
+
     def __enter__(self) -> TuneCallback:
+        _trainings.hold(self.trial.id)
         return self
 
     def __exit__(
@@ -88,8 +170,13 @@ class TuneCallback(_Callback):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
+        failure = _trainings.release(self.trial.id)
         if exc is not None:
-            self._reporter.finish(exc)
+            self._reporter.finish(exc, block_end=True)
+        elif failure is not None and not self.trial.is_finished:
+            self.trial.fail(failure)
+        else:
+            self._reporter.finish(block_end=True)
         return isinstance(exc, TrialPruned)
 
 

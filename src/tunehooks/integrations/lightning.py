@@ -5,7 +5,9 @@ Requires ``pip install "tunehooks[lightning]"`` (``lightning.pytorch``).
 
 from __future__ import annotations
 
+import enum
 import os
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,28 +22,52 @@ pl = require("lightning.pytorch", extra="lightning")
 _states = require("lightning.pytorch.trainer.states", extra="lightning")
 _Callback: Any = pl.Callback
 
-__all__ = ["TuneCallback"]
+__all__ = ["ReportEvery", "TuneCallback"]
+
+
+class ReportEvery(str, enum.Enum):
+    """When :class:`TuneCallback` reports.
+
+    ``EPOCH``: once per epoch, after its last validation, at step ``current_epoch
+    + 1`` (with ``val_check_interval < 1`` the mid-epoch validations are not
+    reported, so every rung compares end-of-epoch values). ``VALIDATION``: after
+    every validation, at step ``trainer.global_step`` (optimizer steps; give the
+    experiment's fidelity in optimizer steps), so a training of one long epoch
+    can be pruned: set ``val_check_interval=N`` (batches) for a validation every
+    N batches.
+    """
+
+    EPOCH = "epoch"
+    VALIDATION = "validation"
 
 
 class TuneCallback(_Callback):
     """Report validation metrics to a trial after every epoch; stop when the scheduler says so.
 
-    The metrics are ``trainer.callback_metrics`` (what ``self.log`` logged) at
-    the end of each validation outside the sanity check (at the end of each
+    The metrics are ``trainer.callback_metrics`` (what ``self.log`` logged) after
+    the epoch's last validation outside the sanity check (at the end of each
     training epoch when there is no validation loop), reported at step
-    ``current_epoch + 1``. A STOP decision sets ``trainer.should_stop``. When
-    ``fit`` ends, the trial becomes COMPLETED with its last metrics, PRUNED when
-    the scheduler stopped it, or FAILED with the error ``fit`` raised; nothing
-    needs to be called after ``fit``.
+    ``current_epoch + 1``; ``every=ReportEvery.VALIDATION`` reports each
+    validation at ``trainer.global_step`` instead. A STOP decision sets
+    ``trainer.should_stop``. When ``fit`` ends, the trial becomes PRUNED when the
+    scheduler stopped it, FAILED with the error ``fit`` raised, else COMPLETED
+    with its last metrics (inside ``for trial in exp.trials()`` the loop
+    completes it when its body ends, so several fits continue one curve).
+    Nothing needs to be called after ``fit``.
 
-    Under DDP every rank trains the same trial (read from the environment a
-    launcher set: ``TUNEHOOKS_TRIAL_ID``); rank 0 alone writes, and its decision
-    is broadcast to all ranks through ``trainer.strategy.broadcast``.
+    Under DDP every rank trains the same trial; rank 0 alone writes, and its
+    decision is broadcast to all ranks through ``trainer.strategy.broadcast``. A
+    rank that raises stores its own error (rank 0 does not overwrite it with the
+    connection error it then gets). The callback pickles (``strategy="ddp_spawn"``)
+    as its storage URL and trial id.
 
     Args:
         trial: the trial to train; an Experiment (its next trial); or None for
             :func:`tunehooks.current_trial` (the launcher's trial).
-        monitor: metric name(s) every report must contain.
+        monitor: metric name(s) every report must contain; with one name it is
+            reported as the optimized metric too when the experiment names that
+            metric otherwise.
+        every: :class:`ReportEvery` (``EPOCH`` by default).
 
     Example:
         >>> import tunehooks as th
@@ -58,8 +84,14 @@ class TuneCallback(_Callback):
         trial: Trial | Experiment | None = None,
         *,
         monitor: str | Sequence[str] | None = None,
+        every: ReportEvery | str = ReportEvery.EPOCH,
     ) -> None:
         super().__init__()
+        try:
+            self.every = ReportEvery(every)
+        except ValueError:
+            choices = ", ".join(e.value for e in ReportEvery)
+            raise ValueError(f"every: expected one of {choices} (got {every!r})") from None
         rank = os.environ.get("RANK") or os.environ.get("LOCAL_RANK") or "0"
         if trial is None and not os.environ.get(ENV_TRIAL_ID) and rank != "0":
             raise NoTrialError(
@@ -68,6 +100,8 @@ class TuneCallback(_Callback):
                 "trial to TuneCallback"
             )
         self._reporter = Reporter(trial, monitor=monitor)
+        self._validated = False  # a validation of this epoch is waiting to be reported
+        self._said_min_epochs = False
         # Without a launcher, DDP ranks started later by Lightning must find the
         # trial this process asked for: hand its id down through the environment.
         self._exported = (
@@ -92,24 +126,55 @@ class TuneCallback(_Callback):
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
         self._reporter.writer = bool(trainer.is_global_zero)
 
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        self._reporter.begin_fit()
+        self._validated = False
+
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         if trainer.sanity_checking or trainer.state.fn != _states.TrainerFn.FITTING:
             return
-        self._report(trainer)
+        if self.every is ReportEvery.VALIDATION:
+            self._report(trainer, int(trainer.global_step))
+        else:
+            self._validated = True
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
-        if not trainer.enable_validation:  # no validation loop: report the training metrics
-            self._report(trainer)
+        if self.every is ReportEvery.VALIDATION and trainer.enable_validation:
+            return
+        if self._validated or not trainer.enable_validation:  # no validation loop: training metrics
+            self._validated = False
+            every_step = self.every is ReportEvery.VALIDATION
+            self._report(
+                trainer, int(trainer.global_step) if every_step else trainer.current_epoch + 1
+            )
 
-    def _report(self, trainer: Any) -> None:
+    def _report(self, trainer: Any, step: int) -> None:
         decision = self._reporter.report(
-            trainer.current_epoch + 1,
+            step,
             trainer.callback_metrics,
             where="trainer.callback_metrics (what self.log logged)",
         )
         stop = trainer.strategy.broadcast(decision is Decision.STOP, src=0)
         if stop:
             trainer.should_stop = True
+            self._say_min_epochs(trainer, step)
+
+    def _say_min_epochs(self, trainer: Any, step: int) -> None:
+        min_epochs = getattr(trainer.fit_loop, "min_epochs", None) or 0
+        min_steps = getattr(trainer.fit_loop, "min_steps", None) or 0
+        epoch = trainer.current_epoch + 1
+        if self._said_min_epochs or (epoch >= min_epochs and trainer.global_step >= min_steps):
+            return
+        self._said_min_epochs = True
+        if self.is_writer:
+            warnings.warn(
+                f"tunehooks: the scheduler stopped trial {self.trial.number} at step {step}, "
+                f"but Trainer(min_epochs={min_epochs or None}, min_steps={min_steps or None}) "
+                "keeps training past the stop; the trial ends PRUNED when fit ends. Leave "
+                "min_epochs/min_steps out to stop at the scheduler's rung",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
         self._finish(None)
