@@ -39,7 +39,9 @@ def _load(name: str | None, storage: str | None) -> Experiment:
     if name is None:
         names = store.list_experiments()
         if len(names) != 1:
-            raise CLIError(f"name the experiment: {store.url} holds {names or 'no experiments'}")
+            raise CLIError(
+                f"name the experiment: {store.shown_url} holds {names or 'no experiments'}"
+            )
         name = names[0]
     return Experiment.load(name, storage=store.url)
 
@@ -67,7 +69,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for t in trials:
         counts[t.state] += 1
     n_used, cost = exp.budget_used(trials)
-    print(f"experiment {exp.name}  method={exp.method.value}  storage={exp.storage.url}")
+    print(f"experiment {exp.name}  method={exp.method.value}  storage={exp.storage.shown_url}")
     budget = exp.budget
     print(
         "trials: "

@@ -630,9 +630,7 @@ class Experiment:
         return data
 
     def __repr__(self) -> str:
-        return (
-            f"Experiment({self.name!r}, method={self.method.value}, storage={self.storage.url!r})"
-        )
+        return f"Experiment({self.name!r}, method={self.method.value}, storage={self.storage.shown_url!r})"
 
 
 def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -160,7 +160,7 @@ class Launcher:
             self.progress.event(note)
         self.progress.event(
             f"sweep {exp.name}: {len(slots)} worker{'s' if len(slots) > 1 else ''} "
-            f"({', '.join(s.describe() for s in slots)}), storage {exp.storage.url}, "
+            f"({', '.join(s.describe() for s in slots)}), storage {exp.storage.shown_url}, "
             f"logs in {self.runs_dir / safe_name(exp.name)}/"
         )
         restore = self._install_signal_handlers()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from tunehooks._urls import mask_url
 from tunehooks.fidelity import Fidelity, Task
 from tunehooks.launch._parameters import build_space
 from tunehooks.launch._schema import OnFailureSpec, ResourcesSpec, SweepError, SweepSpec, explain
@@ -74,7 +75,7 @@ class Sweep:
         """The normalized sweep, as plain data (what ``--dry-run`` prints)."""
         return {
             "name": self.name,
-            "storage": self.storage,
+            "storage": None if self.storage is None else mask_url(self.storage),
             "program": self.program_path,
             "command": list(self.command),
             "method": self.method.value,

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
+from tunehooks._urls import mask_url
 from tunehooks.storage.base import (
     DuplicateExperimentError,
     ExperimentNotFoundError,
@@ -209,7 +210,7 @@ def _finish_trial(
 def _read_trial(execute: Execute, trial_id: int, url: str, with_reports: bool) -> TrialRecord:
     row = execute(_TRIAL_ROW, {"id": trial_id}).fetchone()
     if row is None:
-        raise StorageError(f"no trial with id {trial_id} in {url}")
+        raise StorageError(f"no trial with id {trial_id} in {mask_url(url)}")
     reports: list[Report] = []
     if with_reports:
         reports = [
@@ -270,12 +271,12 @@ def _sqlite_readonly_engine(parsed: sa.URL, url: str) -> Engine:
     path = parsed.database
     if not path or path == ":memory:":
         raise StorageError(
-            f"storage {url!r}: an in-memory database cannot be opened from another "
+            f"storage {mask_url(url)!r}: an in-memory database cannot be opened from another "
             "connection; pass the Experiment object itself"
         )
     path = os.path.abspath(path)
     if not os.path.isfile(path):
-        raise StorageError(f"storage {url!r}: no database file at {path}")
+        raise StorageError(f"storage {mask_url(url)!r}: no database file at {path}")
     uri = f"file:{urllib.parse.quote(path)}?mode=ro"
 
     def connect() -> sqlite3.Connection:
@@ -305,12 +306,14 @@ class SQLStorage:
 
     def __init__(self, url: str, *, echo: bool = False, read_only: bool = False) -> None:
         self.url = url
+        self.shown_url = mask_url(url)
+        """``url`` with its password hidden: what messages show."""
         self.read_only = bool(read_only)
         try:
             parsed = sa.make_url(url)
         except Exception as e:
             raise StorageError(
-                f"storage: cannot parse URL {url!r} ({e}); use sqlite:///path.db or "
+                f"storage: cannot parse URL {mask_url(url)!r} ({e}); use sqlite:///path.db or "
                 "postgresql://user@host/db"
             ) from None
         self.dialect = parsed.get_backend_name()
@@ -340,7 +343,7 @@ class SQLStorage:
             )
         else:
             raise StorageError(
-                f"storage: unsupported database {self.dialect!r} in {url!r}; "
+                f"storage: unsupported database {self.dialect!r} in {mask_url(url)!r}; "
                 "use sqlite:///path.db or postgresql://user@host/db"
             )
         self._write_engine = self._engine.execution_options(tunehooks_write=True)
@@ -398,7 +401,7 @@ class SQLStorage:
                 conn.execute(_meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
             elif int(row[0]) != SCHEMA_VERSION:
                 raise SchemaVersionError(
-                    f"storage {self.url}: database schema version {row[0]}, this tunehooks "
+                    f"storage {self.shown_url}: database schema version {row[0]}, this tunehooks "
                     f"reads version {SCHEMA_VERSION}; install the matching tunehooks version "
                     "or use a new database"
                 )
@@ -409,7 +412,7 @@ class SQLStorage:
             raise
         except DatabaseError as e:
             raise StorageError(
-                f"storage {self.url}: cannot open the database ({e.orig}); is it a tunehooks "
+                f"storage {self.shown_url}: cannot open the database ({e.orig}); is it a tunehooks "
                 "database and is the server reachable?"
             ) from None
 
@@ -425,11 +428,11 @@ class SQLStorage:
             row = self._read(read)
         except sa.exc.DatabaseError as e:
             raise StorageError(
-                f"storage {self.url}: not a readable tunehooks database ({e.orig})"
+                f"storage {self.shown_url}: not a readable tunehooks database ({e.orig})"
             ) from None
         if row is None or int(row[0]) != SCHEMA_VERSION:
             raise StorageError(
-                f"storage {self.url}: database schema version {row and row[0]}, this "
+                f"storage {self.shown_url}: database schema version {row and row[0]}, this "
                 f"tunehooks reads version {SCHEMA_VERSION}"
             )
 
@@ -437,7 +440,7 @@ class SQLStorage:
         """Run ``fn`` in one write transaction, retrying on lock contention."""
         if self.read_only:
             raise StorageError(
-                f"storage {self.url} is open read-only (for analysis); nothing written"
+                f"storage {self.shown_url} is open read-only (for analysis); nothing written"
             )
 
         def once() -> T:
@@ -474,7 +477,7 @@ class SQLStorage:
             return self._write(txn)
         except IntegrityError:
             raise DuplicateExperimentError(
-                f"experiment {name!r} already exists in {self.url}; load it with "
+                f"experiment {name!r} already exists in {self.shown_url}; load it with "
                 "Experiment.load(name) or pass load_if_exists=True"
             ) from None
 
@@ -489,7 +492,7 @@ class SQLStorage:
             )
             if res.rowcount == 0:
                 raise ExperimentNotFoundError(
-                    f"no experiment with id {experiment_id} in {self.url}"
+                    f"no experiment with id {experiment_id} in {self.shown_url}"
                 )
 
         self._write(txn)
@@ -505,7 +508,7 @@ class SQLStorage:
         if row is None:
             known = self.list_experiments()
             raise ExperimentNotFoundError(
-                f"no experiment {name!r} in {self.url}; known: {known or 'none'}"
+                f"no experiment {name!r} in {self.shown_url}; known: {known or 'none'}"
             )
         return int(row[0]), json.loads(row[1])
 
@@ -706,7 +709,9 @@ class SQLStorage:
             if rows:  # the last reports and the end in one transaction: both or neither
                 _upsert_reports(execute, trial_id, rows)
             _finish_trial(execute, trial_id, state, payload, error, now)
-            return None if known is not None else _read_trial(execute, trial_id, self.url, True)
+            return (
+                None if known is not None else _read_trial(execute, trial_id, self.shown_url, True)
+            )
 
         stored = self._prepared(txn, write=True)
         if stored is not None:
@@ -760,7 +765,7 @@ class SQLStorage:
 
     def get_trial(self, trial_id: int, *, with_reports: bool = True) -> TrialRecord:
         return self._prepared(
-            lambda ex: _read_trial(ex, trial_id, self.url, with_reports), write=False
+            lambda ex: _read_trial(ex, trial_id, self.shown_url, with_reports), write=False
         )
 
     def get_trials(
