@@ -8,6 +8,7 @@ import logging
 import math
 import os
 import socket
+import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,8 @@ from tunehooks.optimizers.base import DEFAULT_CONTINUE_CHANCE
 from tunehooks.report_buffer import DEFAULT_REPORT_INTERVAL, ReportBuffer
 from tunehooks.schedulers import ModelGuidedScheduler, Scheduler, make_scheduler
 from tunehooks.space import SearchSpace
-from tunehooks.storage import DuplicateExperimentError, open_storage
+from tunehooks.storage import DuplicateExperimentError, StorageUnavailableError, open_storage
+from tunehooks.storage._retry import DEFAULT_RETRY_TIMEOUT
 from tunehooks.trial import (
     Decision,
     Suggestion,
@@ -38,6 +40,7 @@ __all__ = ["CONFIG_VERSION", "ConfigMismatchError", "Experiment", "default_worke
 
 CONFIG_VERSION = 1
 _PENDING = (TrialState.QUEUED, TrialState.RUNNING)
+_REPORT_RETRY = 1.0  # seconds a write on the report path retries before its reports wait
 
 
 def default_worker_id() -> str:
@@ -105,6 +108,10 @@ class Experiment:
         self.report_interval = DEFAULT_REPORT_INTERVAL
         """Seconds a report may wait in memory before it is written (see
         :mod:`tunehooks.report_buffer`); 0 writes every report at once."""
+        self.storage_timeout = DEFAULT_RETRY_TIMEOUT
+        """Seconds reports may wait in memory while the database is unavailable (a
+        server restart, a full disk) before ``report`` raises; training goes on meanwhile
+        and the scheduler answers CONTINUE."""
 
     # -- creation ----------------------------------------------------------------------
     @classmethod
@@ -369,24 +376,45 @@ class Experiment:
             decides is not None and not decides(buf.trial_number, step, previous)
         ):
             if buf.is_due(self.report_interval):
-                self._flush(trial_id)
+                self._write_soon(trial_id, buf)
             return Decision.CONTINUE
         # a decision point: every report of this process is in storage first (this
         # trial's own write raises when it was finished elsewhere; the others' never do)
-        self._flush(trial_id)
+        if not self._write_soon(trial_id, buf):
+            return Decision.CONTINUE  # the database is unavailable: decide at the next point
         self._flush_all()
         history = self.storage.get_trials(self.id)
         current = next(t for t in history if t.id == trial_id)
         return sched.decide(current, history)
 
-    def _flush(self, trial_id: int) -> None:
+    def _write_soon(self, trial_id: int, buf: ReportBuffer) -> bool:
+        """Write the trial's waiting reports; while the database is unavailable keep them
+        (tried again after a backoff) and return False, for ``storage_timeout`` seconds."""
+        now = time.monotonic()
+        if now < buf.next_try:
+            return False
+        try:
+            self._flush(trial_id, retry_for=_REPORT_RETRY)
+        except StorageUnavailableError as e:
+            if buf.write_failed(now) >= self.storage_timeout:
+                raise StorageUnavailableError(
+                    f"{e}; {len(buf.pending)} reports of trial {buf.trial_number} could not "
+                    f"be written for {self.storage_timeout:.0f}s",
+                    transient=e.transient,
+                    cause=e.cause,
+                ) from None
+            return False
+        buf.write_worked()
+        return True
+
+    def _flush(self, trial_id: int, *, retry_for: float | None = None) -> None:
         """Write the trial's reports that wait in memory (see :mod:`tunehooks.report_buffer`)."""
         buf = self._buffers.get(trial_id)
         if buf is None or not buf.pending:
             return
         waiting = buf.take()
         try:
-            self.storage.add_reports(trial_id, waiting)
+            self.storage.add_reports(trial_id, waiting, retry_for=retry_for)
         except TrialStateError:
             raise  # finished elsewhere: it accepts no more reports
         except BaseException:

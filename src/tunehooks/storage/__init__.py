@@ -15,6 +15,7 @@ from tunehooks.storage.base import (
     StorageError,
     StoredReport,
 )
+from tunehooks.storage._retry import StorageUnavailableError
 
 if TYPE_CHECKING:
     from tunehooks.storage.sql import SQLStorage
@@ -26,6 +27,7 @@ __all__ = [
     "SchemaVersionError",
     "Storage",
     "StorageError",
+    "StorageUnavailableError",
     "StoredReport",
     "default_storage_url",
     "open_storage",

@@ -15,7 +15,6 @@ import dataclasses
 import functools
 import json
 import os
-import random
 import sqlite3
 import threading
 import time
@@ -26,10 +25,16 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from tunehooks._urls import mask_url
+from tunehooks.storage._retry import (
+    DEFAULT_RETRY_TIMEOUT,
+    StorageUnavailableError,
+    describe,
+    retry,
+)
 from tunehooks.storage.base import (
     DuplicateExperimentError,
     ExperimentNotFoundError,
@@ -43,7 +48,7 @@ from tunehooks.trial import Report, Suggestion, TrialRecord, TrialState, TrialSt
 __all__ = ["SCHEMA_VERSION", "SQLStorage"]
 
 SCHEMA_VERSION = 1
-_LOCK_RETRIES = 60
+_OPEN_TIMEOUT = 5.0  # an unreachable database at open is an error soon: it may be a wrong URL
 _IN_LIST_LIMIT = 500  # running trials whose reports are read by id; more: one join
 T = TypeVar("T")
 
@@ -230,36 +235,6 @@ def _dumps(obj: Any) -> str:
     return _ENCODER.encode(obj)
 
 
-def _retry_on_lock(
-    once: Callable[[], T], errors: type[Exception] | tuple[type[Exception], ...]
-) -> T:
-    """``once()``, again after a jittered, growing pause while it fails on a lock."""
-    delay = 0.01
-    for attempt in range(_LOCK_RETRIES):
-        try:
-            return once()
-        except errors as e:
-            if not _is_lock_error(e) or attempt == _LOCK_RETRIES - 1:
-                raise
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 1.0)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _is_lock_error(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return any(
-        s in text
-        for s in (
-            "database is locked",
-            "database table is locked",
-            "busy",
-            "deadlock detected",
-            "could not serialize",
-        )
-    )
-
-
 def _sqlite_path(url: sa.URL) -> str | None:
     db = url.database
     return None if not db or db == ":memory:" else db
@@ -308,6 +283,9 @@ class SQLStorage:
         self.url = url
         self.shown_url = mask_url(url)
         """``url`` with its password hidden: what messages show."""
+        self.retry_timeout = DEFAULT_RETRY_TIMEOUT
+        """Seconds an operation is retried while the database is unavailable (a server
+        restart, a full disk) before :class:`StorageUnavailableError` is raised."""
         self.read_only = bool(read_only)
         try:
             parsed = sa.make_url(url)
@@ -407,14 +385,32 @@ class SQLStorage:
                 )
 
         try:
-            self._write(create)
+            self._write(create, timeout=min(_OPEN_TIMEOUT, self.retry_timeout))
         except SchemaVersionError:
             raise
-        except DatabaseError as e:
-            raise StorageError(
-                f"storage {self.shown_url}: cannot open the database ({e.orig}); is it a tunehooks "
-                "database and is the server reachable?"
-            ) from None
+        except (DatabaseError, StorageUnavailableError) as e:
+            raise StorageError(self._open_problem(e)) from None
+
+    def _open_problem(self, e: Exception) -> str:
+        """One line on why the database cannot be opened for writing."""
+        cause = e.cause if isinstance(e, StorageUnavailableError) else describe(e)
+        path = _sqlite_path(sa.make_url(self.url)) if self.dialect == "sqlite" else None
+        if path is not None:
+            folder = os.path.dirname(os.path.abspath(path))
+            readonly = not os.access(folder, os.W_OK) or (
+                os.path.exists(path) and not os.access(path, os.W_OK)
+            )
+            if readonly:
+                return (
+                    f"storage {self.shown_url}: the database file or its folder is read-only "
+                    f"({cause}); tunehooks writes its journal and lock files next to it: copy "
+                    "the database to a writable folder"
+                )
+            return f"storage {self.shown_url}: cannot open the database ({cause})"
+        return (
+            f"storage {self.shown_url}: cannot open the database ({cause}); is it a "
+            "tunehooks database and is the server reachable?"
+        )
 
     def _check_schema(self) -> None:
         """A read-only storage only checks that the database is one this code reads."""
@@ -436,8 +432,9 @@ class SQLStorage:
                 f"tunehooks reads version {SCHEMA_VERSION}"
             )
 
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in one write transaction, retrying on lock contention."""
+    def _write(self, fn: Callable[[Connection], T], *, timeout: float | None = None) -> T:
+        """Run ``fn`` in one write transaction, retrying transient errors (a lock, an
+        unavailable database) for ``timeout`` seconds (default: ``retry_timeout``)."""
         if self.read_only:
             raise StorageError(
                 f"storage {self.shown_url} is open read-only (for analysis); nothing written"
@@ -447,14 +444,24 @@ class SQLStorage:
             with self._write_engine.connect() as conn, conn.begin():
                 return fn(conn)
 
-        return _retry_on_lock(once, OperationalError)
+        return self._retry(once, DBAPIError, timeout, "writing")
 
-    def _read(self, fn: Callable[[Connection], T]) -> T:
+    def _read(self, fn: Callable[[Connection], T], *, timeout: float | None = None) -> T:
         def once() -> T:
             with self._engine.connect() as conn, conn.begin():
                 return fn(conn)
 
-        return _retry_on_lock(once, OperationalError)
+        return self._retry(once, DBAPIError, timeout, "reading")
+
+    def _retry(
+        self,
+        once: Callable[[], T],
+        errors: type[BaseException] | tuple[type[BaseException], ...],
+        timeout: float | None,
+        what: str,
+    ) -> T:
+        limit = self.retry_timeout if timeout is None else timeout
+        return retry(once, errors, timeout=limit, what=f"storage {self.shown_url}: {what}")
 
     def close(self) -> None:
         raw = getattr(self._report_local, "raw", None)
@@ -649,14 +656,22 @@ class SQLStorage:
     def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> StoredReport:
         return self.add_reports(trial_id, [Report(step, metrics)])
 
-    def add_reports(self, trial_id: int, reports: Sequence[Report]) -> StoredReport:
+    def add_reports(
+        self, trial_id: int, reports: Sequence[Report], *, retry_for: float | None = None
+    ) -> StoredReport:
+        """Store reports (``retry_for``: seconds to retry an unavailable database, default
+        ``retry_timeout``; the report path passes a short one and keeps the reports)."""
         if not reports:
             raise ValueError("add_reports needs at least one Report")
         now = time.time()
         rows = _report_rows(reports, now)
-        return self._prepared(lambda ex: _store_reports(ex, trial_id, rows, now), write=True)
+        return self._prepared(
+            lambda ex: _store_reports(ex, trial_id, rows, now), write=True, timeout=retry_for
+        )
 
-    def _prepared(self, fn: Callable[[Execute], T], *, write: bool) -> T:
+    def _prepared(
+        self, fn: Callable[[Execute], T], *, write: bool, timeout: float | None = None
+    ) -> T:
         """``fn(execute)`` in one transaction of prepared statements: the hot path of
         every integration (reports each epoch, each trial's end). On SQLite it goes
         straight through the driver, on a connection each thread keeps (a quarter of
@@ -666,7 +681,7 @@ class SQLStorage:
             def txn(conn: Connection) -> T:
                 return fn(conn.execute)
 
-            return self._write(txn) if write else self._read(txn)
+            return self._write(txn, timeout=timeout) if write else self._read(txn, timeout=timeout)
 
         def once() -> T:
             dbapi = self._report_connection()
@@ -679,7 +694,7 @@ class SQLStorage:
                 if dbapi.in_transaction:  # an error, or a COMMIT that found the file busy
                     dbapi.execute("ROLLBACK")
 
-        return _retry_on_lock(once, sqlite3.OperationalError)
+        return self._retry(once, (sqlite3.OperationalError, DBAPIError), timeout, "writing")
 
     def _report_connection(self) -> Any:
         """This thread's own driver connection for reports (a new one after a fork)."""
