@@ -6,6 +6,7 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
+from tunehooks.storage._retry import StorageUnavailableError
 from tunehooks.storage.base import (
     DEFAULT_STORAGE_URL,
     DuplicateExperimentError,
@@ -15,7 +16,6 @@ from tunehooks.storage.base import (
     StorageError,
     StoredReport,
 )
-from tunehooks.storage._retry import StorageUnavailableError
 
 if TYPE_CHECKING:
     from tunehooks.storage.sql import SQLStorage
