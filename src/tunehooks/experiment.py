@@ -23,6 +23,7 @@ from tunehooks.space import SearchSpace
 from tunehooks.storage import DuplicateExperimentError, StorageUnavailableError, open_storage
 from tunehooks.storage._retry import DEFAULT_RETRY_TIMEOUT
 from tunehooks.trial import (
+    CONFIG_ERROR_PREFIX,
     Decision,
     Suggestion,
     Trial,
@@ -494,8 +495,10 @@ class Experiment:
 
     # -- budget --------------------------------------------------------------------------
     def trial_cost(self, t: TrialRecord) -> float:
-        """Cost of a trial in full-training equivalents."""
+        """Cost of a trial in full-training equivalents (a configuration error costs none)."""
         if t.state is TrialState.QUEUED:
+            return 0.0
+        if t.state is TrialState.FAILED and (t.error or "").startswith(CONFIG_ERROR_PREFIX):
             return 0.0
         if self.fidelity is None:
             return 1.0

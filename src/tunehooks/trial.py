@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
+    "CONFIG_ERROR_PREFIX",
     "MAX_STEP",
     "Decision",
     "Report",
@@ -146,6 +147,11 @@ class TrialSink(Protocol):
 
     def _record(self, trial_id: int) -> TrialRecord: ...
 
+
+CONFIG_ERROR_PREFIX = "configuration error: "
+"""How the error of a trial that failed on its configuration starts (the program is not
+there, rejects its arguments, exits without the metric): it would fail again with the
+same settings, so it is never retried and costs nothing of a cost budget."""
 
 MAX_STEP = 2**63 - 1
 """The largest step a report may carry (a signed 64-bit integer, SQLite's INTEGER)."""

@@ -15,6 +15,8 @@ import enum
 import re
 from dataclasses import dataclass, field
 
+from tunehooks.trial import CONFIG_ERROR_PREFIX
+
 __all__ = [
     "CONFIG_PREFIX",
     "FailureKind",
@@ -24,7 +26,7 @@ __all__ = [
     "error_signature",
 ]
 
-CONFIG_PREFIX = "configuration error: "
+CONFIG_PREFIX = CONFIG_ERROR_PREFIX
 """How the error of a trial that failed on its configuration starts."""
 
 
