@@ -397,7 +397,7 @@ class Experiment:
         try:
             self._flush(trial_id, retry_for=_REPORT_RETRY)
         except StorageUnavailableError as e:
-            if buf.write_failed(now) >= self.storage_timeout:
+            if buf.write_failed(now, e.cause) >= self.storage_timeout:
                 raise StorageUnavailableError(
                     f"{e}; {len(buf.pending)} reports of trial {buf.trial_number} could not "
                     f"be written for {self.storage_timeout:.0f}s",

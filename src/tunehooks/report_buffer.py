@@ -53,10 +53,13 @@ class ReportBuffer:
     """When writes of these reports began to fail on an unavailable database (monotonic)."""
     next_try: float = 0.0
     """No write is tried before this time (monotonic) while the database is unavailable."""
+    failure: str = ""
+    """Why the last write failed (the driver's message)."""
 
-    def write_failed(self, now: float) -> float:
+    def write_failed(self, now: float, cause: str = "") -> float:
         """Note a write that found the database unavailable; return how long writes
         have failed. The next try waits for a backoff of 1 s, growing to 30 s."""
+        self.failure = cause
         if self.failing_since is None:
             self.failing_since = now
         failing = now - self.failing_since

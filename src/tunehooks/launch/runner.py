@@ -455,6 +455,9 @@ class Launcher:
         except StorageUnavailableError as e:  # waited storage_timeout: the loop gives up
             self._guard.failed(e.cause)
             return
+        buf = self.exp._buffers.get(p.trial.id)
+        if buf is not None and buf.failing_since is not None:  # the report waits in memory
+            self._guard.failed(buf.failure)
         if decision is Decision.STOP:
             p.stopping = True
             why = "failed" if p.trial.state is TrialState.FAILED else "stopped by the scheduler"
@@ -618,6 +621,7 @@ class Launcher:
     def _give_up(self) -> StorageUnavailableError:
         n = len(self._running)
         waiting = sum(len(b.pending) for b in self.exp._buffers.values())
+        self.exp._buffers.clear()  # they cannot be written: do not wait at exit to try
         for p in list(self._running.values()):
             p.interrupted = True
             p.process.terminate(self.stop_grace)
