@@ -8,6 +8,7 @@ the YAML path of the problem and says how to fix it. See docs/launch.md.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,10 +181,24 @@ def parse_sweep(
 ) -> Sweep:
     """Validate a sweep given as a mapping (the parsed YAML) and normalize it."""
     try:
-        spec = SweepSpec.model_validate(dict(data))
-    except ValidationError as e:
-        raise SweepError(explain(e)) from None
-    return _normalize(spec, path=path, default_name=default_name)
+        try:
+            spec = SweepSpec.model_validate(dict(data))
+        except ValidationError as e:
+            raise SweepError(explain(e)) from None
+        return _normalize(spec, path=path, default_name=default_name)
+    except SweepError as e:
+        raise SweepError(_one_line(str(e))) from None
+
+
+def _one_line(message: str) -> str:
+    """A message on one line of at most 400 characters (a user's 5,000-character value is cut).
+
+    Example:
+        >>> _one_line("method: use one of bayes (got '" + "x" * 500 + "')")[:44]
+        "method: use one of bayes (got 'xxxxxxxxxxxxx"
+    """
+    text = re.sub(r"\S{80,}", lambda m: m.group(0)[:60] + "…", " ".join(message.split()))
+    return text if len(text) <= 400 else text[:399] + "…"
 
 
 def _normalize(spec: SweepSpec, *, path: Path | None, default_name: str) -> Sweep:

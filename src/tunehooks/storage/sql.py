@@ -123,7 +123,7 @@ _FINISH_TRIAL = sa.text(
     "UPDATE trials SET state = :state, metric_values = :values, error = :error, "
     "finished_at = :now WHERE id = :id AND state IN ('RUNNING', 'QUEUED')"
 )
-_TRIAL_STATE = sa.text("SELECT state FROM trials WHERE id = :id")
+_TRIAL_STATE = sa.text("SELECT state, number FROM trials WHERE id = :id")
 _TRIAL_COLUMNS = tuple(c.name for c in _trials.columns)
 _TRIAL_ROW = sa.text(f"SELECT {', '.join(_TRIAL_COLUMNS)} FROM trials WHERE id = :id")
 _TRIAL_REPORTS = sa.text(
@@ -171,7 +171,7 @@ def _store_reports(
         raise StorageError(f"no trial with id {trial_id}")
     state, number, previous = row
     if state != "RUNNING":
-        raise TrialStateError(f"trial {trial_id} is {state}; it accepts no more reports")
+        raise TrialStateError(f"trial {number} is {state}; it accepts no more reports")
     _upsert_reports(execute, trial_id, rows)
     execute(_TOUCH_TRIAL, {"id": trial_id, "now": now})
     return StoredReport(int(number), None if previous is None else int(previous))
@@ -208,7 +208,7 @@ def _finish_trial(
         if cur is None:
             raise StorageError(f"no trial with id {trial_id}")
         raise TrialStateError(
-            f"trial {trial_id} is already {cur[0]}; it cannot become {state.value}"
+            f"trial {cur[1]} is already {cur[0]}; it cannot become {state.value}"
         )
 
 
