@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tunehooks.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
+    from tunehooks.experiment import Experiment
     from tunehooks.launch.sweep import Sweep
 
-__all__ = ["crash_text", "failure_lines", "nothing_to_run", "unresolved_failures"]
+__all__ = [
+    "crash_text",
+    "failure_lines",
+    "nothing_to_run",
+    "requeue_failed",
+    "unresolved_failures",
+]
 
 
 def crash_text(rc: int, stderr_tail: str) -> str:
@@ -96,3 +103,14 @@ def nothing_to_run(trials: Sequence[TrialRecord], sweep: Sweep) -> str:
             f"trial{'s' if failed != 1 else ''} again"
         )
     return text + "; raise `budget` in the sweep file to run more"
+
+
+def requeue_failed(exp: Experiment, say: Callable[[str], None]) -> int:
+    """``--retry-failed``: a new attempt of every failed trial not run again since."""
+    failed = unresolved_failures(exp.storage.get_trials(exp.id, with_reports=False))
+    for t in failed:
+        again = exp.storage.requeue(t.id)
+        say(f"trial {t.number} ({t.state.value}) queued again as trial {again.number}")
+    if not failed:
+        say("--retry-failed: no failed trial to run again")
+    return len(failed)

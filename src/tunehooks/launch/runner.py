@@ -28,17 +28,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tunehooks.launch._schema import SweepError
 from tunehooks.launch.devices import Slot, detect_gpus, make_slots
-from tunehooks.launch.ending import crash_text, failure_lines, nothing_to_run, unresolved_failures
+from tunehooks.launch.ending import nothing_to_run, requeue_failed
+from tunehooks.launch.judge import LaunchResult, RunningTrial, TrialJudge
 from tunehooks.launch.macros import MacroContext, expand_command, shell_warning
 from tunehooks.launch.outage import StorageGuard
 from tunehooks.launch.output import OutputParser
-from tunehooks.launch.policy import CONFIG_PREFIX, FailureKind, FailureTracker, classify_failure
+from tunehooks.launch.policy import CONFIG_PREFIX
 from tunehooks.launch.process import ENV_RUN_DIR, TrialProcess, safe_name, trial_env
 from tunehooks.launch.progress import LogProgress, ProgressSink, SweepStats, sweep_stats
 from tunehooks.launch.recovery import (
@@ -49,7 +50,7 @@ from tunehooks.launch.recovery import (
 from tunehooks.launch.watchdog import Watchdog
 from tunehooks.storage import StorageUnavailableError
 from tunehooks.storage._retry import Transient
-from tunehooks.trial import Decision, Trial, TrialRecord, TrialState, TrialStateError
+from tunehooks.trial import Decision, Trial, TrialState, TrialStateError
 
 if TYPE_CHECKING:
     from tunehooks.launch.sweep import Sweep
@@ -61,49 +62,6 @@ T = TypeVar("T")
 _STDERR_TAIL = 2000
 _MAX_WARNINGS = 20  # malformed-line warnings shown per trial
 _OP_RETRY = 2.0  # seconds one storage call of the launcher retries before the loop goes on
-
-
-@dataclass(frozen=True)
-class LaunchResult:
-    """What one launch did: trials it started, totals of the experiment, the best trial.
-
-    ``halted`` says why the sweep stopped starting trials before its budget was
-    spent (too many failures), with the last error; ``exit_code`` is what
-    ``tunehooks launch`` exits with (0, 1 when halted, 130 when interrupted).
-
-    Example:
-        >>> LaunchResult("e", started=2, completed=2, pruned=0, failed=0, interrupted=False,
-        ...              reclaimed=0, best=None).exit_code
-        0
-    """
-
-    experiment: str
-    started: int
-    completed: int
-    pruned: int
-    failed: int
-    interrupted: bool
-    reclaimed: int
-    best: TrialRecord | None
-    halted: str | None = None
-
-    @property
-    def exit_code(self) -> int:
-        return 130 if self.interrupted else 1 if self.halted else 0
-
-
-@dataclass
-class _Running:
-    slot: Slot
-    trial: Trial
-    process: TrialProcess
-    parser: OutputParser
-    started: float
-    stopping: bool = False
-    interrupted: bool = False
-    warned: int = 0
-    rc: int | None = None
-    duration: float = 0.0
 
 
 class Launcher:
@@ -156,20 +114,17 @@ class Launcher:
             sweep.storage_timeout if storage_timeout is None else storage_timeout
         )
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self._running: dict[int, _Running] = {}
-        self._ended: list[_Running] = []  # exited, their end not yet written (database down)
+        self._running: dict[int, RunningTrial] = {}
+        self._ended: list[RunningTrial] = []  # exited, their end not yet written (database down)
         self._sel = selectors.DefaultSelector()
         self._stop_signal: int | None = None
         self._kill_now = False
         self._started = 0
         self._reclaimed = 0
-        self._durations: list[float] = []
         self._stats: SweepStats | None = None
         self._n_slots = 1
         self._t0 = time.time()
         self._has_gpus = False
-        self._failures = FailureTracker(sweep.failure)
-        self._halted: str | None = None
         self._guard = StorageGuard(self.storage_timeout, self.progress.event)
         self._outage_ended_at = 0.0
         self._watchdog: Watchdog | None = None
@@ -189,6 +144,7 @@ class Launcher:
             )
         exp = self.sweep.open_experiment(storage=self.storage, scheduler=self.scheduler)
         self.exp = exp
+        self._judge = TrialJudge(exp, self.sweep, self.progress.event, lambda: len(self._running))
         exp.storage_timeout = self.storage_timeout
         saved_timeout = exp.storage.retry_timeout
         exp.storage.retry_timeout = min(saved_timeout, _OP_RETRY)  # the loop never waits long
@@ -200,7 +156,7 @@ class Launcher:
     def _run(self, exp: Any) -> LaunchResult:
         self._reclaim()
         if self.retry_failed:
-            self._requeue_failed()
+            requeue_failed(self.exp, self.progress.event)
         gpus = list(self.sweep.devices) if self.sweep.devices is not None else detect_gpus(self.env)
         self._has_gpus = bool(gpus)
         slots, note = make_slots(
@@ -234,7 +190,12 @@ class Launcher:
                     if trial is None:
                         more = False
                         if self._started == 0 and not self._running:
-                            self.progress.event(nothing_to_run(self._all_trials(), self.sweep))
+                            self.progress.event(
+                                nothing_to_run(
+                                    self.exp.storage.get_trials(self.exp.id, with_reports=False),
+                                    self.sweep,
+                                )
+                            )
                     elif self._start_or_fail(free[0], trial):
                         free.pop(0)
                 if changed and not self._guard.down:
@@ -242,7 +203,7 @@ class Launcher:
                     changed = False
                     last_stats = time.time()
                 idle = not self._running and not self._ended and not self._guard.down
-                if idle and (not more or self._halted is not None):
+                if idle and (not more or self._judge.halted is not None):
                     break
                 finished = self._poll()
                 if finished:
@@ -283,8 +244,8 @@ class Launcher:
             self.progress.close()
         if gave_up is not None:
             raise gave_up
-        if self._halted is not None:
-            self.progress.event(self._halt_message())
+        if self._judge.halted is not None:
+            self.progress.event(self._judge.halt_message())
         c = exp.storage.count_trials(exp.id)
         best = None if len(exp.objectives) > 1 else exp.best
         return LaunchResult(
@@ -296,14 +257,14 @@ class Launcher:
             interrupted=self._stop_signal is not None,
             reclaimed=self._reclaimed,
             best=best,
-            halted=self._halted,
+            halted=self._judge.halted,
         )
 
     def _slot_id(self, slot: Slot) -> str:
         return f"{self.worker_id}/{slot.index}"
 
     def _can_start(self) -> bool:
-        return self._stop_signal is None and self._halted is None and not self._guard.down
+        return self._stop_signal is None and self._judge.halted is None and not self._guard.down
 
     def _guarded(self, call: Callable[[], T]) -> T | None:
         """``call()``; ``None`` (and the outage noted) when the database is unavailable."""
@@ -381,13 +342,13 @@ class Launcher:
             self._guarded(lambda: trial.fail(error))
             self.progress.event(f"trial {trial.number} FAILED: cannot start {argv[0]!r}: {e}")
             self._started += 1
-            self._note_end(failed=True, error=error)
+            self._judge.note_end(failed=True, error=error)
             return False
         if self._watchdog is not None:
             self._watchdog.watch(process.pgid)
         write_process_file(run_dir, process.pid)
         names = [m.name for m in exp.metrics]
-        p = _Running(slot, trial, process, OutputParser(final_names=names), time.time())
+        p = RunningTrial(slot, trial, process, OutputParser(final_names=names), time.time())
         self._sel.register(process.stdout, selectors.EVENT_READ, p)
         self._running[trial.id] = p
         self._started += 1
@@ -414,17 +375,17 @@ class Launcher:
                 self._ended.append(p)
         return self._settle() if not self._guard.down else []
 
-    def _read(self, p: _Running) -> None:
+    def _read(self, p: RunningTrial) -> None:
         for line in p.process.read_lines():
             self._line(p, line)
         if p.process.eof:
             self._unregister(p)
 
-    def _unregister(self, p: _Running) -> None:
+    def _unregister(self, p: RunningTrial) -> None:
         with contextlib.suppress(KeyError, ValueError):
             self._sel.unregister(p.process.stdout)
 
-    def _end(self, p: _Running) -> None:
+    def _end(self, p: RunningTrial) -> None:
         """Read the rest of a process that ended and forget it."""
         for line in p.process.drain():
             self._line(p, line)
@@ -434,7 +395,7 @@ class Launcher:
             self._watchdog.forget(p.process.pgid)
         del self._running[p.trial.id]
 
-    def _line(self, p: _Running, line: str) -> None:
+    def _line(self, p: RunningTrial, line: str) -> None:
         report = p.parser.feed(line)
         for w in p.parser.warnings[p.warned :]:
             p.warned += 1
@@ -474,88 +435,13 @@ class Launcher:
         freed: list[Slot] = []
         for p in list(self._ended):
             try:
-                self._finish(p, p.rc if p.rc is not None else 0)
+                self._judge.finish(p, p.rc if p.rc is not None else 0)
             except StorageUnavailableError as e:
                 self._guard.failed(e.cause)
                 return freed, False
             self._ended.remove(p)
             freed.append(p.slot)
         return freed, True
-
-    def _finish(self, p: _Running, rc: int) -> None:
-        rec = p.trial.refresh()
-        crashed = rc != 0 and not p.stopping
-        kind = FailureKind.CRASH
-        try:
-            if rec.state.is_finished:
-                pass  # the program finished it through the integrations, or it diverged
-            elif p.stopping:
-                rec = p.trial.prune()
-            elif rc == 0:
-                rec = self._complete(p, rec)
-            else:
-                tail = p.process.stderr_tail(_STDERR_TAIL)
-                kind = classify_failure(rc, tail)
-                prefix = CONFIG_PREFIX if kind is FailureKind.CONFIGURATION else ""
-                rec = p.trial.fail(prefix + crash_text(rc, tail))
-        except TrialStateError:
-            rec = p.trial.refresh()
-        if rec.state is TrialState.FAILED and (rec.error or "").startswith(CONFIG_PREFIX):
-            kind = FailureKind.CONFIGURATION
-        self._durations.append(p.duration)
-        values = "  ".join(f"{k}={v:.4g}" for k, v in rec.values.items())
-        msg = f"trial {rec.number} {rec.state.value} in {p.duration:.1f}s  {values}".rstrip()
-        if rec.state is TrialState.FAILED and rec.error:
-            msg += failure_lines(rec.error, p.process.run_dir)
-        self.progress.event(msg)
-        retry = (
-            crashed
-            and kind is FailureKind.CRASH
-            and rec.state is TrialState.FAILED
-            and rec.attempt < self.sweep.retries
-        )
-        if retry:
-            again = self.exp.storage.requeue(rec.id)
-            self.progress.event(
-                f"trial {rec.number} queued again as trial {again.number} "
-                f"(attempt {again.attempt + 1} of {self.sweep.retries + 1})"
-            )
-        self._note_end(failed=rec.state is TrialState.FAILED, error=rec.error)
-
-    def _note_end(self, *, failed: bool, error: str | None) -> None:
-        why = self._failures.ended(failed=failed, error=error)
-        if why is not None and self._halted is None:
-            self._halted = why
-            n = len(self._running)
-            self.progress.event(
-                f"stopping the sweep: {why}; no new trial starts"
-                + (f" ({n} still running finish first)" if n else "")
-            )
-
-    def _halt_message(self) -> str:
-        path = self.sweep.path if self.sweep.path is not None else "sweep.yaml"
-        last = failure_lines(self._failures.last_error, None, lines=8)
-        return (
-            f"the sweep stopped early: {self._halted}; the last error:{last}\n"
-            f"fix the cause, then run `tunehooks launch {path} --retry-failed` to run the "
-            "failed trials again and continue to the budget"
-        )
-
-    def _complete(self, p: _Running, rec: TrialRecord) -> TrialRecord:
-        finals = p.parser.finals
-        missing = [
-            m.name
-            for m in self.exp.objectives
-            if m.name not in finals and rec.last_reported(m.name) is None
-        ]
-        if missing:
-            name = missing[0]
-            return p.trial.fail(
-                f"{CONFIG_PREFIX}the program exited 0 but reported no value for {missing}; "
-                f'print lines like `tunehooks: {{"step": 1, "{name}": 0.9}}` or a final '
-                f"`{name}<TAB>0.9` (stdout: {p.process.run_dir / 'stdout.log'})"
-            )
-        return p.trial.complete(finals or None)
 
     def _shutdown(self, reason: str) -> None:
         n = len(self._running)
@@ -586,10 +472,10 @@ class Launcher:
                     )
         with contextlib.suppress(StorageUnavailableError):
             for p in list(self._ended):  # ended before the stop, end not yet written
-                self._finish(p, p.rc if p.rc is not None else 0)
+                self._judge.finish(p, p.rc if p.rc is not None else 0)
                 self._ended.remove(p)
 
-    def _interrupted(self, p: _Running, reason: str) -> None:
+    def _interrupted(self, p: RunningTrial, reason: str) -> None:
         if p.trial.refresh().state is not TrialState.RUNNING:
             return
         try:
@@ -644,20 +530,6 @@ class Launcher:
             message, transient=Transient.UNAVAILABLE, cause=self._guard.cause
         )
 
-    def _all_trials(self) -> list[TrialRecord]:
-        return self.exp.storage.get_trials(self.exp.id, with_reports=False)
-
-    def _requeue_failed(self) -> None:
-        """``--retry-failed``: a new attempt of every failed trial not run again since."""
-        failed = unresolved_failures(self._all_trials())
-        for t in failed:
-            again = self.exp.storage.requeue(t.id)
-            self.progress.event(
-                f"trial {t.number} ({t.state.value}) queued again as trial {again.number}"
-            )
-        if not failed:
-            self.progress.event("--retry-failed: no failed trial to run again")
-
     def _reclaim(self) -> bool:
         """Requeue the trials of vanished workers (any host); True when some were. A trial
         of this host whose processes are still running is ended first."""
@@ -697,7 +569,7 @@ class Launcher:
             try:  # progress is best effort: a database hiccup must not end the sweep
                 self._stats = sweep_stats(
                     self.exp,
-                    durations=self._durations,
+                    durations=self._judge.durations,
                     slots=self._n_slots,
                     elapsed=time.time() - self._t0,
                 )
