@@ -207,9 +207,7 @@ def _finish_trial(
         cur = execute(_TRIAL_STATE, {"id": trial_id}).fetchone()
         if cur is None:
             raise StorageError(f"no trial with id {trial_id}")
-        raise TrialStateError(
-            f"trial {cur[1]} is already {cur[0]}; it cannot become {state.value}"
-        )
+        raise TrialStateError(f"trial {cur[1]} is already {cur[0]}; it cannot become {state.value}")
 
 
 def _read_trial(execute: Execute, trial_id: int, url: str, with_reports: bool) -> TrialRecord:
