@@ -418,9 +418,11 @@ class Experiment:
             self.storage.add_reports(trial_id, waiting, retry_for=retry_for)
         except TrialStateError:
             raise  # finished elsewhere: it accepts no more reports
-        except BaseException:
-            buf.put_back(waiting)  # e.g. the database stayed locked: the next write retries
-            raise
+        except BaseException as e:
+            if _worth_retrying(e):  # the database is away: the next write retries them
+                buf.put_back(waiting)
+            raise  # anything else would fail again: it is raised once, never kept
+        buf.write_worked()
 
     def _flush_all(self) -> None:
         """Write every trial's waiting reports; a trial finished elsewhere keeps them (its
@@ -476,8 +478,8 @@ class Experiment:
             )
         except TrialStateError:
             raise  # finished elsewhere: it accepts no more reports
-        except BaseException:
-            if buf is not None:  # e.g. the database stayed locked: keep them for a retry
+        except BaseException as e:
+            if buf is not None and _worth_retrying(e):  # the database is away: keep them
                 buf.put_back(waiting)
                 self._buffers[trial_id] = buf
             raise
@@ -662,6 +664,13 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, method={self.method.value}, storage={self.storage.shown_url!r})"
+
+
+def _worth_retrying(error: BaseException) -> bool:
+    """Whether reports a write could not store are kept for the next write: when the
+    database is unavailable (or the write was interrupted), never for an error that the
+    same write would meet again, so a bad report can never block every later call."""
+    return isinstance(error, StorageUnavailableError) or not isinstance(error, Exception)
 
 
 def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:

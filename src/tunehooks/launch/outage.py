@@ -53,7 +53,9 @@ class StorageGuard:
                 f"the database is unavailable ({cause}); the running trials go on, their "
                 f"reports wait in memory; trying again for up to {self.timeout:.0f}s"
             )
-        self.next_try = now + min(30.0, max(1.0, (now - self.since) / 2))
+            self.next_try = now + 1.0
+        elif now >= self.next_try:  # a scheduled try failed: back off (1 s, growing to 30 s)
+            self.next_try = now + min(30.0, max(1.0, (now - self.since) / 2))
 
     def worked(self, *, now: float | None = None) -> None:
         """A try worked: the outage (if any) is over."""

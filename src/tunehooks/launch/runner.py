@@ -215,6 +215,7 @@ class Launcher:
                     if self._guard.due():
                         free.extend(self._try_again())
                         free.sort(key=lambda s: s.index)
+                        more = changed = True
                     if self._guard.expired():
                         gave_up = self._give_up()
                         break
@@ -229,7 +230,7 @@ class Launcher:
                     self._update_stats(cheap=True)
                     last_stats = now
         finally:
-            if self._running and gave_up is None:
+            if (self._running or self._ended) and gave_up is None:
                 why = (
                     f"interrupted: the launcher got {signal.Signals(self._stop_signal).name}"
                     if self._stop_signal is not None
