@@ -196,3 +196,18 @@ def test_progress_counts_configurations_not_attempts(tmp_path: Path) -> None:
     assert result.completed == 4 and result.failed == 4, log
     assert "done 8/4" not in log and "done 5/4" not in log
     assert "done 4/4" in log
+
+
+DIVERGES = """
+    import math
+    print('tunehooks: {"step": 1, "y": NaN}', flush=True)
+    import time; time.sleep(5)
+"""
+
+
+def test_diverged_trials_are_results_not_failures_of_the_program(tmp_path: Path) -> None:
+    sweep = _sweep(tmp_path, DIVERGES, budget={"trials": 5})
+    result, log = _launch(tmp_path, sweep, stop_grace=0.5)
+    trials = _trials(tmp_path)
+    assert len(trials) == 5 and result.halted is None and result.exit_code == 0, log
+    assert all("diverged" in (t.error or "") for t in trials)

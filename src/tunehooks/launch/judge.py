@@ -139,7 +139,10 @@ class TrialJudge:
                 f"trial {rec.number} queued again as trial {again.number} "
                 f"(attempt {again.attempt + 1} of {self.sweep.retries + 1})"
             )
-        self.note_end(failed=rec.state is TrialState.FAILED, error=rec.error)
+        # a crash or a configuration error counts against the policy; a trial that failed
+        # on a diverged metric (stopped, or ended by the program itself) is a result
+        broken = rec.state is TrialState.FAILED and (crashed or kind is FailureKind.CONFIGURATION)
+        self.note_end(failed=broken, error=rec.error)
 
     def note_end(self, *, failed: bool, error: str | None) -> None:
         why = self.failures.ended(failed=failed, error=error)
