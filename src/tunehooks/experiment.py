@@ -342,7 +342,7 @@ class Experiment:
         """A handle on an existing trial (e.g. one a launcher started)."""
         record = self.storage.get_trial(trial_id)
         if self.storage._experiment_of(trial_id) != self.id:
-            raise ValueError(f"trial {trial_id} does not belong to experiment {self.name!r}")
+            raise ValueError(f"trial id {trial_id} does not belong to experiment {self.name!r}")
         return Trial(self, record)
 
     # -- TrialSink -----------------------------------------------------------------------
@@ -688,5 +688,5 @@ def _write_at_exit(buffers: dict[int, ReportBuffer], storage: SQLStorage) -> Non
                 storage.add_reports(trial_id, buf.take())
             except Exception as e:  # a finished trial, a closed database
                 logging.getLogger("tunehooks").warning(
-                    "reports of trial %s could not be written at exit: %s", trial_id, e
+                    "reports of trial %s could not be written at exit: %s", buf.trial_number, e
                 )

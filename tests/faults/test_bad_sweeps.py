@@ -187,3 +187,19 @@ def test_the_hostile_files_fail_fast_with_their_yaml_path(
         assert message in err and len(err.strip().splitlines()) == 1, (name, err)
     assert main(["launch", str(tmp_path), "--dry-run"]) == 2  # a folder
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_workers_on_the_command_line_are_bounded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.py").write_text("print('never run')\n")
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(BASE))
+    t0 = time.time()
+    assert main(["launch", "sweep.yaml", "--workers", str(10**9)]) == 2
+    assert time.time() - t0 < 5
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "tunehooks launch: error: --workers: must be between 1 and 1024 (got 1000000000)"
+    ]
+    assert not (tmp_path / "tunehooks.db").exists()

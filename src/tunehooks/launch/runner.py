@@ -47,6 +47,7 @@ from tunehooks.launch.recovery import (
     reclaim_stale_trials,
     write_process_file,
 )
+from tunehooks.launch.sweep import MAX_WORKERS
 from tunehooks.launch.watchdog import Watchdog
 from tunehooks.storage import StorageUnavailableError
 from tunehooks.storage._retry import Transient
@@ -95,8 +96,8 @@ class Launcher:
         retry_failed: bool = False,
         storage_timeout: float | None = None,
     ) -> None:
-        if workers is not None and workers < 1:
-            raise ValueError(f"--workers: must be >= 1 (got {workers})")
+        if workers is not None and not 1 <= workers <= MAX_WORKERS:
+            raise ValueError(f"--workers: must be between 1 and {MAX_WORKERS} (got {workers})")
         self.sweep = sweep
         self.storage = storage
         self.workers = workers
