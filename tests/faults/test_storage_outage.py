@@ -228,10 +228,12 @@ def test_status_on_a_read_only_filesystem_says_so(tmp_path: Path) -> None:
         t.complete({"y": 1.0})
         _forget(url)
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        t0 = time.time()
         res = subprocess.run(
             [sys.executable, "-m", "tunehooks.cli", "status", "--storage", url],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
+        assert time.time() - t0 < 4.5  # said at once, not after the open's retries
         assert res.returncode == 2, res.stdout + res.stderr
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and "read-only" in lines[0], res.stderr

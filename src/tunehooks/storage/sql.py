@@ -382,6 +382,9 @@ class SQLStorage:
                     "or use a new database"
                 )
 
+        path = _sqlite_path(sa.make_url(self.url)) if self.dialect == "sqlite" else None
+        if path is not None and os.path.exists(path) and not os.access(path, os.W_OK):
+            raise StorageError(self._open_problem(StorageError("not writable")))  # at once
         try:
             self._write(create, timeout=min(_OPEN_TIMEOUT, self.retry_timeout))
         except SchemaVersionError:
