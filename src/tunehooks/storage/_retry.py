@@ -138,12 +138,12 @@ def retry(
                 raise
             limit = max(timeout, LOCK_TIMEOUT) if kind is Transient.LOCK else timeout
             waited = time.monotonic() - start
-            if waited + delay > limit:
+            if waited >= limit:
                 cause = describe(e)
                 raise StorageUnavailableError(
                     f"{what}: the database stayed unavailable for {waited:.0f}s ({cause})",
                     transient=kind,
                     cause=cause,
                 ) from None
-            time.sleep(delay * (0.5 + random.random()))
+            time.sleep(min(delay * (0.5 + random.random()), limit - waited + 0.001))
             delay = min(delay * 2, 1.0 if kind is Transient.LOCK else 2.0)
