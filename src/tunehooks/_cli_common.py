@@ -38,12 +38,9 @@ def require_database(storage: str | None) -> str:
 
 def shown_url(url: str) -> str:
     """``url`` with any password hidden, for printing."""
-    import sqlalchemy as sa
+    from tunehooks._urls import mask_url
 
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    return mask_url(url)
 
 
 def fmt(v: Any) -> str:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from tunehooks.experiment import Experiment
 
 from tunehooks import _cli_manage as manage
-from tunehooks._cli_common import CLIError, fmt, require_database, shown_url, table
+from tunehooks._cli_common import CLIError, fmt, require_database, table
 
 __all__ = ["main"]
 
@@ -47,7 +47,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for t in trials:
         counts[t.state] += 1
     n_used, cost = exp.budget_used(trials)
-    print(f"experiment {exp.name}  method={exp.method.value}  storage={shown_url(exp.storage.url)}")
+    print(f"experiment {exp.name}  method={exp.method.value}  storage={exp.storage.shown_url}")
     budget = exp.budget
     print(
         "trials: "
@@ -181,10 +181,22 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
         print(dry_run(sweep, storage=args.storage, commands=args.commands, as_json=args.json))
         return 0
+    from tunehooks.storage import StorageUnavailableError
+
     progress = make_progress(f"tunehooks launch {sweep.name}")
-    result = Launcher(
-        sweep, storage=args.storage, workers=args.workers, runs_dir=args.runs_dir, progress=progress
-    ).run()
+    launcher = Launcher(
+        sweep,
+        storage=args.storage,
+        workers=args.workers,
+        runs_dir=args.runs_dir,
+        progress=progress,
+        retry_failed=args.retry_failed,
+    )
+    try:
+        result = launcher.run()
+    except StorageUnavailableError as e:  # the database stayed away: not the user's input
+        print(f"tunehooks launch: error: {e}", file=sys.stderr)
+        return 1
     best = ""
     if result.best is not None:
         best = f"; best: trial {result.best.number} {dict(result.best.values)}"
@@ -193,7 +205,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
             f"{result.experiment}: {result.started} trials started, {result.completed} "
             f"completed, {result.pruned} pruned, {result.failed} failed{best}"
         )
-    return 130 if result.interrupted else 0
+    return result.exit_code
 
 
 Command = Callable[[argparse.Namespace], int]
@@ -318,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="--dry-run prints JSON")
     p.add_argument("--workers", type=int, default=None, help="parallel trials (default: sweep)")
     p.add_argument("--runs-dir", default="runs", help="trial logs go to RUNS_DIR/<experiment>/<id>")
+    p.add_argument(
+        "--retry-failed", action="store_true", help="run the failed trials again (after a fix)"
+    )
     _storage_arg(p)
     p.set_defaults(func=cmd_launch)
     return parser

@@ -8,6 +8,7 @@ import logging
 import math
 import os
 import socket
+import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,8 +21,10 @@ from tunehooks.optimizers.base import DEFAULT_CONTINUE_CHANCE
 from tunehooks.report_buffer import DEFAULT_REPORT_INTERVAL, ReportBuffer
 from tunehooks.schedulers import ModelGuidedScheduler, Scheduler, make_scheduler
 from tunehooks.space import SearchSpace
-from tunehooks.storage import DuplicateExperimentError, open_storage
+from tunehooks.storage import DuplicateExperimentError, StorageUnavailableError, open_storage
+from tunehooks.storage._retry import DEFAULT_RETRY_TIMEOUT
 from tunehooks.trial import (
+    CONFIG_ERROR_PREFIX,
     Decision,
     Suggestion,
     Trial,
@@ -39,6 +42,7 @@ __all__ = ["CONFIG_VERSION", "ConfigMismatchError", "Experiment", "default_worke
 
 CONFIG_VERSION = 1
 _PENDING = (TrialState.QUEUED, TrialState.RUNNING)
+_REPORT_RETRY = 1.0  # seconds a write on the report path retries before its reports wait
 
 
 def default_worker_id() -> str:
@@ -106,6 +110,10 @@ class Experiment:
         self.report_interval = DEFAULT_REPORT_INTERVAL
         """Seconds a report may wait in memory before it is written (see
         :mod:`tunehooks.report_buffer`); 0 writes every report at once."""
+        self.storage_timeout = DEFAULT_RETRY_TIMEOUT
+        """Seconds reports may wait in memory while the database is unavailable (a
+        server restart, a full disk) before ``report`` raises; training goes on meanwhile
+        and the scheduler answers CONTINUE."""
 
     # -- creation ----------------------------------------------------------------------
     @classmethod
@@ -374,7 +382,7 @@ class Experiment:
         """A handle on an existing trial (e.g. one a launcher started)."""
         record = self.storage.get_trial(trial_id)
         if self.storage._experiment_of(trial_id) != self.id:
-            raise ValueError(f"trial {trial_id} does not belong to experiment {self.name!r}")
+            raise ValueError(f"trial id {trial_id} does not belong to experiment {self.name!r}")
         return Trial(self, record)
 
     # -- TrialSink -----------------------------------------------------------------------
@@ -409,29 +417,52 @@ class Experiment:
             decides is not None and not decides(buf.trial_number, step, previous)
         ):
             if buf.is_due(self.report_interval):
-                self._flush(trial_id)
+                self._write_soon(trial_id, buf)
             return Decision.CONTINUE
         # a decision point: every report of this process is in storage first (this
         # trial's own write raises when it was finished elsewhere; the others' never do)
-        self._flush(trial_id)
+        if not self._write_soon(trial_id, buf):
+            return Decision.CONTINUE  # the database is unavailable: decide at the next point
         self._flush_all()
         history = self.storage.get_trials(self.id)
         current = next(t for t in history if t.id == trial_id)
         return sched.decide(current, history)
 
-    def _flush(self, trial_id: int) -> None:
+    def _write_soon(self, trial_id: int, buf: ReportBuffer) -> bool:
+        """Write the trial's waiting reports; while the database is unavailable keep them
+        (tried again after a backoff) and return False, for ``storage_timeout`` seconds."""
+        now = time.monotonic()
+        if now < buf.next_try:
+            return False
+        try:
+            self._flush(trial_id, retry_for=_REPORT_RETRY)
+        except StorageUnavailableError as e:
+            if buf.write_failed(now, e.cause) >= self.storage_timeout:
+                raise StorageUnavailableError(
+                    f"{e}; {len(buf.pending)} reports of trial {buf.trial_number} could not "
+                    f"be written for {self.storage_timeout:.0f}s",
+                    transient=e.transient,
+                    cause=e.cause,
+                ) from None
+            return False
+        buf.write_worked()
+        return True
+
+    def _flush(self, trial_id: int, *, retry_for: float | None = None) -> None:
         """Write the trial's reports that wait in memory (see :mod:`tunehooks.report_buffer`)."""
         buf = self._buffers.get(trial_id)
         if buf is None or not buf.pending:
             return
         waiting = buf.take()
         try:
-            self.storage.add_reports(trial_id, waiting)
+            self.storage.add_reports(trial_id, waiting, retry_for=retry_for)
         except TrialStateError:
             raise  # finished elsewhere: it accepts no more reports
-        except BaseException:
-            buf.put_back(waiting)  # e.g. the database stayed locked: the next write retries
-            raise
+        except BaseException as e:
+            if _worth_retrying(e):  # the database is away: the next write retries them
+                buf.put_back(waiting)
+            raise  # anything else would fail again: it is raised once, never kept
+        buf.write_worked()
 
     def _flush_all(self) -> None:
         """Write every trial's waiting reports; a trial finished elsewhere keeps them (its
@@ -487,8 +518,8 @@ class Experiment:
             )
         except TrialStateError:
             raise  # finished elsewhere: it accepts no more reports
-        except BaseException:
-            if buf is not None:  # e.g. the database stayed locked: keep them for a retry
+        except BaseException as e:
+            if buf is not None and _worth_retrying(e):  # the database is away: keep them
                 buf.put_back(waiting)
                 self._buffers[trial_id] = buf
             raise
@@ -506,8 +537,10 @@ class Experiment:
 
     # -- budget --------------------------------------------------------------------------
     def trial_cost(self, t: TrialRecord) -> float:
-        """Cost of a trial in full-training equivalents."""
+        """Cost of a trial in full-training equivalents (a configuration error costs none)."""
         if t.state is TrialState.QUEUED:
+            return 0.0
+        if t.state is TrialState.FAILED and (t.error or "").startswith(CONFIG_ERROR_PREFIX):
             return 0.0
         if self.fidelity is None:
             return 1.0
@@ -670,9 +703,14 @@ class Experiment:
         return data
 
     def __repr__(self) -> str:
-        return (
-            f"Experiment({self.name!r}, method={self.method.value}, storage={self.storage.url!r})"
-        )
+        return f"Experiment({self.name!r}, method={self.method.value}, storage={self.storage.shown_url!r})"
+
+
+def _worth_retrying(error: BaseException) -> bool:
+    """Whether reports a write could not store are kept for the next write: when the
+    database is unavailable (or the write was interrupted), never for an error that the
+    same write would meet again, so a bad report can never block every later call."""
+    return isinstance(error, StorageUnavailableError) or not isinstance(error, Exception)
 
 
 def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -690,5 +728,5 @@ def _write_at_exit(buffers: dict[int, ReportBuffer], storage: SQLStorage) -> Non
                 storage.add_reports(trial_id, buf.take())
             except Exception as e:  # a finished trial, a closed database
                 logging.getLogger("tunehooks").warning(
-                    "reports of trial %s could not be written at exit: %s", trial_id, e
+                    "reports of trial %s could not be written at exit: %s", buf.trial_number, e
                 )

@@ -49,6 +49,26 @@ class ReportBuffer:
     latest: dict[str, float] = field(default_factory=dict)
     curve: list[Report] = field(default_factory=list)
     oldest_at: float | None = None
+    failing_since: float | None = None
+    """When writes of these reports began to fail on an unavailable database (monotonic)."""
+    next_try: float = 0.0
+    """No write is tried before this time (monotonic) while the database is unavailable."""
+    failure: str = ""
+    """Why the last write failed (the driver's message)."""
+
+    def write_failed(self, now: float, cause: str = "") -> float:
+        """Note a write that found the database unavailable; return how long writes
+        have failed. The next try waits for a backoff of 1 s, growing to 30 s."""
+        self.failure = cause
+        if self.failing_since is None:
+            self.failing_since = now
+        failing = now - self.failing_since
+        self.next_try = now + min(30.0, max(1.0, failing / 2))
+        return failing
+
+    def write_worked(self) -> None:
+        self.failing_since = None
+        self.next_try = 0.0
 
     def add(self, step: int, metrics: Mapping[str, float]) -> None:
         """Keep a report for the next write."""

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import enum
 import math
+import operator
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
+    "CONFIG_ERROR_PREFIX",
+    "MAX_STEP",
     "Decision",
     "Report",
     "Suggestion",
@@ -145,16 +148,75 @@ class TrialSink(Protocol):
     def _record(self, trial_id: int) -> TrialRecord: ...
 
 
+CONFIG_ERROR_PREFIX = "configuration error: "
+"""How the error of a trial that failed on its configuration starts (the program is not
+there, rejects its arguments, exits without the metric): it would fail again with the
+same settings, so it is never retried and costs nothing of a cost budget."""
+
+MAX_STEP = 2**63 - 1
+"""The largest step a report may carry (a signed 64-bit integer, SQLite's INTEGER)."""
+
+
+def check_step(step: Any) -> int:
+    """``step`` as an ``int`` in ``[0, MAX_STEP]``, or a :class:`ValueError` that says why.
+
+    Integers (Python's, numpy's) and floats with no fractional part are steps;
+    anything else is refused, never truncated.
+
+    Example:
+        >>> check_step(3), check_step(4.0)
+        (3, 4)
+        >>> check_step(1.7)
+        Traceback (most recent call last):
+        ...
+        ValueError: step must be a whole number (got 1.7); steps count epochs or batches
+    """
+    if isinstance(step, bool):
+        raise ValueError(f"step must be an integer, not a bool (got {step!r})")
+    if isinstance(step, float):
+        if not math.isfinite(step):
+            raise ValueError(f"step must be a finite whole number (got {step!r})")
+        if not step.is_integer():
+            raise ValueError(
+                f"step must be a whole number (got {step!r}); steps count epochs or batches"
+            )
+        value = int(step)
+    else:
+        try:
+            value = operator.index(step)
+        except TypeError:
+            raise ValueError(
+                f"step must be an integer (got {type(step).__name__} {_short(step)})"
+            ) from None
+    if value < 0 or value > MAX_STEP:
+        raise ValueError(f"step must be between 0 and 2**63-1 (got {_short(value)})")
+    return value
+
+
+def _short(value: Any) -> str:
+    """``repr(value)`` cut to one short line (a 5,000-digit integer is described, not printed)."""
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _clean_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    if not isinstance(metrics, Mapping):
+        raise ValueError(
+            f"metrics must be a mapping of names to numbers (got {type(metrics).__name__})"
+        )
     out: dict[str, float] = {}
     for name, value in metrics.items():
         if not isinstance(name, str) or not name:
-            raise ValueError(f"metric names must be non-empty strings (got {name!r})")
+            raise ValueError(f"metric names must be non-empty strings (got {_short(name)})")
         try:
             out[name] = float(value)
+        except OverflowError:
+            raise ValueError(f"metric {name!r}: {_short(value)} is too large for a float") from None
         except (TypeError, ValueError):
             raise ValueError(
-                f"metric {name!r}: expected a number, got {type(value).__name__} {value!r}"
+                f"metric {name!r}: expected a number, got {type(value).__name__} {_short(value)}"
             ) from None
     return out
 
@@ -236,13 +298,12 @@ class Trial:
 
     def _report_floats(self, step: int, metrics: dict[str, float]) -> Decision:
         """:meth:`report` for metrics already converted to floats (the integrations')."""
-        if isinstance(step, bool) or not isinstance(step, int | float) or step < 0:
-            raise ValueError(f"step must be a non-negative number (got {step!r})")
+        checked = check_step(step)  # refused here, before anything waits in a buffer
         if self._record.state.is_finished:
             raise TrialStateError(
                 f"trial {self.number} is already {self.state.value}; it accepts no more reports"
             )
-        decision = self._sink._report(self._record, int(step), metrics)
+        decision = self._sink._report(self._record, checked, metrics)
         if decision is Decision.STOP:
             self._should_stop = True
             self.refresh()

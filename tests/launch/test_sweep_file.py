@@ -248,7 +248,7 @@ def test_wandb_extras_early_terminate_default_command_and_string_yaml_numbers(
             {"parameters": {"x": {"distribution": "normal", "mu": 0, "sigma": 1}}},
             r"parameters\.x\.mu: priors are not supported",
         ),
-        ({"resources": {"workers": 0}}, r"resources\.workers: must be >= 1"),
+        ({"resources": {"workers": 0}}, r"resources\.workers: must be between 1 and 1024"),
         ({"budget": "abc"}, r"^budget: should be a mapping .* or an integer \(got 'abc'\)$"),
         (
             {"parameters": {"x": {"min": "low", "max": 1}}},
@@ -277,7 +277,7 @@ def test_wandb_extras_early_terminate_default_command_and_string_yaml_numbers(
             },
             r"parameters\.b: power_of_two needs min and max to be powers of two",
         ),
-        ({"on_failure": {"retries": -1}}, r"on_failure\.retries: .*>= 0"),
+        ({"on_failure": {"retries": -1}}, r"on_failure\.retries: .*between 0 and 100"),
         (
             {"parameters": {"u": {"type": "int", "bounds": {"min": 1, "max": 2.5}}}},
             r"parameters\.u\.max: an integer parameter needs integer bounds",

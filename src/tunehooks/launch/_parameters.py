@@ -174,6 +174,12 @@ def to_param(path: str, spec: ParameterSpec) -> Param:
         if lo is None or hi is None:  # pragma: no cover - _bounds raises
             raise SweepError(f"{path}: min and max are required")
         if spec.distribution == "log_uniform":
+            for what, v in (("min", lo), ("max", hi)):
+                if not -700 <= v <= 700:
+                    raise SweepError(
+                        f"{path}.{what}: log_uniform bounds are exponents (e^{v:g} is out of "
+                        "range); give the values themselves with `log_uniform_values`"
+                    )
             lo, hi = math.exp(lo), math.exp(hi)
         if kind == "float":
             return Float(lo, hi, log=log, condition=cond)
@@ -187,6 +193,8 @@ def to_param(path: str, spec: ParameterSpec) -> Param:
             int(lo), int(hi), log=log, step=step, power_of_two=spec.power_of_two, condition=cond
         )
     except SpaceError as e:
+        raise SweepError(f"{path}: {e}") from None
+    except (OverflowError, ValueError, TypeError) as e:  # e.g. bounds past a float's range
         raise SweepError(f"{path}: {e}") from None
 
 

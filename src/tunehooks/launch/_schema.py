@@ -128,12 +128,29 @@ class LinearConstraintSpec(_Spec):
 
 class OnFailureSpec(_Spec):
     retries: int = 0
+    stop_after: int = 3
+    max_failure_rate: float = 0.5
+    rate_after: int = 10
 
     @field_validator("retries")
     @classmethod
-    def _non_negative(cls, v: int) -> int:
-        if v < 0:
-            raise ValueError("must be >= 0")
+    def _retries(cls, v: int) -> int:
+        if not 0 <= v <= 100:
+            raise ValueError("must be between 0 and 100")
+        return v
+
+    @field_validator("stop_after", "rate_after")
+    @classmethod
+    def _count(cls, v: int) -> int:
+        if not 0 <= v <= 1_000_000:
+            raise ValueError("must be between 0 (never) and 1000000")
+        return v
+
+    @field_validator("max_failure_rate")
+    @classmethod
+    def _rate(cls, v: float) -> float:
+        if not 0.0 < v <= 1.0:
+            raise ValueError("must be a fraction in (0, 1]; 1 never stops")
         return v
 
 
@@ -171,6 +188,7 @@ class SweepSpec(_Spec):
     enqueue: list[dict[str, Any]] | None = None
     seed: int = 0
     optimizer_options: dict[str, Any] | None = None
+    storage_timeout: float | None = None
     # metadata of either dialect: accepted, unused
     project: str | None = None
     entity: str | None = None
@@ -224,7 +242,7 @@ def explain(e: ValidationError) -> str:
                 what = "should be " + " or ".join(_WORDS.get(k, f"a {k}") for k in unique)
             else:
                 what = str(first["msg"])
-            problems.append(f"{where}: {what} (got {first.get('input')!r})")
+            problems.append(f"{where}: {what} (got {_short(first.get('input'))})")
     return "; ".join(problems[:3]) + (
         f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
     )
@@ -238,6 +256,15 @@ _WORDS = {
     "list": "a list ([...])",
     "boolean": "true or false",
 }
+
+
+def _short(value: Any) -> str:
+    """A bounded repr of a user's value (it may be huge or deeply nested)."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxlevel, r.maxstring, r.maxother, r.maxlong = 3, 60, 60, 60
+    return r.repr(value)
 
 
 def _inside(deeper: str, outer: str) -> bool:

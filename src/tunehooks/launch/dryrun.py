@@ -59,9 +59,10 @@ def dry_run(
     sweep: Sweep, *, storage: str | None = None, commands: int = 3, as_json: bool = False
 ) -> str:
     """The normalized sweep and its first ``commands`` commands, as YAML text or JSON."""
+    from tunehooks._urls import mask_url
     from tunehooks.storage import default_storage_url
 
-    url = storage or sweep.storage or default_storage_url()
+    url = mask_url(storage or sweep.storage or default_storage_url())
     data = sweep.to_dict()
     data["storage"] = url
     argvs = first_commands(sweep, commands)

@@ -5,12 +5,19 @@ argv items, and a parameter value is always (part of) one item, so no value can
 inject a command. A list macro (``${args}``, ``${args_no_hyphens}``) standing
 alone expands to several items; inside a longer argument it is joined with
 spaces into that one argument. ``$$`` is a literal ``$``.
+
+A command that runs a shell itself (``["/bin/sh", "-c", "python train.py ${args}"]``)
+hands the values to that shell, which does interpret them: use
+``${args_quoted}`` there (each ``--name=value`` quoted for a POSIX shell);
+:func:`shell_warning` says so when a shell command uses an unquoted macro.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
@@ -27,6 +34,7 @@ __all__ = [
     "check_command",
     "expand_command",
     "format_value",
+    "shell_warning",
 ]
 
 DEFAULT_COMMAND = ("${env}", "${interpreter}", "${program}", "${args}")
@@ -34,6 +42,7 @@ MACROS = (
     "program",
     "args",
     "args_no_hyphens",
+    "args_quoted",
     "args_json",
     "args_json_file",
     "trial_id",
@@ -113,6 +122,8 @@ class MacroContext:
             return [f"--{k}={format_value(v)}" for k, v in self.params.items()]
         if name == "args_no_hyphens":
             return [f"{k}={format_value(v)}" for k, v in self.params.items()]
+        if name == "args_quoted":
+            return " ".join(shlex.quote(f"--{k}={format_value(v)}") for k, v in self.params.items())
         if name == "args_json":
             return json.dumps(dict(self.params), sort_keys=True)
         if name == "fidelity":
@@ -148,3 +159,34 @@ def expand_command(command: Sequence[str], ctx: MacroContext) -> list[str]:
 
         argv.append(_TOKEN.sub(sub, item))
     return argv
+
+
+_SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "fish"}
+_VALUE_MACROS = ("args", "args_no_hyphens", "args_json")
+
+
+def shell_warning(command: Sequence[str]) -> str | None:
+    """A warning when ``command`` runs a shell (``sh -c "..."``) on a string holding a
+    macro whose values the shell would interpret; ``None`` when it does not.
+
+    Example:
+        >>> shell_warning(["/bin/sh", "-c", "python train.py ${args}"]).split(";")[0]
+        'warning: command[2] passes ${args} to a shell'
+        >>> shell_warning(["/bin/sh", "-c", "python train.py ${args_quoted}"]) is None
+        True
+    """
+    words = list(command)
+    if not words:
+        return None
+    skip = 1 if os.path.basename(words[0]) == "env" and len(words) > 1 else 0
+    if os.path.basename(words[skip]) not in _SHELLS or "-c" not in words:
+        return None
+    start = words.index("-c") + 1
+    for i, item in enumerate(words[start:], start=start):
+        for m in _TOKEN.finditer(item):
+            if m.group(1) in _VALUE_MACROS:
+                return (
+                    f"warning: command[{i}] passes ${{{m.group(1)}}} to a shell; a parameter "
+                    "value can run commands there: use ${args_quoted} (see docs/launch.md)"
+                )
+    return None

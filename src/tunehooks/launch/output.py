@@ -15,6 +15,8 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from tunehooks.trial import check_step
+
 __all__ = ["PREFIX", "OutputParser", "ParsedReport"]
 
 PREFIX = "tunehooks:"
@@ -70,22 +72,33 @@ class OutputParser:
         except json.JSONDecodeError as e:
             self._warn(f"ignored a `tunehooks:` line that is not JSON ({e.msg}): {text[:80]}")
             return None
+        except (ValueError, RecursionError) as e:  # a 5,000-digit number, [[[[...]]]]
+            why = "nested too deeply" if isinstance(e, RecursionError) else str(e)[:60]
+            if "integer string conversion" in why:
+                why = "a number with more than 4,300 digits"
+            self._warn(f"ignored a `tunehooks:` line that cannot be read ({why}): {text[:80]}")
+            return None
         if not isinstance(data, dict):
             self._warn(f"ignored a `tunehooks:` line that is not a JSON object: {text[:80]}")
             return None
         step_raw = data.pop("step", None)
         if step_raw is None:
             step = self.last_step + 1
-        elif isinstance(step_raw, int | float) and not isinstance(step_raw, bool) and step_raw >= 0:
-            step = int(step_raw)
         else:
-            self._warn(f"ignored a report with step {step_raw!r}: steps are non-negative numbers")
-            return None
-        metrics = {
-            str(k): float(v)
-            for k, v in data.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        }
+            try:
+                step = check_step(step_raw)
+            except ValueError as e:
+                self._warn(f"ignored a report: {e}")
+                return None
+        metrics: dict[str, float] = {}
+        for k, v in data.items():
+            if not isinstance(v, int | float) or isinstance(v, bool):
+                continue
+            try:
+                metrics[str(k)] = float(v)
+            except OverflowError:
+                self._warn(f"ignored a report: metric {str(k)[:40]!r} is too large for a float")
+                return None
         if not metrics:
             self._warn(f"ignored a report without numeric metrics: {text[:80]}")
             return None

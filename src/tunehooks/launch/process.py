@@ -1,8 +1,12 @@
 """One trial's process: started without a shell, its stdout read without blocking, stopped by signal.
 
-The process gets its own session (so a Ctrl-C at the terminal reaches only the
-launcher, which then stops the trials itself) and, on Linux, dies with the
-launcher even when the launcher is killed with SIGKILL.
+The process gets its own session and process group (so a Ctrl-C at the terminal
+reaches only the launcher, which then stops the trials itself, and a stop
+reaches every process of the trial); on Linux it gets SIGTERM when the launcher
+dies, even by SIGKILL, and the launcher's :class:`~tunehooks.launch.watchdog.Watchdog`
+ends the rest of its group. Its stdout is copied to ``stdout.log`` as it is read
+(unbuffered) and its stderr goes straight to ``stderr.log``, so both survive a
+killed launcher.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ class TrialProcess:
         run_dir: str | os.PathLike[str],
     ) -> None:
         self.run_dir = Path(run_dir)
-        self._log = open(self.run_dir / "stdout.log", "ab")  # noqa: SIM115 - closed by close()
+        # unbuffered: each chunk read is in the file at once, so a killed launcher leaves it
+        self._log = open(self.run_dir / "stdout.log", "ab", buffering=0)  # noqa: SIM115
         try:
             with open(self.run_dir / "stderr.log", "ab") as err:
                 self._proc = subprocess.Popen(
@@ -76,6 +81,11 @@ class TrialProcess:
 
     @property
     def pid(self) -> int:
+        return self._proc.pid
+
+    @property
+    def pgid(self) -> int:
+        """The process group of the trial: its own (``start_new_session``)."""
         return self._proc.pid
 
     def poll(self) -> int | None:
@@ -131,7 +141,10 @@ class TrialProcess:
 
     def stderr_tail(self, limit: int = 2000) -> str:
         try:
-            tail = (self.run_dir / "stderr.log").read_bytes()[-limit:]
+            with open(self.run_dir / "stderr.log", "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - limit))
+                tail = f.read()
         except OSError:
             return ""
         return tail.decode("utf-8", errors="replace").strip()
@@ -188,8 +201,16 @@ def trial_env(
 
 
 def safe_name(name: str) -> str:
-    """An experiment name usable as a folder name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "experiment"
+    """An experiment name usable as one folder name inside the runs folder (never ``.``
+    or ``..``, never a path).
+
+    Example:
+        >>> safe_name("digits mlp/v2"), safe_name(".."), safe_name(".hidden")
+        ('digits_mlp_v2', '__', '_hidden')
+    """
+    out = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    out = re.sub(r"^\.+", lambda m: "_" * len(m.group(0)), out)  # no "..", no hidden folder
+    return out[:200] or "experiment"
 
 
 def absolute_url(url: str) -> str:

@@ -37,6 +37,8 @@ class SweepStats:
     pruned: int = 0
     failed: int = 0
     running: int = 0
+    retried: int = 0
+    """Attempts that are retries of a failed one (the failed one is then not done)."""
     budget_trials: int | None = None
     cost: float | None = None
     budget_cost: float | None = None
@@ -46,7 +48,7 @@ class SweepStats:
 
     @property
     def done(self) -> int:
-        return self.completed + self.pruned + self.failed
+        return max(0, self.completed + self.pruned + self.failed - self.retried)
 
     def line(self) -> str:
         budget = f"/{self.budget_trials}" if self.budget_trials else ""
@@ -64,9 +66,16 @@ class SweepStats:
 def sweep_stats(
     exp: Experiment, *, durations: Sequence[float], slots: int, elapsed: float = 0.0
 ) -> SweepStats:
-    """Counts (over every host of the experiment), the best so far and a rough ETA."""
-    c = exp.storage.count_trials(exp.id)
-    done = c[TrialState.COMPLETED] + c[TrialState.PRUNED] + c[TrialState.FAILED]
+    """Counts (over every host of the experiment), the best so far and a rough ETA.
+
+    ``done`` counts configurations, not attempts: a failed attempt that was queued
+    again is not done (its retry is), so ``done`` never passes the trial budget."""
+    trials = exp.storage.get_trials(exp.id, with_reports=False)
+    c = {s: 0 for s in TrialState}
+    for t in trials:
+        c[t.state] += 1
+    retried = sum(1 for t in trials if t.attempt > 0)  # each stands for a failed attempt
+    done = c[TrialState.COMPLETED] + c[TrialState.PRUNED] + c[TrialState.FAILED] - retried
     etas = []
     budget = exp.budget.trials
     if budget and durations:
@@ -86,6 +95,7 @@ def sweep_stats(
         completed=c[TrialState.COMPLETED],
         pruned=c[TrialState.PRUNED],
         failed=c[TrialState.FAILED],
+        retried=retried,
         running=c[TrialState.RUNNING],
         budget_trials=budget,
         cost=cost,

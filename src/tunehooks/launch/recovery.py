@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tunehooks.trial import TrialRecord, TrialState, TrialStateError
@@ -13,7 +17,18 @@ from tunehooks.trial import TrialRecord, TrialState, TrialStateError
 if TYPE_CHECKING:
     from tunehooks.experiment import Experiment
 
-__all__ = ["Reclaimed", "local_worker_is_dead", "reclaim_stale_trials"]
+__all__ = [
+    "PROCESS_FILE",
+    "Reclaimed",
+    "end_leftover_processes",
+    "leftover_processes",
+    "local_worker_is_dead",
+    "reclaim_stale_trials",
+    "write_process_file",
+]
+
+PROCESS_FILE = "process.json"
+"""In a trial's run folder: the host, pid and process group of its process."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,7 @@ def reclaim_stale_trials(
     retries: int,
     host: str | None = None,
     own: str | None = None,
+    by_heartbeat: bool = True,
 ) -> list[Reclaimed]:
     """Fail and requeue the RUNNING trials whose worker is gone.
 
@@ -73,7 +89,9 @@ def reclaim_stale_trials(
     attempt is queued when the trial's attempt is at most ``retries`` (so a
     vanished worker always earns one more attempt). Safe to run on several
     hosts at once: the finish is guarded, only one host reclaims a trial.
-    Trials of the worker ``own`` (a launcher's id: its own trials) are skipped.
+    Trials of the worker ``own`` (a launcher's id: its own trials) are skipped;
+    ``by_heartbeat=False`` reclaims only trials of local workers that are gone (just
+    after an outage every heartbeat is old).
     """
     now = time.time()
     out = []
@@ -83,7 +101,7 @@ def reclaim_stale_trials(
             continue
         if local_worker_is_dead(t.worker_id, host):
             reason = f"its worker {t.worker_id} is gone"
-        elif now - beat > stale_after:
+        elif by_heartbeat and now - beat > stale_after:
             reason = f"no heartbeat from worker {t.worker_id} for {now - beat:.0f}s"
         else:
             continue
@@ -94,3 +112,87 @@ def reclaim_stale_trials(
         retry = exp.storage.requeue(t.id) if t.attempt <= retries else None
         out.append(Reclaimed(rec, retry, reason))
     return out
+
+
+def write_process_file(run_dir: Path, pid: int) -> None:
+    """Note a trial process (its own process group) in its run folder."""
+    data = {"host": socket.gethostname(), "pid": pid, "pgid": pid, "started_at": time.time()}
+    with contextlib.suppress(OSError):
+        (run_dir / PROCESS_FILE).write_text(json.dumps(data))
+
+
+def _proc_env(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def _proc_stat(pid: int) -> tuple[int, float] | None:
+    """(process group, start time in seconds since the epoch) of a live process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] == "Z":  # a zombie is gone
+        return None
+    started = _boot_time() + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    return int(fields[2]), started
+
+
+def _boot_time() -> float:
+    with contextlib.suppress(OSError, ValueError), open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("btime "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def _alive(pid: int) -> bool:
+    return _proc_stat(pid) is not None
+
+
+def leftover_processes(run_dir: Path) -> list[int]:
+    """Processes of this host still running for the trial whose run folder is ``run_dir``:
+    members of the process group noted in it (started after the trial), and any process
+    whose environment carries the trial's ``TUNEHOOKS_RUN_DIR`` (a child that left the
+    group). Linux only; elsewhere none are found."""
+    if not os.path.isdir("/proc"):
+        return []
+    marker = b"\0TUNEHOOKS_RUN_DIR=" + str(Path(run_dir).resolve()).encode() + b"\0"
+    pgid, since = None, 0.0
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        data = json.loads((Path(run_dir) / PROCESS_FILE).read_text())
+        if data.get("host") == socket.gethostname():
+            pgid, since = int(data["pgid"]), float(data["started_at"])
+    found = []
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        pid = int(entry)
+        stat = _proc_stat(pid)
+        if stat is None:
+            continue
+        group, started = stat
+        if (group == pgid and started >= since - 2.0) or marker in b"\0" + _proc_env(pid):
+            found.append(pid)
+    return found
+
+
+def end_leftover_processes(run_dir: Path, *, grace: float) -> list[int]:
+    """End what :func:`leftover_processes` finds (SIGTERM, SIGKILL after ``grace``
+    seconds) and wait until it is gone; return the pids that were still running."""
+    pids = leftover_processes(run_dir)
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        if not any(_alive(p) for p in pids):
+            break
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+        deadline = time.time() + wait
+        while time.time() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.05)
+    return pids

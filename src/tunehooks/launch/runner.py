@@ -5,11 +5,15 @@ Each slot asks the experiment for a trial, starts the sweep's command for it
 ``TUNEHOOKS_TRIAL_ID`` and the slot's ``CUDA_VISIBLE_DEVICES``, keeps its
 stdout/stderr in ``runs/<experiment>/<trial id>/``, and turns printed
 ``tunehooks:`` lines into reports. A STOP decision terminates the process
-(SIGTERM, SIGKILL after a grace period) and prunes the trial; a non-zero exit
-fails it with the stderr tail and queues a retry per ``on_failure``. The
-launcher heartbeats its running trials; a relaunch reclaims trials whose
-worker vanished. SIGINT/SIGTERM stop cleanly: running trials are failed with
-"interrupted" and queued again, so the next launch runs them first.
+group (SIGTERM, SIGKILL after a grace period) and prunes the trial; a non-zero
+exit fails it with the stderr tail and queues a retry per ``on_failure`` (never
+for a configuration error); too many failures stop the sweep from starting
+trials (:mod:`tunehooks.launch.policy`). The launcher heartbeats its running
+trials; a relaunch reclaims trials whose worker vanished, after ending any
+process of theirs still running. While the database is unavailable the trials
+go on and their reports wait in memory (:mod:`tunehooks.launch.outage`).
+SIGINT/SIGTERM stop cleanly: running trials are failed with "interrupted" and
+queued again, so the next launch runs them first.
 """
 
 from __future__ import annotations
@@ -24,18 +28,30 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tunehooks.launch._schema import SweepError
 from tunehooks.launch.devices import Slot, detect_gpus, make_slots
-from tunehooks.launch.macros import MacroContext, expand_command
+from tunehooks.launch.ending import nothing_to_run, requeue_failed
+from tunehooks.launch.judge import LaunchResult, RunningTrial, TrialJudge
+from tunehooks.launch.macros import MacroContext, expand_command, shell_warning
+from tunehooks.launch.outage import StorageGuard
 from tunehooks.launch.output import OutputParser
+from tunehooks.launch.policy import CONFIG_PREFIX
 from tunehooks.launch.process import ENV_RUN_DIR, TrialProcess, safe_name, trial_env
 from tunehooks.launch.progress import LogProgress, ProgressSink, SweepStats, sweep_stats
-from tunehooks.launch.recovery import reclaim_stale_trials
-from tunehooks.trial import Decision, Trial, TrialRecord, TrialState, TrialStateError
+from tunehooks.launch.recovery import (
+    end_leftover_processes,
+    reclaim_stale_trials,
+    write_process_file,
+)
+from tunehooks.launch.sweep import MAX_WORKERS
+from tunehooks.launch.watchdog import Watchdog
+from tunehooks.storage import StorageUnavailableError
+from tunehooks.storage._retry import Transient
+from tunehooks.trial import Decision, Trial, TrialState, TrialStateError
 
 if TYPE_CHECKING:
     from tunehooks.launch.sweep import Sweep
@@ -43,39 +59,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ENV_RUN_DIR", "LaunchResult", "Launcher"]
 
+T = TypeVar("T")
 _STDERR_TAIL = 2000
-
-
-@dataclass(frozen=True)
-class LaunchResult:
-    """What one launch did: trials it started, totals of the experiment, the best trial.
-
-    Example:
-        >>> LaunchResult("e", started=2, completed=2, pruned=0, failed=0, interrupted=False,
-        ...              reclaimed=0, best=None).interrupted
-        False
-    """
-
-    experiment: str
-    started: int
-    completed: int
-    pruned: int
-    failed: int
-    interrupted: bool
-    reclaimed: int
-    best: TrialRecord | None
-
-
-@dataclass
-class _Running:
-    slot: Slot
-    trial: Trial
-    process: TrialProcess
-    parser: OutputParser
-    started: float
-    stopping: bool = False
-    interrupted: bool = False
-    warned: int = 0
+_MAX_WARNINGS = 20  # malformed-line warnings shown per trial
+_OP_RETRY = 2.0  # seconds one storage call of the launcher retries before the loop goes on
 
 
 class Launcher:
@@ -106,9 +93,11 @@ class Launcher:
         poll_interval: float = 0.1,
         env: Mapping[str, str] | None = None,
         cwd: str | os.PathLike[str] | None = None,
+        retry_failed: bool = False,
+        storage_timeout: float | None = None,
     ) -> None:
-        if workers is not None and workers < 1:
-            raise ValueError(f"--workers: must be >= 1 (got {workers})")
+        if workers is not None and not 1 <= workers <= MAX_WORKERS:
+            raise ValueError(f"--workers: must be between 1 and {MAX_WORKERS} (got {workers})")
         self.sweep = sweep
         self.storage = storage
         self.workers = workers
@@ -121,22 +110,31 @@ class Launcher:
         self.poll_interval = float(poll_interval)
         self.env = dict(os.environ if env is None else env)
         self.cwd = None if cwd is None else str(cwd)
+        self.retry_failed = bool(retry_failed)
+        self.storage_timeout = float(
+            sweep.storage_timeout if storage_timeout is None else storage_timeout
+        )
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self._running: dict[int, _Running] = {}
+        self._running: dict[int, RunningTrial] = {}
+        self._ended: list[RunningTrial] = []  # exited, their end not yet written (database down)
         self._sel = selectors.DefaultSelector()
         self._stop_signal: int | None = None
         self._kill_now = False
         self._started = 0
         self._reclaimed = 0
-        self._durations: list[float] = []
         self._stats: SweepStats | None = None
         self._n_slots = 1
         self._t0 = time.time()
         self._has_gpus = False
+        self._guard = StorageGuard(self.storage_timeout, self.progress.event)
+        self._outage_ended_at = 0.0
+        self._watchdog: Watchdog | None = None
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> LaunchResult:
-        """Run trials until the budget is spent (or a stop signal); return the totals."""
+        """Run trials until the budget is spent (or a stop signal, or too many failures);
+        return the totals. Raises :class:`~tunehooks.storage.StorageUnavailableError`
+        when the database stayed unavailable for ``storage_timeout`` seconds."""
         program = self.sweep.program_path
         uses_program = any("${program}" in c for c in self.sweep.command)
         where = program if self.cwd is None or program is None else os.path.join(self.cwd, program)
@@ -147,7 +145,19 @@ class Launcher:
             )
         exp = self.sweep.open_experiment(storage=self.storage, scheduler=self.scheduler)
         self.exp = exp
+        self._judge = TrialJudge(exp, self.sweep, self.progress.event, lambda: len(self._running))
+        exp.storage_timeout = self.storage_timeout
+        saved_timeout = exp.storage.retry_timeout
+        exp.storage.retry_timeout = min(saved_timeout, _OP_RETRY)  # the loop never waits long
+        try:
+            return self._run(exp)
+        finally:
+            exp.storage.retry_timeout = saved_timeout
+
+    def _run(self, exp: Any) -> LaunchResult:
         self._reclaim()
+        if self.retry_failed:
+            requeue_failed(self.exp, self.progress.event)
         gpus = list(self.sweep.devices) if self.sweep.devices is not None else detect_gpus(self.env)
         self._has_gpus = bool(gpus)
         slots, note = make_slots(
@@ -160,26 +170,41 @@ class Launcher:
             self.progress.event(note)
         self.progress.event(
             f"sweep {exp.name}: {len(slots)} worker{'s' if len(slots) > 1 else ''} "
-            f"({', '.join(s.describe() for s in slots)}), storage {exp.storage.url}, "
+            f"({', '.join(s.describe() for s in slots)}), storage {exp.storage.shown_url}, "
             f"logs in {self.runs_dir / safe_name(exp.name)}/"
         )
+        warning = shell_warning(self.sweep.command)
+        if warning:
+            self.progress.event(warning)
+        self._watchdog = Watchdog(grace=self.stop_grace)
         restore = self._install_signal_handlers()
         free = list(slots)
         more = changed = True
         last_beat = last_stats = last_reclaim = time.time()
+        gave_up: StorageUnavailableError | None = None
         try:
             while self._stop_signal is None:
-                while free and more and self._stop_signal is None:
-                    trial = exp.ask(worker_id=f"{self.worker_id}/{free[0].index}")
+                while free and more and self._can_start():
+                    trial = self._guarded(lambda: exp.ask(worker_id=self._slot_id(free[0])))
+                    if self._guard.down:
+                        break
                     if trial is None:
                         more = False
+                        if self._started == 0 and not self._running:
+                            self.progress.event(
+                                nothing_to_run(
+                                    self.exp.storage.get_trials(self.exp.id, with_reports=False),
+                                    self.sweep,
+                                )
+                            )
                     elif self._start_or_fail(free[0], trial):
                         free.pop(0)
-                if changed:
+                if changed and not self._guard.down:
                     self._update_stats()
                     changed = False
                     last_stats = time.time()
-                if not self._running:
+                idle = not self._running and not self._ended and not self._guard.down
+                if idle and (not more or self._judge.halted is not None):
                     break
                 finished = self._poll()
                 if finished:
@@ -187,6 +212,15 @@ class Launcher:
                     free.sort(key=lambda s: s.index)
                     more = changed = True
                 now = time.time()
+                if self._guard.down:
+                    if self._guard.due():
+                        free.extend(self._try_again())
+                        free.sort(key=lambda s: s.index)
+                        more = changed = True
+                    if self._guard.expired():
+                        gave_up = self._give_up()
+                        break
+                    continue
                 if now - last_beat >= self.heartbeat_interval:
                     self._heartbeat()
                     last_beat = now
@@ -197,7 +231,7 @@ class Launcher:
                     self._update_stats(cheap=True)
                     last_stats = now
         finally:
-            if self._running:
+            if (self._running or self._ended) and gave_up is None:
                 why = (
                     f"interrupted: the launcher got {signal.Signals(self._stop_signal).name}"
                     if self._stop_signal is not None
@@ -205,8 +239,15 @@ class Launcher:
                 )
                 self._shutdown(why)
             restore()
-            self._update_stats()
+            if self._watchdog is not None:
+                self._watchdog.close()
+            if gave_up is None:
+                self._update_stats()
             self.progress.close()
+        if gave_up is not None:
+            raise gave_up
+        if self._judge.halted is not None:
+            self.progress.event(self._judge.halt_message())
         c = exp.storage.count_trials(exp.id)
         best = None if len(exp.objectives) > 1 else exp.best
         return LaunchResult(
@@ -218,7 +259,23 @@ class Launcher:
             interrupted=self._stop_signal is not None,
             reclaimed=self._reclaimed,
             best=best,
+            halted=self._judge.halted,
         )
+
+    def _slot_id(self, slot: Slot) -> str:
+        return f"{self.worker_id}/{slot.index}"
+
+    def _can_start(self) -> bool:
+        return self._stop_signal is None and self._judge.halted is None and not self._guard.down
+
+    def _guarded(self, call: Callable[[], T]) -> T | None:
+        """``call()``; ``None`` (and the outage noted) when the database is unavailable."""
+        try:
+            out = call()
+        except StorageUnavailableError as e:
+            self._guard.failed(e.cause)
+            return None
+        return out
 
     def _install_signal_handlers(self) -> Callable[[], None]:
         if threading.current_thread() is not threading.main_thread():
@@ -283,12 +340,17 @@ class Launcher:
         try:
             process = TrialProcess(argv, env=env, cwd=self.cwd, run_dir=run_dir)
         except OSError as e:
-            trial.fail(f"could not start the command {argv[0]!r}: {e}; check `command:`")
+            error = f"{CONFIG_PREFIX}could not start the command {argv[0]!r}: {e}; check `command:`"
+            self._guarded(lambda: trial.fail(error))
             self.progress.event(f"trial {trial.number} FAILED: cannot start {argv[0]!r}: {e}")
             self._started += 1
+            self._judge.note_end(failed=True, error=error)
             return False
+        if self._watchdog is not None:
+            self._watchdog.watch(process.pgid)
+        write_process_file(run_dir, process.pid)
         names = [m.name for m in exp.metrics]
-        p = _Running(slot, trial, process, OutputParser(final_names=names), time.time())
+        p = RunningTrial(slot, trial, process, OutputParser(final_names=names), time.time())
         self._sel.register(process.stdout, selectors.EVENT_READ, p)
         self._running[trial.id] = p
         self._started += 1
@@ -306,39 +368,46 @@ class Launcher:
         for key, _ in self._sel.select(timeout=self.poll_interval):
             self._read(key.data)
         now = time.time()
-        finished = []
         for p in list(self._running.values()):
             p.process.tick(now)
             rc = p.process.poll()
             if rc is not None:
                 self._end(p)
-                self._finish(p, rc)
-                finished.append(p.slot)
-        return finished
+                p.rc, p.duration = rc, now - p.started
+                self._ended.append(p)
+        return self._settle() if not self._guard.down else []
 
-    def _read(self, p: _Running) -> None:
+    def _read(self, p: RunningTrial) -> None:
         for line in p.process.read_lines():
             self._line(p, line)
         if p.process.eof:
             self._unregister(p)
 
-    def _unregister(self, p: _Running) -> None:
+    def _unregister(self, p: RunningTrial) -> None:
         with contextlib.suppress(KeyError, ValueError):
             self._sel.unregister(p.process.stdout)
 
-    def _end(self, p: _Running) -> None:
+    def _end(self, p: RunningTrial) -> None:
         """Read the rest of a process that ended and forget it."""
         for line in p.process.drain():
             self._line(p, line)
         self._unregister(p)
         p.process.close()
+        if self._watchdog is not None:
+            self._watchdog.forget(p.process.pgid)
         del self._running[p.trial.id]
 
-    def _line(self, p: _Running, line: str) -> None:
+    def _line(self, p: RunningTrial, line: str) -> None:
         report = p.parser.feed(line)
         for w in p.parser.warnings[p.warned :]:
-            self.progress.event(f"trial {p.trial.number}: {w}")
-        p.warned = len(p.parser.warnings)
+            p.warned += 1
+            if p.warned <= _MAX_WARNINGS:
+                self.progress.event(f"trial {p.trial.number}: {w}")
+            elif p.warned == _MAX_WARNINGS + 1:
+                self.progress.event(
+                    f"trial {p.trial.number}: more malformed lines ignored; see "
+                    f"{p.process.run_dir / 'stdout.log'}"
+                )
         if report is None or p.stopping or p.interrupted:
             return
         try:
@@ -346,9 +415,12 @@ class Launcher:
         except (TrialStateError, ValueError) as e:
             self.progress.event(f"trial {p.trial.number}: report ignored: {e}")
             return
-        except Exception as e:  # a database hiccup loses one report, not the sweep
-            self.progress.event(f"trial {p.trial.number}: report at step {report.step} lost: {e}")
+        except StorageUnavailableError as e:  # waited storage_timeout: the loop gives up
+            self._guard.failed(e.cause)
             return
+        buf = self.exp._buffers.get(p.trial.id)
+        if buf is not None and buf.failing_since is not None:  # the report waits in memory
+            self._guard.failed(buf.failure)
         if decision is Decision.STOP:
             p.stopping = True
             why = "failed" if p.trial.state is TrialState.FAILED else "stopped by the scheduler"
@@ -356,54 +428,22 @@ class Launcher:
             p.process.terminate(self.stop_grace)
 
     # -- ending ------------------------------------------------------------------------------
-    def _finish(self, p: _Running, rc: int) -> None:
-        duration = time.time() - p.started
-        rec = p.trial.refresh()
-        crashed = rc != 0 and not p.stopping
-        try:
-            if rec.state.is_finished:
-                pass  # the program finished it through the integrations, or it diverged
-            elif p.stopping:
-                rec = p.trial.prune()
-            elif rc == 0:
-                rec = self._complete(p, rec)
-            else:
-                rec = p.trial.fail(self._crash_text(p, rc))
-        except TrialStateError:
-            rec = p.trial.refresh()
-        self._durations.append(duration)
-        values = "  ".join(f"{k}={v:.4g}" for k, v in rec.values.items())
-        msg = f"trial {rec.number} {rec.state.value} in {duration:.1f}s  {values}".rstrip()
-        if rec.state is TrialState.FAILED and rec.error:
-            msg += f"\n  {rec.error.strip().splitlines()[0][:200]} (logs: {p.process.run_dir})"
-        self.progress.event(msg)
-        if crashed and rec.state is TrialState.FAILED and rec.attempt < self.sweep.retries:
-            retry = self.exp.storage.requeue(rec.id)
-            self.progress.event(
-                f"trial {rec.number} queued again as trial {retry.number} "
-                f"(attempt {retry.attempt + 1} of {self.sweep.retries + 1})"
-            )
+    def _settle(self) -> list[Slot]:
+        """Write the ends of the trials that exited; their slots are free once written."""
+        return self._settle_all()[0]
 
-    def _complete(self, p: _Running, rec: TrialRecord) -> TrialRecord:
-        finals = p.parser.finals
-        missing = [
-            m.name
-            for m in self.exp.objectives
-            if m.name not in finals and rec.last_reported(m.name) is None
-        ]
-        if missing:
-            name = missing[0]
-            return p.trial.fail(
-                f"the program exited 0 but reported no value for {missing}; print lines like "
-                f'`tunehooks: {{"step": 1, "{name}": 0.9}}` or a final `{name}<TAB>0.9` '
-                f"(stdout: {p.process.run_dir / 'stdout.log'})"
-            )
-        return p.trial.complete(finals or None)
-
-    def _crash_text(self, p: _Running, rc: int) -> str:
-        how = f"killed by signal {signal.Signals(-rc).name}" if rc < 0 else f"exit code {rc}"
-        tail = p.process.stderr_tail(_STDERR_TAIL)
-        return f"the program ended with {how}" + (f"; stderr tail:\n{tail}" if tail else "")
+    def _settle_all(self) -> tuple[list[Slot], bool]:
+        """:meth:`_settle`, and whether every end was written."""
+        freed: list[Slot] = []
+        for p in list(self._ended):
+            try:
+                self._judge.finish(p, p.rc if p.rc is not None else 0)
+            except StorageUnavailableError as e:
+                self._guard.failed(e.cause)
+                return freed, False
+            self._ended.remove(p)
+            freed.append(p.slot)
+        return freed, True
 
     def _shutdown(self, reason: str) -> None:
         n = len(self._running)
@@ -412,11 +452,6 @@ class Launcher:
             "send the signal again to kill them at once"
         )
         for p in list(self._running.values()):
-            rc = p.process.poll()
-            if rc is not None:  # it ended on its own: judge it as usual
-                self._end(p)
-                self._finish(p, rc)
-                continue
             p.interrupted = True
             p.process.terminate(self.stop_grace)
         while self._running:
@@ -426,50 +461,117 @@ class Launcher:
                 if self._kill_now:
                     p.process.signal(signal.SIGKILL)
                 p.process.tick(time.time())
-                if p.process.poll() is None:
+                rc = p.process.poll()
+                if rc is None:
                     continue
                 self._end(p)
-                if p.trial.refresh().state is not TrialState.RUNNING:
-                    continue
                 try:
-                    p.trial.fail(reason)
-                except TrialStateError:
-                    continue
-                retry = self.exp.storage.requeue(p.trial.id)
-                self.progress.event(
-                    f"trial {p.trial.number} interrupted; queued again as trial {retry.number}"
-                )
+                    self._interrupted(p, reason)
+                except StorageUnavailableError:  # it stays RUNNING: a relaunch reclaims it
+                    self.progress.event(
+                        f"trial {p.trial.number} ended; the database is unavailable, a "
+                        "relaunch runs it again"
+                    )
+        with contextlib.suppress(StorageUnavailableError):
+            for p in list(self._ended):  # ended before the stop, end not yet written
+                self._judge.finish(p, p.rc if p.rc is not None else 0)
+                self._ended.remove(p)
+
+    def _interrupted(self, p: RunningTrial, reason: str) -> None:
+        if p.trial.refresh().state is not TrialState.RUNNING:
+            return
+        try:
+            p.trial.fail(reason)
+        except TrialStateError:
+            return
+        retry = self.exp.storage.requeue(p.trial.id)
+        self.progress.event(
+            f"trial {p.trial.number} interrupted; queued again as trial {retry.number}"
+        )
+
+    # -- the database ------------------------------------------------------------------------
+    def _try_again(self) -> list[Slot]:
+        """While the database is unavailable: write what waits (reports, heartbeats, trial
+        ends); when it all works the outage is over. Returns the slots freed."""
+        try:
+            self.exp._flush_all()
+            self.exp.storage.heartbeat([p.trial.id for p in self._running.values()])
+        except StorageUnavailableError as e:
+            self._guard.failed(e.cause)
+            return []
+        freed, ok = self._settle_all()
+        if not ok:
+            return freed
+        self._guard.worked()
+        self._outage_ended_at = time.time()
+        return freed
+
+    def _give_up(self) -> StorageUnavailableError:
+        n = len(self._running)
+        waiting = sum(len(b.pending) for b in self.exp._buffers.values())
+        self.exp._buffers.clear()  # they cannot be written: do not wait at exit to try
+        for p in list(self._running.values()):
+            p.interrupted = True
+            p.process.terminate(self.stop_grace)
+        while self._running:
+            for key, _ in self._sel.select(timeout=self.poll_interval):
+                self._read(key.data)
+            for p in list(self._running.values()):
+                p.process.tick(time.time())
+                if p.process.poll() is not None:
+                    self._end(p)
+        message = (
+            f"storage {self.exp.storage.shown_url}: unavailable for "
+            f"{self._guard.seconds():.0f}s ({self._guard.cause}); stopped {n} running "
+            f"trial{'s' if n != 1 else ''} ({waiting} reports could not be written); what "
+            "is stored is kept: relaunch the same command when the database is back, it "
+            "runs the stopped trials again (storage_timeout sets how long to wait)"
+        )
+        self.progress.event(f"error: {message}")
+        return StorageUnavailableError(
+            message, transient=Transient.UNAVAILABLE, cause=self._guard.cause
+        )
 
     def _reclaim(self) -> bool:
-        """Requeue the trials of vanished workers (any host); True when some were."""
+        """Requeue the trials of vanished workers (any host); True when some were. A trial
+        of this host whose processes are still running is ended first."""
+        after_outage = time.time() - self._outage_ended_at < self.stale_after
         try:
             found = reclaim_stale_trials(
                 self.exp,
                 stale_after=self.stale_after,
                 retries=self.sweep.retries,
                 own=self.worker_id,
+                by_heartbeat=not after_outage,
             )
-        except Exception as e:  # a database hiccup must not end the sweep
-            self.progress.event(f"looking for stale trials failed ({e}); retrying later")
+        except StorageUnavailableError as e:
+            self._guard.failed(e.cause)
             return False
         for r in found:
+            run_dir = self.runs_dir / safe_name(self.exp.name) / str(r.trial.id)
+            left = end_leftover_processes(run_dir, grace=min(self.stop_grace, 5.0))
+            if left:
+                self.progress.event(
+                    f"trial {r.trial.number}: {len(left)} of its old processes were still "
+                    f"running (pids {', '.join(map(str, left[:5]))}); ended them before a new "
+                    "copy starts"
+                )
             again = f"; queued again as trial {r.retry.number}" if r.retry else ""
             self.progress.event(f"trial {r.trial.number} reclaimed ({r.reason}){again}")
         self._reclaimed += len(found)
         return bool(found)
 
     def _heartbeat(self) -> None:
-        try:
-            self.exp.storage.heartbeat([p.trial.id for p in self._running.values()])
-        except Exception as e:  # a database hiccup must not end the sweep
-            self.progress.event(f"heartbeat failed ({e}); retrying")
+        self._guarded(
+            lambda: self.exp.storage.heartbeat([p.trial.id for p in self._running.values()])
+        )
 
     def _update_stats(self, *, cheap: bool = False) -> None:
         if not cheap or self._stats is None:
             try:  # progress is best effort: a database hiccup must not end the sweep
                 self._stats = sweep_stats(
                     self.exp,
-                    durations=self._durations,
+                    durations=self._judge.durations,
                     slots=self._n_slots,
                     elapsed=time.time() - self._t0,
                 )

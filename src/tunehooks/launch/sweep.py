@@ -8,6 +8,7 @@ the YAML path of the problem and says how to fix it. See docs/launch.md.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from tunehooks._urls import mask_url
 from tunehooks.fidelity import Fidelity, Task
+from tunehooks.launch._options import options_problem
 from tunehooks.launch._parameters import build_space
 from tunehooks.launch._schema import OnFailureSpec, ResourcesSpec, SweepError, SweepSpec, explain
+from tunehooks.launch._yaml import read_yaml
 from tunehooks.launch.macros import DEFAULT_COMMAND, check_command
+from tunehooks.launch.policy import FailurePolicy
 from tunehooks.metrics import Budget, Metric, validate_metrics
 from tunehooks.optimizers.base import Method
 from tunehooks.params import SpaceError
@@ -29,6 +34,11 @@ if TYPE_CHECKING:
     from tunehooks.schedulers import Scheduler
 
 __all__ = ["Sweep", "SweepError", "SweepSpec", "load_sweep", "parse_sweep"]
+
+DEFAULT_STORAGE_TIMEOUT = 300.0
+"""``storage_timeout``: seconds the launcher keeps trials running (their reports in memory)
+while the database is unavailable, before it gives up."""
+MAX_WORKERS = 1024
 
 
 @dataclass(frozen=True)
@@ -57,11 +67,17 @@ class Sweep:
     workers: int | None = None
     gpus_per_trial: int = 1
     devices: tuple[str, ...] | None = None
-    retries: int = 0
+    failure: FailurePolicy = field(default_factory=FailurePolicy)
     enqueue: tuple[Mapping[str, Any], ...] = ()
     seed: int = 0
     optimizer_options: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    storage_timeout: float = DEFAULT_STORAGE_TIMEOUT
+
+    @property
+    def retries(self) -> int:
+        """``on_failure.retries``: new attempts of a trial that crashed."""
+        return self.failure.retries
 
     @property
     def program_path(self) -> str | None:
@@ -74,7 +90,7 @@ class Sweep:
         """The normalized sweep, as plain data (what ``--dry-run`` prints)."""
         return {
             "name": self.name,
-            "storage": self.storage,
+            "storage": None if self.storage is None else mask_url(self.storage),
             "program": self.program_path,
             "command": list(self.command),
             "method": self.method.value,
@@ -93,7 +109,8 @@ class Sweep:
                 "devices": None if self.devices is None else list(self.devices),
             },
             "fidelity": None if self.fidelity is None else self.fidelity.to_dict(),
-            "on_failure": {"retries": self.retries},
+            "on_failure": self.failure.to_dict(),
+            "storage_timeout": self.storage_timeout,
             "enqueue": [dict(e) for e in self.enqueue],
             "seed": self.seed,
         }
@@ -132,6 +149,10 @@ class Sweep:
                 load_if_exists=load_if_exists,
                 scheduler=scheduler,
             )
+        except TypeError as e:  # a bad optimizer_options entry: the optimizer is built first
+            raise SweepError(
+                options_problem(self.method, self.fidelity, self.optimizer_options, e)
+            ) from None
         except ConfigMismatchError as e:
             raise SweepError(
                 f"name: experiment {self.name!r} already exists in the storage with a "
@@ -147,22 +168,8 @@ def _shown(key: str, value: Any) -> bool:
 # -- loading ---------------------------------------------------------------------------------
 def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     """Read and validate a sweep file (see docs/launch.md for the format)."""
-    try:
-        import yaml
-    except ModuleNotFoundError as e:  # pragma: no cover - the launch extra is missing
-        raise ModuleNotFoundError(
-            'reading a sweep file needs pyyaml: pip install "tunehooks[launch]"', name="yaml"
-        ) from e
-
     p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"sweep file {str(p)!r} not found") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise SweepError(f"{p}: not valid YAML: {e}") from None
+    data = read_yaml(p)
     if not isinstance(data, dict):
         raise SweepError(f"{p}: expected a mapping of keys (name, program, parameters, ...)")
     default_name = f"{p.parent.resolve().name}-{p.stem}" if p.stem == "sweep" else p.stem
@@ -174,10 +181,24 @@ def parse_sweep(
 ) -> Sweep:
     """Validate a sweep given as a mapping (the parsed YAML) and normalize it."""
     try:
-        spec = SweepSpec.model_validate(dict(data))
-    except ValidationError as e:
-        raise SweepError(explain(e)) from None
-    return _normalize(spec, path=path, default_name=default_name)
+        try:
+            spec = SweepSpec.model_validate(dict(data))
+        except ValidationError as e:
+            raise SweepError(explain(e)) from None
+        return _normalize(spec, path=path, default_name=default_name)
+    except SweepError as e:
+        raise SweepError(_one_line(str(e))) from None
+
+
+def _one_line(message: str) -> str:
+    """A message on one line of at most 400 characters (a user's 5,000-character value is cut).
+
+    Example:
+        >>> _one_line("method: use one of bayes (got '" + "x" * 500 + "')")[:44]
+        "method: use one of bayes (got 'xxxxxxxxxxxxx"
+    """
+    text = re.sub(r"\S{80,}", lambda m: m.group(0)[:60] + "…", " ".join(message.split()))
+    return text if len(text) <= 400 else text[:399] + "…"
 
 
 def _normalize(spec: SweepSpec, *, path: Path | None, default_name: str) -> Sweep:
@@ -204,10 +225,21 @@ def _normalize(spec: SweepSpec, *, path: Path | None, default_name: str) -> Swee
             raise SweepError(f"enqueue[{i}]: {e}") from None
     res = spec.resources or ResourcesSpec()
     workers = res.workers if res.workers is not None else spec.parallel_bandwidth
-    if workers is not None and workers < 1:
-        raise SweepError(f"resources.workers: must be >= 1 (got {workers})")
-    if res.gpus_per_trial < 0:
-        raise SweepError(f"resources.gpus_per_trial: must be >= 0 (got {res.gpus_per_trial})")
+    where = "resources.workers" if res.workers is not None else "parallel_bandwidth"
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise SweepError(f"{where}: must be between 1 and {MAX_WORKERS} (got {workers})")
+    if not 0 <= res.gpus_per_trial <= 64:
+        raise SweepError(
+            f"resources.gpus_per_trial: must be between 0 and 64 (got {res.gpus_per_trial})"
+        )
+    if not 0 <= spec.seed < 2**32:
+        raise SweepError(f"seed: must be between 0 and 2**32-1 (got {spec.seed})")
+    timeout = DEFAULT_STORAGE_TIMEOUT if spec.storage_timeout is None else spec.storage_timeout
+    if not 0 <= timeout <= 7 * 86400:
+        raise SweepError(
+            f"storage_timeout: seconds between 0 and 604800 (got {spec.storage_timeout})"
+        )
+    of = spec.on_failure or OnFailureSpec()
     return Sweep(
         name=spec.name or default_name,
         space=space,
@@ -221,7 +253,13 @@ def _normalize(spec: SweepSpec, *, path: Path | None, default_name: str) -> Swee
         workers=workers,
         gpus_per_trial=res.gpus_per_trial,
         devices=None if res.devices is None else tuple(str(d) for d in res.devices),
-        retries=(spec.on_failure or OnFailureSpec()).retries,
+        failure=FailurePolicy(
+            retries=of.retries,
+            stop_after=of.stop_after,
+            max_failure_rate=of.max_failure_rate,
+            rate_after=of.rate_after,
+        ),
+        storage_timeout=float(timeout),
         enqueue=tuple(enqueue),
         seed=spec.seed,
         optimizer_options=dict(spec.optimizer_options or {}),
@@ -360,7 +398,15 @@ def _command(spec: SweepSpec) -> list[str]:
     if isinstance(spec.command, str):
         import shlex
 
-        return shlex.split(spec.command)  # split only: nothing is ever run through a shell
-    if not spec.command:
+        try:
+            words = shlex.split(spec.command)  # split only: nothing is ever run through a shell
+        except ValueError as e:
+            raise SweepError(f"command: cannot split {spec.command[:60]!r} ({e})") from None
+        if not words:
+            raise SweepError(
+                'command: empty; give the program to run, e.g. `command: [python, train.py, "${args}"]`'
+            )
+        return words
+    if not spec.command or not str(spec.command[0]).strip():
         raise SweepError("command: give at least the program to run")
     return list(spec.command)

@@ -6,6 +6,7 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
+from tunehooks.storage._retry import StorageUnavailableError
 from tunehooks.storage.base import (
     DEFAULT_STORAGE_URL,
     DuplicateExperimentError,
@@ -26,6 +27,7 @@ __all__ = [
     "SchemaVersionError",
     "Storage",
     "StorageError",
+    "StorageUnavailableError",
     "StoredReport",
     "default_storage_url",
     "open_storage",

@@ -15,7 +15,6 @@ import dataclasses
 import functools
 import json
 import os
-import random
 import sqlite3
 import threading
 import time
@@ -26,9 +25,16 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
+from tunehooks._urls import mask_url
+from tunehooks.storage._retry import (
+    DEFAULT_RETRY_TIMEOUT,
+    StorageUnavailableError,
+    describe,
+    retry,
+)
 from tunehooks.storage.base import (
     DuplicateExperimentError,
     ExperimentNotFoundError,
@@ -46,7 +52,7 @@ _UPGRADE_HINT = (
     "run `tunehooks storage upgrade --storage URL` (older schema) or install the "
     "tunehooks that wrote it (newer schema)"
 )
-_LOCK_RETRIES = 60
+_OPEN_TIMEOUT = 5.0  # an unreachable database at open is an error soon: it may be a wrong URL
 _IN_LIST_LIMIT = 500  # running trials whose reports are read by id; more: one join
 T = TypeVar("T")
 
@@ -122,7 +128,7 @@ _FINISH_TRIAL = sa.text(
     "UPDATE trials SET state = :state, metric_values = :values, error = :error, "
     "finished_at = :now WHERE id = :id AND state IN ('RUNNING', 'QUEUED')"
 )
-_TRIAL_STATE = sa.text("SELECT state FROM trials WHERE id = :id")
+_TRIAL_STATE = sa.text("SELECT state, number FROM trials WHERE id = :id")
 _TRIAL_COLUMNS = tuple(c.name for c in _trials.columns)
 _TRIAL_ROW = sa.text(f"SELECT {', '.join(_TRIAL_COLUMNS)} FROM trials WHERE id = :id")
 _TRIAL_REPORTS = sa.text(
@@ -170,7 +176,7 @@ def _store_reports(
         raise StorageError(f"no trial with id {trial_id}")
     state, number, previous = row
     if state != "RUNNING":
-        raise TrialStateError(f"trial {trial_id} is {state}; it accepts no more reports")
+        raise TrialStateError(f"trial {number} is {state}; it accepts no more reports")
     _upsert_reports(execute, trial_id, rows)
     execute(_TOUCH_TRIAL, {"id": trial_id, "now": now})
     return StoredReport(int(number), None if previous is None else int(previous))
@@ -206,15 +212,13 @@ def _finish_trial(
         cur = execute(_TRIAL_STATE, {"id": trial_id}).fetchone()
         if cur is None:
             raise StorageError(f"no trial with id {trial_id}")
-        raise TrialStateError(
-            f"trial {trial_id} is already {cur[0]}; it cannot become {state.value}"
-        )
+        raise TrialStateError(f"trial {cur[1]} is already {cur[0]}; it cannot become {state.value}")
 
 
 def _read_trial(execute: Execute, trial_id: int, url: str, with_reports: bool) -> TrialRecord:
     row = execute(_TRIAL_ROW, {"id": trial_id}).fetchone()
     if row is None:
-        raise StorageError(f"no trial with id {trial_id} in {url}")
+        raise StorageError(f"no trial with id {trial_id} in {mask_url(url)}")
     reports: list[Report] = []
     if with_reports:
         reports = [
@@ -234,36 +238,6 @@ def _dumps(obj: Any) -> str:
     return _ENCODER.encode(obj)
 
 
-def _retry_on_lock(
-    once: Callable[[], T], errors: type[Exception] | tuple[type[Exception], ...]
-) -> T:
-    """``once()``, again after a jittered, growing pause while it fails on a lock."""
-    delay = 0.01
-    for attempt in range(_LOCK_RETRIES):
-        try:
-            return once()
-        except errors as e:
-            if not _is_lock_error(e) or attempt == _LOCK_RETRIES - 1:
-                raise
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 1.0)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _is_lock_error(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return any(
-        s in text
-        for s in (
-            "database is locked",
-            "database table is locked",
-            "busy",
-            "deadlock detected",
-            "could not serialize",
-        )
-    )
-
-
 def _sqlite_path(url: sa.URL) -> str | None:
     db = url.database
     return None if not db or db == ":memory:" else db
@@ -275,12 +249,12 @@ def _sqlite_readonly_engine(parsed: sa.URL, url: str) -> Engine:
     path = parsed.database
     if not path or path == ":memory:":
         raise StorageError(
-            f"storage {url!r}: an in-memory database cannot be opened from another "
+            f"storage {mask_url(url)!r}: an in-memory database cannot be opened from another "
             "connection; pass the Experiment object itself"
         )
     path = os.path.abspath(path)
     if not os.path.isfile(path):
-        raise StorageError(f"storage {url!r}: no database file at {path}")
+        raise StorageError(f"storage {mask_url(url)!r}: no database file at {path}")
     uri = f"file:{urllib.parse.quote(path)}?mode=ro"
 
     def connect() -> sqlite3.Connection:
@@ -310,12 +284,17 @@ class SQLStorage:
 
     def __init__(self, url: str, *, echo: bool = False, read_only: bool = False) -> None:
         self.url = url
+        self.shown_url = mask_url(url)
+        """``url`` with its password hidden: what messages show."""
+        self.retry_timeout = DEFAULT_RETRY_TIMEOUT
+        """Seconds an operation is retried while the database is unavailable (a server
+        restart, a full disk) before :class:`StorageUnavailableError` is raised."""
         self.read_only = bool(read_only)
         try:
             parsed = sa.make_url(url)
         except Exception as e:
             raise StorageError(
-                f"storage: cannot parse URL {url!r} ({e}); use sqlite:///path.db or "
+                f"storage: cannot parse URL {mask_url(url)!r} ({e}); use sqlite:///path.db or "
                 "postgresql://user@host/db"
             ) from None
         self.dialect = parsed.get_backend_name()
@@ -345,7 +324,7 @@ class SQLStorage:
             )
         else:
             raise StorageError(
-                f"storage: unsupported database {self.dialect!r} in {url!r}; "
+                f"storage: unsupported database {self.dialect!r} in {mask_url(url)!r}; "
                 "use sqlite:///path.db or postgresql://user@host/db"
             )
         self._write_engine = self._engine.execution_options(tunehooks_write=True)
@@ -403,19 +382,40 @@ class SQLStorage:
                 conn.execute(_meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
             elif int(row[0]) != SCHEMA_VERSION:
                 raise SchemaVersionError(
-                    f"storage {self.url}: database schema version {row[0]}, this tunehooks "
+                    f"storage {self.shown_url}: database schema version {row[0]}, this tunehooks "
                     f"reads version {SCHEMA_VERSION}; " + _UPGRADE_HINT
                 )
 
+        path = _sqlite_path(sa.make_url(self.url)) if self.dialect == "sqlite" else None
+        if path is not None and os.path.exists(path) and not os.access(path, os.W_OK):
+            raise StorageError(self._open_problem(StorageError("not writable")))  # at once
         try:
-            self._write(create)
+            self._write(create, timeout=min(_OPEN_TIMEOUT, self.retry_timeout))
         except SchemaVersionError:
             raise
-        except DatabaseError as e:
-            raise StorageError(
-                f"storage {self.url}: cannot open the database ({e.orig}); is it a tunehooks "
-                "database and is the server reachable?"
-            ) from None
+        except (DatabaseError, StorageUnavailableError) as e:
+            raise StorageError(self._open_problem(e)) from None
+
+    def _open_problem(self, e: Exception) -> str:
+        """One line on why the database cannot be opened for writing."""
+        cause = e.cause if isinstance(e, StorageUnavailableError) else describe(e)
+        path = _sqlite_path(sa.make_url(self.url)) if self.dialect == "sqlite" else None
+        if path is not None:
+            folder = os.path.dirname(os.path.abspath(path))
+            readonly = not os.access(folder, os.W_OK) or (
+                os.path.exists(path) and not os.access(path, os.W_OK)
+            )
+            if readonly:
+                return (
+                    f"storage {self.shown_url}: the database file or its folder is read-only "
+                    f"({cause}); tunehooks writes its journal and lock files next to it: copy "
+                    "the database to a writable folder"
+                )
+            return f"storage {self.shown_url}: cannot open the database ({cause})"
+        return (
+            f"storage {self.shown_url}: cannot open the database ({cause}); is it a "
+            "tunehooks database and is the server reachable?"
+        )
 
     def _check_schema(self) -> None:
         """A read-only storage only checks that the database is one this code reads."""
@@ -429,33 +429,44 @@ class SQLStorage:
             row = self._read(read)
         except sa.exc.DatabaseError as e:
             raise StorageError(
-                f"storage {self.url}: not a readable tunehooks database ({e.orig})"
+                f"storage {self.shown_url}: not a readable tunehooks database ({e.orig})"
             ) from None
         if row is None or int(row[0]) != SCHEMA_VERSION:
             raise StorageError(
-                f"storage {self.url}: database schema version {row and row[0]}, this "
+                f"storage {self.shown_url}: database schema version {row and row[0]}, this "
                 f"tunehooks reads version {SCHEMA_VERSION}; " + _UPGRADE_HINT
             )
 
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in one write transaction, retrying on lock contention."""
+    def _write(self, fn: Callable[[Connection], T], *, timeout: float | None = None) -> T:
+        """Run ``fn`` in one write transaction, retrying transient errors (a lock, an
+        unavailable database) for ``timeout`` seconds (default: ``retry_timeout``)."""
         if self.read_only:
             raise StorageError(
-                f"storage {self.url} is open read-only (for analysis); nothing written"
+                f"storage {self.shown_url} is open read-only (for analysis); nothing written"
             )
 
         def once() -> T:
             with self._write_engine.connect() as conn, conn.begin():
                 return fn(conn)
 
-        return _retry_on_lock(once, OperationalError)
+        return self._retry(once, DBAPIError, timeout, "writing")
 
-    def _read(self, fn: Callable[[Connection], T]) -> T:
+    def _read(self, fn: Callable[[Connection], T], *, timeout: float | None = None) -> T:
         def once() -> T:
             with self._engine.connect() as conn, conn.begin():
                 return fn(conn)
 
-        return _retry_on_lock(once, OperationalError)
+        return self._retry(once, DBAPIError, timeout, "reading")
+
+    def _retry(
+        self,
+        once: Callable[[], T],
+        errors: type[BaseException] | tuple[type[BaseException], ...],
+        timeout: float | None,
+        what: str,
+    ) -> T:
+        limit = self.retry_timeout if timeout is None else timeout
+        return retry(once, errors, timeout=limit, what=f"storage {self.shown_url}: {what}")
 
     def close(self) -> None:
         raw = getattr(self._report_local, "raw", None)
@@ -478,7 +489,7 @@ class SQLStorage:
             return self._write(txn)
         except IntegrityError:
             raise DuplicateExperimentError(
-                f"experiment {name!r} already exists in {self.url}; load it with "
+                f"experiment {name!r} already exists in {self.shown_url}; load it with "
                 "Experiment.load(name) or pass load_if_exists=True"
             ) from None
 
@@ -493,7 +504,7 @@ class SQLStorage:
             )
             if res.rowcount == 0:
                 raise ExperimentNotFoundError(
-                    f"no experiment with id {experiment_id} in {self.url}"
+                    f"no experiment with id {experiment_id} in {self.shown_url}"
                 )
 
         self._write(txn)
@@ -509,7 +520,7 @@ class SQLStorage:
         if row is None:
             known = self.list_experiments()
             raise ExperimentNotFoundError(
-                f"no experiment {name!r} in {self.url}; known: {known or 'none'}"
+                f"no experiment {name!r} in {self.shown_url}; known: {known or 'none'}"
             )
         return int(row[0]), json.loads(row[1])
 
@@ -667,14 +678,22 @@ class SQLStorage:
     def add_report(self, trial_id: int, step: int, metrics: Mapping[str, float]) -> StoredReport:
         return self.add_reports(trial_id, [Report(step, metrics)])
 
-    def add_reports(self, trial_id: int, reports: Sequence[Report]) -> StoredReport:
+    def add_reports(
+        self, trial_id: int, reports: Sequence[Report], *, retry_for: float | None = None
+    ) -> StoredReport:
+        """Store reports (``retry_for``: seconds to retry an unavailable database, default
+        ``retry_timeout``; the report path passes a short one and keeps the reports)."""
         if not reports:
             raise ValueError("add_reports needs at least one Report")
         now = time.time()
         rows = _report_rows(reports, now)
-        return self._prepared(lambda ex: _store_reports(ex, trial_id, rows, now), write=True)
+        return self._prepared(
+            lambda ex: _store_reports(ex, trial_id, rows, now), write=True, timeout=retry_for
+        )
 
-    def _prepared(self, fn: Callable[[Execute], T], *, write: bool) -> T:
+    def _prepared(
+        self, fn: Callable[[Execute], T], *, write: bool, timeout: float | None = None
+    ) -> T:
         """``fn(execute)`` in one transaction of prepared statements: the hot path of
         every integration (reports each epoch, each trial's end). On SQLite it goes
         straight through the driver, on a connection each thread keeps (a quarter of
@@ -684,7 +703,7 @@ class SQLStorage:
             def txn(conn: Connection) -> T:
                 return fn(conn.execute)
 
-            return self._write(txn) if write else self._read(txn)
+            return self._write(txn, timeout=timeout) if write else self._read(txn, timeout=timeout)
 
         def once() -> T:
             dbapi = self._report_connection()
@@ -697,7 +716,7 @@ class SQLStorage:
                 if dbapi.in_transaction:  # an error, or a COMMIT that found the file busy
                     dbapi.execute("ROLLBACK")
 
-        return _retry_on_lock(once, sqlite3.OperationalError)
+        return self._retry(once, (sqlite3.OperationalError, DBAPIError), timeout, "writing")
 
     def _report_connection(self) -> Any:
         """This thread's own driver connection for reports (a new one after a fork)."""
@@ -727,7 +746,9 @@ class SQLStorage:
             if rows:  # the last reports and the end in one transaction: both or neither
                 _upsert_reports(execute, trial_id, rows)
             _finish_trial(execute, trial_id, state, payload, error, now)
-            return None if known is not None else _read_trial(execute, trial_id, self.url, True)
+            return (
+                None if known is not None else _read_trial(execute, trial_id, self.shown_url, True)
+            )
 
         stored = self._prepared(txn, write=True)
         if stored is not None:
@@ -781,7 +802,7 @@ class SQLStorage:
 
     def get_trial(self, trial_id: int, *, with_reports: bool = True) -> TrialRecord:
         return self._prepared(
-            lambda ex: _read_trial(ex, trial_id, self.url, with_reports), write=False
+            lambda ex: _read_trial(ex, trial_id, self.shown_url, with_reports), write=False
         )
 
     def get_trials(
