@@ -287,3 +287,34 @@ def test_same_suggestion_in_another_process(storage_url: str) -> None:
         [sys.executable, "-c", code, storage_url], capture_output=True, text=True, check=True
     )
     assert here is not None and out.stdout.strip() == str(here.params)
+
+
+def test_an_ask_limits_its_threads_and_restores_the_callers() -> None:
+    import torch
+    from threadpoolctl import threadpool_info
+
+    seen: list[tuple[int, list[int]]] = []
+
+    class Watched(GPOptimizer):
+        def _fit(self, X: np.ndarray, y: np.ndarray, salt: int) -> Any:
+            seen.append((torch.get_num_threads(), [p["num_threads"] for p in threadpool_info()]))
+            return super()._fit(X, y, salt)
+
+    history = [
+        record(i, p, y=branin(p))
+        for i, p in enumerate(BRANIN.sample(8, rng=np.random.default_rng(1)))
+    ]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        blas_before = {p["filepath"]: p["num_threads"] for p in threadpool_info()}
+        assert Watched(BRANIN, MIN_Y, seed=0, n_initial=4).suggest(history) is not None
+        assert seen and all(t == 1 and set(blas) == {1} for t, blas in seen)
+        assert torch.get_num_threads() == 3
+        blas_after = {p["filepath"]: p["num_threads"] for p in threadpool_info()}
+        assert {k: blas_after[k] for k in blas_before} == blas_before
+        seen.clear()
+        Watched(BRANIN, MIN_Y, seed=0, n_initial=4, threads=2).suggest(history)
+        assert seen and all(t == 2 for t, _ in seen)
+    finally:
+        torch.set_num_threads(before)

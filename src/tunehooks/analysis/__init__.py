@@ -40,13 +40,21 @@ if TYPE_CHECKING:
     )
     from tunehooks.analysis.html import compare_html, report_html, write_report
     from tunehooks.analysis.importance import Importance, Slice, parameter_importance, slices
-    from tunehooks.analysis.pareto import ParetoResult, non_dominated, pareto_front
+    from tunehooks.analysis.pareto import (
+        HypervolumeTrace,
+        ParetoResult,
+        hypervolume,
+        hypervolume_trace,
+        non_dominated,
+        pareto_front,
+    )
     from tunehooks.analysis.traces import Axis, CompareBand, Trace, best_so_far, compare_traces
 
 _EXPORTS = {
     "Axis": "traces",
     "CompareBand": "traces",
     "CostTable": "costs",
+    "HypervolumeTrace": "pareto",
     "Importance": "importance",
     "ParetoResult": "pareto",
     "ReadOnlyStorage": "_data",
@@ -59,6 +67,8 @@ _EXPORTS = {
     "compare_traces": "traces",
     "cost_table": "costs",
     "curves_csv": "export",
+    "hypervolume": "pareto",
+    "hypervolume_trace": "pareto",
     "parameter_importance": "importance",
     "importance_figure": "figures",
     "learning_curves_figure": "figures",
@@ -83,6 +93,7 @@ __all__ = [
     "Axis",
     "CompareBand",
     "CostTable",
+    "HypervolumeTrace",
     "Importance",
     "ParetoResult",
     "ReadOnlyStorage",
@@ -95,6 +106,8 @@ __all__ = [
     "compare_traces",
     "cost_table",
     "curves_csv",
+    "hypervolume",
+    "hypervolume_trace",
     "importance_figure",
     "learning_curves_figure",
     "match_groups",
