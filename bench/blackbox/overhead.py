@@ -188,6 +188,7 @@ def threads_section() -> list[str]:
         "single": "single-threaded, idle",
         "default": "default threads, idle",
         "loaded": "default threads, 1 busy process/core",
+        "single_loaded": "single-threaded, 1 busy process/core",
     }
     lines = [
         "",
@@ -218,7 +219,7 @@ def threads_section() -> list[str]:
                     cells.append(f"{v:.3f}")
                 else:
                     cells.append(f"{v:.3f} ({v / base:.1f}×)")
-            if c == "single" and m == "bayes_unlimited":
+            if c.startswith("single") and m == "bayes_unlimited":
                 continue
             if any(x != "—" for x in cells):
                 lines.append(f"| {label} | {cl} | " + " | ".join(cells) + " |")

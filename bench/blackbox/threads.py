@@ -6,7 +6,10 @@ are fixed at process start):
 * ``single``: ``OMP_NUM_THREADS=1`` (and torch's intra-op threads 1), nothing beside it;
 * ``default``: no thread variable set (torch and the BLAS start one thread per core);
 * ``loaded``: as ``default``, with one CPU-bound process per core running beside it
-  (at the same nice level as the measurement).
+  (at the same nice level as the measurement);
+* ``single_loaded``: as ``single``, with the same busy processes: the floor for any
+  single-threaded code on that machine at that time (a machine shared with other
+  work is never idle, so this tells the thread cost from the CPU share).
 
 Methods: ``bayes`` (tunehooks as shipped: it limits its own threads during an
 ask), ``bayes_unlimited`` (tunehooks with ``threads=os.cpu_count()``: the
@@ -36,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "bench" / "results" / "ask_threads.json"
 SIZES = (30, 250, 1000)
-CONDITIONS = ("single", "default", "loaded")
+CONDITIONS = ("single", "default", "loaded", "single_loaded")
 METHODS = ("bayes", "bayes_unlimited", "optuna_gp")
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -88,10 +91,10 @@ def run_condition(
     cond: str, methods: list[str], sizes: list[int], repeats: int, slow_s: float
 ) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in _THREAD_VARS}
-    if cond == "single":
+    if cond.startswith("single"):
         env["OMP_NUM_THREADS"] = "1"
     burners: list[subprocess.Popen[bytes]] = []
-    if cond == "loaded":
+    if cond.endswith("loaded"):
         burners = [
             subprocess.Popen([sys.executable, "-c", "while True: pass"])
             for _ in range(os.cpu_count() or 1)
@@ -99,7 +102,7 @@ def run_condition(
     try:
         out: dict[str, Any] = {"load_before": os.getloadavg()[0]}
         for m in methods:
-            if cond == "single" and m == "bayes_unlimited":
+            if cond.startswith("single") and m == "bayes_unlimited":
                 continue  # single-threaded, it is plain bayes
             print(f"threads: {cond} {m}", file=sys.stderr, flush=True)
             cmd = [sys.executable, __file__, "--child", m, "--sizes", *map(str, sizes)]
