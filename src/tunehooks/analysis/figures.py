@@ -357,7 +357,7 @@ def pareto_figure(result: ParetoResult) -> Figure:
             lw=1.5,
         )
     ax.scatter(_xs(front), _ys(front), s=30, color="#d62728", zorder=3, label="Pareto front")
-    for t, (x, y) in zip(result.front, front, strict=True):
+    for t, (x, y, *_) in zip(result.front, front, strict=True):
         ax.annotate(str(t.number), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel(f"{a.name} ({a.goal.value if a.goal else ''})")
     ax.set_ylabel(f"{b.name} ({b.goal.value if b.goal else ''})")
