@@ -5,16 +5,19 @@ calls, so the optimizer may be re-created per ask in any process):
 
 1. Fewer than ``n_initial`` trials, or fewer than two results: the next point of
    a scrambled Sobol sequence (as ``method="sobol"``).
-2. Otherwise the objective values (failed trials: the worst value seen; pruned
+2. Otherwise, with probability ``random_fraction`` (0.2, as SMAC's random
+   design), a uniformly random configuration not tried yet: a model misled by a
+   plateau of equal results still explores the rest of the space.
+3. Otherwise the objective values (failed trials: the worst value seen; pruned
    trials: their last reported value) go through
    :func:`~tunehooks.optimizers.gp.transforms.robust_transform`, and a GP per
    objective is fitted with :func:`~tunehooks.optimizers.gp.model.fit_gp`. Each
    constraint metric gets a GP of its slack (``>= 0`` when met).
-3. Pending (QUEUED / RUNNING) trials are added with the model's mean as their
+4. Pending (QUEUED / RUNNING) trials are added with the model's mean as their
    value (kriging believer): the model becomes certain there, and with several
    objectives the believed values join the front, so parallel workers receive
    distinct points.
-4. log EI (one objective) or log expected hypervolume improvement over the
+5. log EI (one objective) or log expected hypervolume improvement over the
    feasible front (two or more:
    :class:`~tunehooks.optimizers.gp.multiobjective.LogEHVI`), plus the log
    probability that every constraint holds, is maximized by
@@ -51,6 +54,9 @@ __all__ = ["GPOptimizer", "default_n_initial", "observations"]
 _OBSERVED = (TrialState.COMPLETED, TrialState.PRUNED, TrialState.FAILED)
 _PENDING = (TrialState.QUEUED, TrialState.RUNNING)
 _PENDING_NOISE = 1e-6
+DEFAULT_RANDOM_FRACTION = 0.2
+"""Share of the model-based asks that propose a uniformly random configuration instead
+(as SMAC's random design): a model misled by a plateau still explores the space."""
 
 
 def _key(x: np.ndarray) -> bytes:
@@ -107,6 +113,8 @@ class GPOptimizer(OptimizerBase):
             the unit cube) from every trial when the acquisition allows it, so a
             plateau of equal results or a learned noise level does not make it
             re-sample the same spot.
+        random_fraction: share of the model-based asks that propose a uniformly
+            random configuration instead (decided from the seed and the history).
         threads: torch and BLAS threads during an ask (the caller's settings
             hold again after it; see :func:`~tunehooks.optimizers.gp.threads.limited_threads`).
 
@@ -137,6 +145,7 @@ class GPOptimizer(OptimizerBase):
         acq_maxiter: int = 40,
         min_distance: float = 0.01,
         threads: int = DEFAULT_THREADS,
+        random_fraction: float = DEFAULT_RANDOM_FRACTION,
     ) -> None:
         super().__init__(space, validate_metrics(metrics), seed=seed)
         if n_initial is not None and (isinstance(n_initial, bool) or int(n_initial) < 1):
@@ -161,6 +170,11 @@ class GPOptimizer(OptimizerBase):
                 f"optimizer_options.min_distance must lie in [0, 1) (got {min_distance!r})"
             )
         self.min_distance = float(min_distance)
+        if not 0.0 <= float(random_fraction) < 1.0:
+            raise ValueError(
+                f"optimizer_options.random_fraction must lie in [0, 1) (got {random_fraction!r})"
+            )
+        self.random_fraction = float(random_fraction)
         self.encoder = SpaceEncoder(space)
         self.objectives = [m for m in self.metrics if m.strategy is Strategy.OPTIMIZE]
         self.constraints = [m for m in self.metrics if m.strategy is Strategy.CONSTRAINT]
@@ -173,6 +187,8 @@ class GPOptimizer(OptimizerBase):
         if len(history) < self.n_initial or n_ok < 2 or self.encoder.dim == 0:
             return self._initial(history)
         rng = seeded_rng(self.seed, history)
+        if self.random_fraction and rng.random() < self.random_fraction:
+            return self._random(history, rng)
         with limited_threads(self.threads):
             x = self._propose(history, rows, values, rng)
         if x is not None:
@@ -183,6 +199,19 @@ class GPOptimizer(OptimizerBase):
         return Suggestion(self.space.sample(1, rng=rng)[0])
 
     # -- internals ----------------------------------------------------------------------
+    def _random(self, history: Sequence[TrialRecord], rng: np.random.Generator) -> Suggestion:
+        """A uniformly random configuration not tried yet (when one is found quickly)."""
+        seen = {
+            _key(x)
+            for x in self.encoder.canonicalize(self.encoder.encode([t.params for t in history]))
+        }
+        configs = self.space.sample(16, rng=rng)
+        C = self.encoder.canonicalize(self.encoder.encode(configs))
+        for cfg, x, ok in zip(configs, C, self.encoder.feasible(C), strict=True):
+            if ok and _key(x) not in seen:
+                return Suggestion(self.space.validate(cfg))
+        return Suggestion(self.space.validate(configs[0]))
+
     def _initial(self, history: Sequence[TrialRecord]) -> Suggestion | None:
         """The next Sobol point whose configuration was not tried yet (else ``method="sobol"``)."""
         if self.encoder.dim:

@@ -42,7 +42,7 @@ def _blas_controller() -> Any:
     if _controller is None and not _controller_missing:
         try:
             from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        except ImportError:  # pragma: no cover - a dependency; torch is limited anyway
             _controller_missing = True
             return None
         import scipy.linalg  # noqa: F401 - load scipy's BLAS before the scan
@@ -57,7 +57,8 @@ def limited_threads(n: int = DEFAULT_THREADS) -> Iterator[None]:
 
     Nested blocks are cheap (an inner one with the same limit changes nothing).
     The caller's ``torch.get_num_threads()`` and BLAS settings hold again after
-    the block, also when it raises.
+    the block, also when it raises. It also decorates a function
+    (``@limited_threads()``): every call then runs with the limit.
 
     Example:
         >>> import torch
