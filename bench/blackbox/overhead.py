@@ -45,11 +45,13 @@ def time_tunehooks(
 ) -> list[float]:
     space = PROBLEMS[PROBLEM].space
     records = [history_record(i, h["params"], h["value"]) for i, h in enumerate(hist)]
-    warm = make_optimizer(method, space, [OBJECTIVE], seed=100)
+    # the model's ask, never one of bayes' random ones
+    opts = {"random_fraction": 0.0} if method == "bayes" else {}
+    warm = make_optimizer(method, space, [OBJECTIVE], seed=100, options=opts)
     warm.suggest(records[:12])
     times = []
     for r in range(repeats):
-        opt = make_optimizer(method, space, [OBJECTIVE], seed=r)  # fresh state each time
+        opt = make_optimizer(method, space, [OBJECTIVE], seed=r, options=opts)  # fresh each time
         t = time.perf_counter()
         opt.suggest(records)
         times.append(time.perf_counter() - t)
@@ -153,7 +155,82 @@ def write_markdown(sizes: tuple[int, ...], threads: int, command: str) -> str:
             f"{b250 if b250 is None else round(b250, 3)} s at 250, "
             f"{b1000 if b1000 is None else round(b1000, 3)} s at 1,000.",
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + threads_section()) + "\n"
+
+
+def threads_section() -> list[str]:
+    """The table of bench/blackbox/threads.py (ask cost under a user's thread settings)."""
+    path = ROOT / "bench" / "results" / "ask_threads.json"
+    if not path.exists():
+        return []
+    data: dict[str, Any] = json.loads(path.read_text())
+
+    def med(cond: str, m: str, n: int) -> float | None:
+        t = data.get(cond, {}).get(m, {})
+        v = t.get(str(n)) if isinstance(t, dict) else None
+        return float(np.median(v)) if v else None
+
+    sizes = sorted(
+        {
+            int(n)
+            for c in data.values()
+            if isinstance(c, dict)
+            for r in c.values()
+            if isinstance(r, dict)
+            for n in r
+            if n.isdigit()
+        }
+    )
+    labels = {
+        "bayes": "tunehooks bayes (limits its threads)",
+        "bayes_unlimited": "tunehooks bayes, `threads=cores` (before the limit)",
+        "optuna_gp": "Optuna GPSampler",
+    }
+    conds = {
+        "single": "single-threaded, idle",
+        "default": "default threads, idle",
+        "loaded": "default threads, 1 busy process/core",
+        "single_loaded": "single-threaded, 1 busy process/core",
+    }
+    lines = [
+        "",
+        "## With a user's thread settings",
+        "",
+        "`nice python bench/blackbox/threads.py` (each cell: median seconds of one ask, a fresh "
+        "child process per condition and method; ratio to the same method single-threaded "
+        f"idle in brackets; for `threads=cores`, to tunehooks bayes single-threaded). {data.get('cores', '?')} cores shared with other work; "
+        '"idle" = nothing added by the benchmark (1-minute load average before each '
+        "condition: "
+        + ", ".join(f"{c} {data[c].get('load_before', 0):.1f}" for c in conds if c in data)
+        + "). Measured "
+        + ", ".join(sorted({data[c].get("measured", "?") for c in conds if c in data}))
+        + ".",
+        "",
+        "| method | condition | " + " | ".join(f"n={n}" for n in sizes) + " |",
+        "|---|---|" + "---|" * len(sizes),
+    ]
+    for m, label in labels.items():
+        for c, cl in conds.items():
+            cells = []
+            for n in sizes:
+                v = med(c, m, n)
+                base = med("single", "bayes" if m == "bayes_unlimited" else m, n)
+                if v is None:
+                    cells.append("—")
+                elif c == "single" or not base:
+                    cells.append(f"{v:.3f}")
+                else:
+                    cells.append(f"{v:.3f} ({v / base:.1f}×)")
+            if c.startswith("single") and m == "bayes_unlimited":
+                continue
+            if any(x != "—" for x in cells):
+                lines.append(f"| {label} | {cl} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Targets (issue 16, item 3), with default settings: idle within 1.5× and loaded "
+        "within 3× of the single-threaded idle ask.",
+    ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,7 +243,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rerun", action="store_true", help="forget cached timings of --methods")
     ap.add_argument("--command", default="bash bench/blackbox/run.sh --overhead")
+    ap.add_argument("--table-only", action="store_true", help="only rewrite the markdown")
     args = ap.parse_args(argv)
+    sizes = tuple(args.sizes)
+    out = ROOT / "bench" / "results" / "ask_overhead.md"
+    if args.table_only:  # the first table as written, the thread table from its json
+        head = out.read_text().split("\n## With a user's thread settings")[0].rstrip("\n")
+        out.write_text(head + "\n" + "\n".join(threads_section()) + "\n")
+        print(f"wrote {out}")
+        return 0
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     import torch
 
@@ -176,9 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         cache = json.loads(path.read_text())
         cache = {k: v for k, v in cache.items() if k.split("/")[0] not in args.methods}
         path.write_text(json.dumps(cache, indent=1, sort_keys=True))
-    sizes = tuple(args.sizes)
     measure(args.methods, sizes, args.repeats, args.slow_s, args.skip_s)
-    out = ROOT / "bench" / "results" / "ask_overhead.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(write_markdown(sizes, args.threads, args.command))
     print(f"wrote {out}")

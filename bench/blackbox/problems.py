@@ -307,6 +307,9 @@ def _problems() -> dict[str, Problem]:
             _cached("enet", elasticnet_diabetes), None, "sklearn",
             "polynomial features + ElasticNet on diabetes, 3-fold CV MSE / Var(y)"),
     ]  # fmt: skip
+    from suite import suite_problems
+
+    out += suite_problems(Problem, _cached)
     return {p.name: p for p in out}
 
 

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from methods import METHODS, PEER_VENV, peer_status, valid_run
 from problems import PROBLEMS
 from run import CACHE, RAW, SLOW
+from suite import HELD_OUT
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
@@ -164,14 +165,25 @@ def write_markdown(res: dict[str, Any], command: str) -> str:
         "Score as in bayesmark: 100 × (1 − (best − f*) / (f_ref − f*)); 100 = optimum, "
         "0 = the median random configuration. ▼ = mean below tunehooks random search on "
         "that problem. Methods are scored on the same objectives in the same process, and on "
-        "the same seeds of a problem (HEBO and SMAC3, 2–20 s per ask here, on fewer: see the counts in brackets).",
+        "the same seeds of a problem (HEBO and SMAC3, 2–20 s per ask here, on fewer: see the counts in brackets). "
+        "† = held out: kept aside while the GP was tuned (bench/blackbox/suite.py).",
         "",
         "| problem | " + " | ".join(METHODS[m][0] for m in methods) + " |",
         "|---|" + "---|" * len(methods),
     ]
     for p, e in res["problems"].items():
         rand = e.get("random")
-        lines.append(f"| {p} | " + " | ".join(_fmt(e.get(m), rand) for m in methods) + " |")
+        tag = f"{p} †" if p in HELD_OUT else p
+        lines.append(f"| {tag} | " + " | ".join(_fmt(e.get(m), rand) for m in methods) + " |")
+    for part, names in (
+        ("tuning part", [p for p in res["problems"] if p not in HELD_OUT]),
+        ("held-out part †", [p for p in res["problems"] if p in HELD_OUT]),
+    ):
+        cells = []
+        for m in methods:
+            vals = [res["problems"][p][m]["mean"] for p in names if m in res["problems"][p]]
+            cells.append(f"{np.mean(vals):.1f} ({len(vals)})" if vals else "—")
+        lines.append(f"| mean, {part} | " + " | ".join(cells) + " |")
     means = []
     for m in methods:
         mm = res["methods"][m]
@@ -189,7 +201,10 @@ def write_markdown(res: dict[str, Any], command: str) -> str:
                 b, r = e["bayes"], e["random"]
                 noise = math.hypot(b["se"], r["se"])
                 d = r["mean"] - b["mean"]
-                worse.append(f"{p} (by {d:.1f}, standard error of the difference {noise:.1f})")
+                beyond = " — beyond its standard error" if d > noise else ""
+                worse.append(
+                    f"{p} (by {d:.1f}, standard error of the difference {noise:.1f}{beyond})"
+                )
         lines.append(
             "tunehooks bayes worse than random search on: "
             + ("; ".join(worse) or "no problem")

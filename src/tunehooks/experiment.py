@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import math
 import os
+import secrets
 import socket
 import time
 import weakref
@@ -126,7 +127,7 @@ class Experiment:
         budget: Budget | None = None,
         storage: str | None = None,
         method: Method | str = Method.BAYES,
-        seed: int = 0,
+        seed: int | None = None,
         fidelity: Fidelity | None = None,
         optimizer_options: Mapping[str, Any] | None = None,
         load_if_exists: bool = False,
@@ -137,7 +138,10 @@ class Experiment:
         ``storage`` is a SQLAlchemy URL; by default ``$TUNEHOOKS_STORAGE`` or
         ``sqlite:///tunehooks.db``. ``scheduler`` replaces, in this process only,
         the scheduler that ``fidelity`` selects (a custom rule, or a scripted one
-        in tests); it is not stored.
+        in tests); it is not stored. ``seed``: without one, a new experiment draws a
+        random seed and stores it (so two sweeps propose different first trials, and a
+        relaunch or :meth:`load` continues the same sequence); ``load_if_exists`` then
+        keeps the stored one. An explicit seed reproduces the suggestions.
         """
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"name: give the experiment a non-empty name (got {name!r})")
@@ -158,6 +162,9 @@ class Experiment:
                 f"fidelity.metric {fidelity.metric!r} is not one of the metrics "
                 f"{[m.name for m in metrics]}"
             )
+        seed_given = seed
+        if seed is None:
+            seed = new_seed()
         config: dict[str, Any] = {
             "version": CONFIG_VERSION,
             "space": space.to_dict(),
@@ -183,6 +190,8 @@ class Experiment:
             if not load_if_exists:
                 raise
             exp = cls.load(name, storage=store.url, scheduler=scheduler)
+            if seed_given is None:  # no seed asked for: continue with the stored one
+                config["seed"] = exp.config.get("seed", 0)
             stored, wanted = _comparable(exp.config), _comparable(config)
             differ = sorted(
                 k for k in stored.keys() | wanted.keys() if stored.get(k) != wanted.get(k)
@@ -593,7 +602,9 @@ class Experiment:
         """The best COMPLETED full-fidelity trial that meets every constraint."""
         objectives = self.objectives
         if len(objectives) > 1:
-            raise ValueError(f"experiment {self.name!r} optimizes two metrics; use pareto_front()")
+            raise ValueError(
+                f"experiment {self.name!r} optimizes several metrics; use pareto_front()"
+            )
         m = objectives[0]
         candidates = [
             t
@@ -711,6 +722,11 @@ def _worth_retrying(error: BaseException) -> bool:
     database is unavailable (or the write was interrupted), never for an error that the
     same write would meet again, so a bad report can never block every later call."""
     return isinstance(error, StorageUnavailableError) or not isinstance(error, Exception)
+
+
+def new_seed() -> int:
+    """A random seed for an experiment created without one (from the OS's entropy)."""
+    return secrets.randbelow(2**31)
 
 
 def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -130,7 +130,7 @@ def optimized_metrics(metrics: Sequence[Metric]) -> list[Metric]:
 
 
 def validate_metrics(metrics: Sequence[Metric]) -> list[Metric]:
-    """Check a metric list: at least one and at most two optimized, unique names."""
+    """Check a metric list: at least one optimized metric, unique names."""
     metrics = list(metrics)
     if not metrics:
         raise ValueError("metrics: give at least one Metric(name, goal=...)")
@@ -144,11 +144,6 @@ def validate_metrics(metrics: Sequence[Metric]) -> list[Metric]:
     n_opt = len(optimized_metrics(metrics))
     if n_opt == 0:
         raise ValueError("metrics: at least one metric needs strategy='optimize'")
-    if n_opt > 2:
-        raise ValueError(
-            f"metrics: at most two metrics can be optimized (got {n_opt}); "
-            "make the others strategy='constraint' or 'store'"
-        )
     return metrics
 
 

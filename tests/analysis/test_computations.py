@@ -255,3 +255,45 @@ def test_importance_matches_the_variance_decomposition_of_a_linear_objective(
     assert imps["a"].value == pytest.approx(0.2, abs=0.08)
     assert imps["c"].value < 0.03
     assert sum(i.value for i in imps.values()) <= 1.0
+
+
+def test_pareto_front_and_hypervolume_of_three_objectives(storage_url: str) -> None:
+    exp = th.Experiment.create(
+        "three",
+        th.SearchSpace({"x": th.Float(0, 1)}),
+        metrics=[
+            th.Metric("acc", goal="maximize"),
+            th.Metric("ms", goal="minimize"),
+            th.Metric("mb", goal="minimize"),
+        ],
+        budget=th.Budget(trials=5),
+        storage=storage_url,
+        method="random",
+    )
+    outcomes = [(0.9, 30, 5), (0.8, 10, 5), (0.8, 10, 1), (0.7, 40, 9), (0.95, 50, 9)]
+    for (acc, ms, mb), t in zip(outcomes, exp.trials(), strict=True):
+        t.complete({"acc": acc, "ms": ms, "mb": mb})
+    res = an.pareto_front(exp)
+    assert [m.name for m in res.metrics] == ["acc", "ms", "mb"]
+    # 1 is dominated by 2 (same acc and ms, less memory); 3 by every other
+    assert [t.number for t in res.front] == [2, 0, 4]
+    assert {t.number for t in res.front} == {t.number for t in exp.pareto_front()}
+    assert len(res.points(res.front)[0]) == 3
+    ref = (0.5, 60.0, 10.0)
+    tr = an.hypervolume_trace(exp, ref=ref)
+    assert tr.numbers == [0, 1, 2, 3, 4] and tr.values == sorted(tr.values)
+    pts = [(0.9, 30, 5), (0.8, 10, 1), (0.95, 50, 9)]
+    # inclusion-exclusion by hand is long; the same volume from the front only
+    assert tr.values[-1] == pytest.approx(an.hypervolume(pts, ref, (1, -1, -1)))
+    assert an.hypervolume([(0.8, 10, 1)], ref, (1, -1, -1)) == pytest.approx(0.3 * 50 * 9)
+    fig = an.pareto_figure(res)  # the first two metrics, front marked
+    assert "acc, ms, mb" in fig.axes[0].get_title()
+
+
+def test_hypervolume_matches_monte_carlo_in_four_dimensions() -> None:
+    rng = np.random.default_rng(0)
+    pts = rng.random((12, 4))
+    exact = an.hypervolume(pts.tolist(), (0.0,) * 4, (1,) * 4)
+    U = rng.random((200_000, 4))
+    covered = (U[:, None, :] <= pts[None, :, :]).all(-1).any(-1).mean()
+    assert exact == pytest.approx(covered, abs=0.005)

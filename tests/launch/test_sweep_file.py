@@ -264,13 +264,6 @@ def test_wandb_extras_early_terminate_default_command_and_string_yaml_numbers(
         ),
         (
             {
-                "metric": None,
-                "metrics": [{"name": n, "goal": "maximize"} for n in ("a", "b", "c")],
-            },
-            r"metrics: at most two metrics can be optimized",
-        ),
-        (
-            {
                 "parameters": {
                     "b": {"type": "int", "bounds": {"min": 16, "max": 100}, "power_of_two": True}
                 }

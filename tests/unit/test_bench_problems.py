@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "blackbox
 
 from problems import HARTMANN6_ARGMIN, MIXED_ARGMIN, PROBLEMS
 
-SYNTHETIC = [p for p in PROBLEMS.values() if p.kind == "synthetic"]
+SYNTHETIC = [p for p in PROBLEMS.values() if p.kind == "synthetic" and p.optimum is not None]
 SKLEARN = [p for p in PROBLEMS.values() if p.kind == "sklearn"]
 
 
@@ -80,3 +80,19 @@ def test_sklearn_problem_is_deterministic_and_bounded(prob) -> None:
     for v in first:
         assert 0.0 <= v <= 1.5  # an error rate, or MSE / Var(y) (1.0 = predicting the mean)
     assert len(set(first)) > 1 or prob.name == "knn_digits"  # parameters matter
+
+
+def test_noisy_problems_are_fixed_per_configuration_and_near_their_noiseless_twin() -> None:
+    for noisy, clean in (("optim_choice_noisy", "optim_choice"), ("hartmann6_noisy", "hartmann6")):
+        cfgs = PROBLEMS[noisy].space.sample(50, rng=np.random.default_rng(2))
+        a = np.array([PROBLEMS[noisy].evaluate(c) for c in cfgs])
+        b = np.array([PROBLEMS[noisy].evaluate(c) for c in cfgs])
+        c = np.array([PROBLEMS[clean].evaluate(c) for c in cfgs])
+        assert np.array_equal(a, b) and not np.array_equal(a, c)
+        assert 0.0 < np.std(a - c) < 0.2
+
+
+def test_held_out_problems_exist() -> None:
+    from suite import HELD_OUT
+
+    assert set(PROBLEMS) >= HELD_OUT and len(PROBLEMS) >= 25 and len(HELD_OUT) >= 5

@@ -187,10 +187,7 @@ def test_csv_and_records_export(storage_url: str, tmp_path) -> None:
         ({"metrics": []}, "at least one Metric"),
         ({"budget": None}, "needs a budget"),
         ({"method": "annealing"}, "method: expected one of"),
-        (
-            {"metrics": [th.Metric(n, goal="maximize") for n in "abc"]},
-            "at most two metrics can be optimized",
-        ),
+        ({"metrics": [th.Metric("a", goal="maximize")] * 2}, "duplicate names"),
     ],
 )
 def test_invalid_experiment_settings(storage_url: str, kwargs, message: str) -> None:
@@ -262,3 +259,33 @@ def test_continuing_with_other_settings_names_what_differs(storage_url: str) -> 
             load_if_exists=True,
         )
     assert th.Experiment.load("e", storage=storage_url).metrics[0].name == "loss"
+
+
+def test_without_a_seed_an_experiment_draws_one_stores_it_and_continues_it(
+    storage_url: str,
+) -> None:
+    a = make(storage_url, "a", method="sobol")
+    b = make(storage_url, "b", method="sobol")
+    assert a.seed != b.seed  # two sweeps do not propose the same first trials
+    first_a, first_b = a.ask(), b.ask()
+    assert first_a is not None and first_b is not None and first_a.params != first_b.params
+    first_a.complete({"loss": 1.0})
+    assert th.Experiment.load("a", storage=storage_url).seed == a.seed
+    # a relaunch without a seed keeps the stored one and continues its sequence
+    again = make(storage_url, "a", method="sobol", load_if_exists=True)
+    assert again.id == a.id and again.seed == a.seed
+    twin = make(storage_url, "twin", method="sobol", seed=a.seed)
+    t1 = twin.ask()
+    assert t1 is not None and t1.params == first_a.params
+    t1.complete({"loss": 1.0})
+    nxt, nxt_twin = again.ask(), twin.ask()
+    assert nxt is not None and nxt_twin is not None and nxt.params == nxt_twin.params
+
+
+def test_an_explicit_seed_reproduces_the_suggestions(storage_url: str) -> None:
+    x = make(storage_url, "x", seed=5)
+    y = make(storage_url, "y", seed=5)
+    assert x.seed == y.seed == 5
+    px = [t.params for t in (x.ask(), x.ask()) if t is not None]
+    py = [t.params for t in (y.ask(), y.ask()) if t is not None]
+    assert len(px) == 2 and px == py

@@ -30,6 +30,14 @@ def test_robust_transform_keeps_order_and_tames_diverged_values() -> None:
     assert np.ptp(z[:5]) > 1.0
 
 
+def test_a_plateau_sampled_many_times_keeps_the_other_values_apart() -> None:
+    # an SVC's CV error: the optimizer sampled a plateau at 0.04 ten times
+    errors = np.array([0.04] * 10 + [0.0425, 0.05, 0.1675, 0.2725, 0.34, 0.3675])
+    z = robust_transform(-errors)
+    assert np.all(np.diff(z[10:]) < 0)  # worse errors stay worse, none tied
+    assert z[12] - z[15] > 0.2 * (z[0] - z[15])
+
+
 def test_chebyshev_scalarization_prefers_balanced_points_for_equal_weights() -> None:
     Y = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.6], [0.2, 0.2]])
     s = chebyshev_scalarize(Y, [0.5, 0.5])

@@ -47,7 +47,14 @@ if TYPE_CHECKING:
         reliable_trials,
         slices,
     )
-    from tunehooks.analysis.pareto import ParetoResult, non_dominated, pareto_front
+    from tunehooks.analysis.pareto import (
+        HypervolumeTrace,
+        ParetoResult,
+        hypervolume,
+        hypervolume_trace,
+        non_dominated,
+        pareto_front,
+    )
     from tunehooks.analysis.traces import Axis, CompareBand, Trace, best_so_far, compare_traces
     from tunehooks.analysis.tracking import ExportResult, to_mlflow, to_tensorboard
 
@@ -56,6 +63,7 @@ _EXPORTS = {
     "CompareBand": "traces",
     "CostTable": "costs",
     "ExportResult": "tracking",
+    "HypervolumeTrace": "pareto",
     "Importance": "importance",
     "ParetoResult": "pareto",
     "ReadOnlyStorage": "_data",
@@ -68,6 +76,8 @@ _EXPORTS = {
     "compare_traces": "traces",
     "cost_table": "costs",
     "curves_csv": "export",
+    "hypervolume": "pareto",
+    "hypervolume_trace": "pareto",
     "parameter_importance": "importance",
     "importance_warning": "importance",
     "reliable_trials": "importance",
@@ -97,6 +107,7 @@ __all__ = [
     "CompareBand",
     "CostTable",
     "ExportResult",
+    "HypervolumeTrace",
     "Importance",
     "ParetoResult",
     "ReadOnlyStorage",
@@ -109,6 +120,8 @@ __all__ = [
     "compare_traces",
     "cost_table",
     "curves_csv",
+    "hypervolume",
+    "hypervolume_trace",
     "importance_figure",
     "importance_warning",
     "learning_curves_figure",

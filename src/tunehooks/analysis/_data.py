@@ -69,7 +69,9 @@ def load_from(store: SQLStorage, name: str | None) -> Experiment:
     if name is None:
         names = store.list_experiments()
         if len(names) != 1:
-            raise ValueError(f"name the experiment: {store.shown_url} holds {names or 'no experiments'}")
+            raise ValueError(
+                f"name the experiment: {store.shown_url} holds {names or 'no experiments'}"
+            )
         name = names[0]
     exp_id, config = store.get_experiment(name)
     if int(config.get("version", 0)) > CONFIG_VERSION:

@@ -79,11 +79,11 @@ def _legend(ax: Any) -> None:
         ax.legend(fontsize=8)
 
 
-def _xs(pts: Sequence[tuple[float, Any]]) -> list[float]:
+def _xs(pts: Sequence[Sequence[Any]]) -> list[float]:
     return [p[0] for p in pts]
 
 
-def _ys(pts: Sequence[tuple[Any, float]]) -> list[float]:
+def _ys(pts: Sequence[Sequence[Any]]) -> list[float]:
     return [p[1] for p in pts]
 
 
@@ -388,8 +388,12 @@ def slices_figure(slices: Sequence[Slice], *, metric: str = "") -> Figure:
 
 
 def pareto_figure(result: ParetoResult) -> Figure:
-    """The eligible trials on two metrics, the non-dominated ones joined by a step line."""
-    a, b = result.metrics
+    """The eligible trials on two metrics, the non-dominated ones joined by a step line.
+
+    With more than two metrics: the first two, the front's trials in red unjoined
+    (a projection of a front of more metrics is no step line)."""
+    a, b = result.metrics[:2]
+    projected = len(result.metrics) > 2
     fig = _figure(6.0, 4.5)
     ax = fig.subplots()
     if not result.front:
@@ -403,21 +407,23 @@ def pareto_figure(result: ParetoResult) -> Figure:
             label="dominated",
         )
     front = result.points(result.front)
-    ax.step(
-        _xs(front),
-        _ys(front),
-        where="post" if a.sign == b.sign else "pre",
-        color="#ff7f0e",
-        lw=1.5,
-    )
+    if not projected:
+        ax.step(
+            _xs(front),
+            _ys(front),
+            where="post" if a.sign == b.sign else "pre",
+            color="#ff7f0e",
+            lw=1.5,
+        )
     ax.scatter(_xs(front), _ys(front), s=30, color="#d62728", zorder=3, label="Pareto front")
-    for t, (x, y) in zip(result.front, front, strict=True):
+    for t, (x, y, *_) in zip(result.front, front, strict=True):
         ax.annotate(str(t.number), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel(f"{a.name} ({a.goal.value if a.goal else ''})")
     ax.set_ylabel(f"{b.name} ({b.goal.value if b.goal else ''})")
     ax.grid(alpha=0.3)
     _legend(ax)
-    ax.set_title(f"Pareto front: {len(result.front)} trials")
+    rest = f" of {', '.join(m.name for m in result.metrics)}" if projected else ""
+    ax.set_title(f"Pareto front{rest}: {len(result.front)} trials")
     return fig
 
 

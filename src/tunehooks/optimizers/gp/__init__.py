@@ -4,6 +4,8 @@
 * :func:`robust_transform`, :func:`chebyshev_scalarize`, :func:`fill_failed`: targets.
 * :func:`fit_gp` -> :class:`FittedGP`: an exact GP with priors, MAP-fitted.
 * :func:`log_ei`, :func:`log_pof`, :func:`optimize_acquisition`: acquisition.
+* :func:`limited_threads`: caps torch / BLAS threads during an ask, restoring them after.
+* :class:`LogEHVI`, :func:`reference_point`: expected hypervolume improvement (k >= 2).
 * :class:`GPOptimizer`: the optimizer that puts them together.
 
 Only this package imports torch and gpytorch; importing it is done lazily by
@@ -20,7 +22,9 @@ from tunehooks.optimizers.gp.acquisition import (
 )
 from tunehooks.optimizers.gp.encoding import SpaceEncoder
 from tunehooks.optimizers.gp.model import FittedGP, fit_gp
+from tunehooks.optimizers.gp.multiobjective import LogEHVI, pareto_rows, reference_point
 from tunehooks.optimizers.gp.optimizer import GPOptimizer, default_n_initial, observations
+from tunehooks.optimizers.gp.threads import limited_threads
 from tunehooks.optimizers.gp.transforms import (
     chebyshev_scalarize,
     fill_failed,
@@ -32,15 +36,19 @@ __all__ = [
     "AcquisitionFunction",
     "FittedGP",
     "GPOptimizer",
+    "LogEHVI",
     "SpaceEncoder",
     "chebyshev_scalarize",
     "default_n_initial",
     "fill_failed",
     "fit_gp",
+    "limited_threads",
     "log_ei",
     "log_pof",
     "observations",
     "optimize_acquisition",
+    "pareto_rows",
+    "reference_point",
     "robust_transform",
     "standardize",
 ]

@@ -45,11 +45,17 @@ def standardize(y: np.ndarray) -> np.ndarray:
 
 
 def robust_transform(y: np.ndarray, *, tail: float = 3.0) -> np.ndarray:
-    """Winsorize the low (bad) tail, Yeo-Johnson, standardize. Larger stays better.
+    """Compress the low (bad) tail, Yeo-Johnson, standardize. Larger stays better.
 
-    Values more than ``tail`` robust standard deviations (1.4826 * the median
-    absolute deviation) below the median are clipped there; the power transform then
-    makes the rest roughly Gaussian. The order of the values is preserved.
+    Values more than ``tail`` robust standard deviations below the median are
+    pulled towards that threshold logarithmically (``thr - s * min(log1p((thr - y) / s),
+    tail)``),
+    so a few diverged trainings with huge losses do not flatten the rest, yet their
+    order stays visible. The median and the spread (1.4826 * the median absolute
+    deviation) are those of the distinct values: a plateau of equal results the
+    optimizer sampled many times does not shrink the spread and make everything
+    else look equally bad. The power transform then makes the rest roughly
+    Gaussian. The order of the values is preserved.
 
     Example:
         >>> z = robust_transform(np.array([0.0, 1.0, 2.0, 3.0, -1e9]))
@@ -59,13 +65,22 @@ def robust_transform(y: np.ndarray, *, tail: float = 3.0) -> np.ndarray:
     y = fill_failed(y)
     if len(y) < 2:
         return np.zeros_like(y)
-    med = float(np.median(y))
-    spread = 1.4826 * float(np.median(np.abs(y - med)))  # MAD: robust to 50% outliers
+    # the spread of the distinct values: an optimizer that samples a plateau of equal
+    # results many times must not shrink it (and with it the threshold) to nothing
+    u = np.unique(y)
+    med = float(np.median(u))
+    spread = 1.4826 * float(np.median(np.abs(u - med)))  # MAD: robust to 50% outliers
     if spread <= 0:
-        q25, q75 = np.percentile(y, [25, 75])
-        spread = float(q75 - q25) / 1.349 or float(y.std())
+        q25, q75 = np.percentile(u, [25, 75])
+        spread = float(q75 - q25) / 1.349 or float(u.std())
     if spread > 0:
-        y = np.maximum(y, med - tail * spread)
+        # compress (log) rather than clip the bad tail, so its order stays visible
+        # (up to ~20 spreads beyond the threshold; values further off end tied)
+        thr = med - tail * spread
+        low = y < thr
+        y = y.copy()
+        depth = np.minimum(np.log1p((thr - y[low]) / spread), tail)
+        y[low] = thr - spread * depth
     z = standardize(y)
     if not z.any():
         return z
