@@ -221,7 +221,7 @@ class Experiment:
         """The scheduler ``fidelity`` selects; with the multi-fidelity optimizer, a rung
         rule's STOP is checked with the model first (:class:`ModelGuidedScheduler`)."""
         base = make_scheduler(self.fidelity, self.metrics, seed=self.seed)
-        if not getattr(base, "needs_history", True):
+        if not getattr(base, "needs_history", True) or getattr(base, "pauses", False):
             return base
         if self.method is not Method.BAYES:
             return base
@@ -251,7 +251,16 @@ class Experiment:
         return None if record is None else Trial(self, record)
 
     def _propose(self, history: Sequence[TrialRecord]) -> Suggestion | None:
-        if self.budget_exhausted(history):
+        n, cost = self.budget_used(history)
+        if self.budget.cost is not None and cost >= self.budget.cost:
+            return None
+        more = self.budget.trials is None or n < self.budget.trials
+        promote = getattr(self.scheduler, "promote", None)  # promotion schedulers resume
+        if promote is not None:
+            promotion = promote(history, more_trials=more)
+            if promotion is not None:
+                return Suggestion(promotion.params, promotion.fidelity, resume=promotion.id)
+        if not more:
             return None
         suggestion = self.optimizer.suggest(history)
         if suggestion is None:
@@ -411,9 +420,13 @@ class Experiment:
     ) -> TrialRecord:
         """Finish the trial; ``known`` is the handle's snapshot of it (nothing is read back
         when every report went through this process)."""
+        if state is TrialState.PRUNED and getattr(self.scheduler, "pauses", False):
+            state = TrialState.PAUSED  # stopped at a rung: a promotion may resume it
         buf = self._buffers.pop(trial_id, None)
         waiting = buf.take() if buf is not None else []  # written with the trial's end
-        if state is TrialState.COMPLETED or (state is TrialState.PRUNED and values is None):
+        if state is TrialState.COMPLETED or (
+            state in (TrialState.PRUNED, TrialState.PAUSED) and values is None
+        ):
             if buf is not None and buf.knows_all:  # every report went through this process
                 last = buf.latest
             else:

@@ -21,6 +21,7 @@ class SchedulerKind(str, enum.Enum):
     MEDIAN = "median"
     ASHA = "asha"
     HYPERBAND = "hyperband"
+    PROMOTION = "promotion"  # synchronous Hyperband: pause at rungs, resume the best
 
 
 @dataclass(frozen=True)

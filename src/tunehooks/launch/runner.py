@@ -361,8 +361,8 @@ class Launcher:
         rec = p.trial.refresh()
         crashed = rc != 0 and not p.stopping
         try:
-            if rec.state.is_finished:
-                pass  # the program finished it through the integrations, or it diverged
+            if rec.state.is_stopped:
+                pass  # the program finished (or paused) it through the integrations, or it diverged
             elif p.stopping:
                 rec = p.trial.prune()
             elif rc == 0:
