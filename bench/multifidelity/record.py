@@ -43,10 +43,9 @@ from tables import (  # noqa: E402
     TABLES,
     Table,
     build_model,
-    load_data,
+    data_of,
     lr_factor,
     make_optimizer,
-    val_fraction,
 )
 
 SEED1_FRACTION = 0.1
@@ -143,7 +142,7 @@ def record(table: Table, *, quiet: bool = False) -> Path:
     else:
         curves = np.full((len(jobs), 4, EPOCHS), np.nan)
         done = np.zeros(len(jobs), dtype=bool)
-    data = load_data(table.dataset, val_fraction(table.name))
+    data = data_of(table)
     last_save = time.time()
     t_start = time.time()
     for j, (i, seed) in enumerate(jobs):
@@ -204,6 +203,7 @@ def write_table(
         "epochs": EPOCHS,
         "dataset": f"sklearn.datasets.load_{table.dataset}",
         "split": table.split,
+        **({"label_noise": table.extra["label_noise"]} if "label_noise" in table.extra else {}),
         "objective": {"name": table.objective, "goal": table.goal},
         "fidelity": {"name": "epoch", "min": 1, "max": EPOCHS},
         "model": table.model,
