@@ -221,7 +221,7 @@ class Experiment:
         """The scheduler ``fidelity`` selects; with the multi-fidelity optimizer, a rung
         rule's STOP is checked with the model first (:class:`ModelGuidedScheduler`)."""
         base = make_scheduler(self.fidelity, self.metrics, seed=self.seed)
-        if not getattr(base, "needs_history", True) or getattr(base, "pauses", False):
+        if not getattr(base, "needs_history", True):
             return base
         if self.method is not Method.BAYES:
             return base
@@ -511,7 +511,11 @@ class Experiment:
     def is_done(self) -> bool:
         """The budget is spent and no trial is pending."""
         history = self.get_trials(with_reports=False)
-        return self.budget_exhausted(history) and not any(t.state in _PENDING for t in history)
+        if not self.budget_exhausted(history) or any(t.state in _PENDING for t in history):
+            return False
+        if not any(t.state is TrialState.PAUSED for t in history):
+            return True
+        return self._propose(self.get_trials()) is None  # a paused trial may be promoted
 
     # -- results -------------------------------------------------------------------------
     def get_trials(

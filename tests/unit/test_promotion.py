@@ -132,3 +132,21 @@ def test_a_resumed_handle_says_where_it_continues(tmp_path):
     assert last.complete().state is TrialState.COMPLETED
     assert [r.step for r in exp.get_trials()[0].reports] == list(range(1, 10))
     assert exp.ask() is None and exp.is_done
+
+
+def test_the_model_promotes_a_paused_trial_it_rates():
+    from tunehooks.schedulers import ModelGuidedScheduler
+
+    base = PromotionHyperbandScheduler(Fidelity(min=1, max=9, eta=3), ACC)
+    paused = [rec(i, [i / 10], TrialState.PAUSED) for i in range(4)]  # bracket of 9: not full
+    assert base.promote(paused, more_trials=True) is None
+    chances = {0: 0.6, 1: 0.1, 2: 0.3, 3: 0.05}
+    guided = ModelGuidedScheduler(base, lambda t, h: chances[t.number], min_chance=0.2)
+    assert guided.pauses and guided.promote(paused, more_trials=True).number == 0
+    low = ModelGuidedScheduler(base, lambda t, h: 0.1, min_chance=0.2)
+    assert low.promote(paused, more_trials=True) is None
+    silent = ModelGuidedScheduler(base, lambda t, h: None, min_chance=0.2)
+    assert silent.promote(paused, more_trials=True) is None
+    # the rung rule's own promotion comes first
+    full = [rec(i, [i / 10], TrialState.PAUSED) for i in range(9)]
+    assert guided.promote(full, more_trials=True).number == 8

@@ -205,6 +205,7 @@ class MultiFidelityOptimizer(OptimizerBase):
         self._sobol = SobolOptimizer(space, self.metrics, seed=seed)
         self._grid = _enumerate(space, self.encoder, max_grid)
         self._cache: tuple[Any, Any] | None = None
+        self._last_model: tuple[tuple[Any, ...], _Model | None] | None = None
 
     # -- the protocol -------------------------------------------------------------------
     def suggest(self, history: Sequence[TrialRecord]) -> Suggestion | None:
@@ -285,7 +286,18 @@ class MultiFidelityOptimizer(OptimizerBase):
 
     # -- internals ----------------------------------------------------------------------
     def _model(self, history: Sequence[TrialRecord]) -> _Model | None:
-        """The GP on every usable report of ``history``; None during the initial design."""
+        """The GP on every usable report of ``history``; None during the initial design.
+
+        The last model is kept for the same history (a promotion asks the
+        model about every paused trial of one history)."""
+        key = tuple((t.id, t.state, len(t.reports), t.last_step) for t in history)
+        if self._last_model is not None and self._last_model[0] == key:
+            return self._last_model[1]
+        model = self._fit_model(history)
+        self._last_model = (key, model)
+        return model
+
+    def _fit_model(self, history: Sequence[TrialRecord]) -> _Model | None:
         rows, s, y = fidelity_observations(history, self.metric, self.fidelity)
         n_ok = int(np.isfinite(y).sum())
         if len(history) < self.n_initial or n_ok < 2 or self.encoder.dim == 0:
