@@ -175,7 +175,11 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def write_table(
-    table: Table, combos: list[tuple[int, ...]], s1: np.ndarray, curves: np.ndarray
+    table: Table,
+    combos: list[tuple[int, ...]],
+    s1: np.ndarray,
+    curves: np.ndarray,
+    data_dir: Path = DATA,
 ) -> Path:
     n = len(combos)
     names = ["val_acc", "val_loss", "train_loss", "train_time"]
@@ -230,7 +234,7 @@ def write_table(
             "idx_<p>": "index in values",
         },
     }
-    out = DATA / table.path
+    out = data_dir / table.path
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(str(out) + ".npz", **arrays)
     Path(str(out) + ".json").write_text(json.dumps(meta, indent=1) + "\n")
