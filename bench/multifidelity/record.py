@@ -241,12 +241,40 @@ def write_table(
     return out
 
 
+def summary() -> str:
+    """A markdown table of every recorded table's size, objective and statistics."""
+    rows = [
+        "| table | model / data | configs | grid | objective | Spearman ep1 / ep3 / ep10 vs 30 "
+        "| best / median final | diverged | seed noise | recording cost |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in TABLES.values():
+        path = DATA / f"{t.path}.json"
+        if not path.exists():
+            continue
+        m = json.loads(path.read_text())
+        st = m["stats"]
+        grid_s = " x ".join(f"{p} {len(v['values'])}" for p, v in m["params"].items())
+        sp = " / ".join(f"{st[f'spearman_epoch{e}_final']:.2f}" for e in (1, 3, 10))
+        rows.append(
+            f"| {t.path} | {t.model} / {t.dataset} | {m['n_configs']} | {grid_s} "
+            f"| {t.objective} ({t.goal}) | {sp} "
+            f"| {st['best_final']:.4f} / {st['median_final']:.4f} | {st['diverged_configs']} "
+            f"| {st['seed_noise_median_abs_final']:.4f} | {st['recording_cost_s']:.0f} s |"
+        )
+    return "\n".join(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--table", action="append", default=[], help="a table to record")
     ap.add_argument("--all", action="store_true", help="record every table")
     ap.add_argument("--list", action="store_true", help="list the tables and their sizes")
+    ap.add_argument("--summary", action="store_true", help="markdown table of the recorded ones")
     a = ap.parse_args()
+    if a.summary:
+        print(summary())
+        return
     if a.list:
         for t in TABLES.values():
             prog = PROGRESS / f"{t.name}.npz"
