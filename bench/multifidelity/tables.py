@@ -121,15 +121,17 @@ def build_model(table: Table, cfg: dict[str, Any], n_in: int, n_out: int) -> Any
             ci = co
         mods += [nn.MaxPool2d(2), nn.Flatten(), nn.Linear(ci * 16, n_out)]
         return nn.Sequential(*mods)
+    row_rnn, row_attention = _row_modules()
     if m == "rnn":
-        return _RowRNN(str(cfg["cell"]), int(cfg["hidden"]), int(cfg["layers"]), n_out)
+        return row_rnn(str(cfg["cell"]), int(cfg["hidden"]), int(cfg["layers"]), n_out)
     if m == "attn":
-        return _RowAttention(int(cfg["d_model"]), int(cfg["layers"]), float(cfg["dropout"]), n_out)
+        return row_attention(int(cfg["d_model"]), int(cfg["layers"]), float(cfg["dropout"]), n_out)
     raise ValueError(f"model: unknown {m!r}")
 
 
 @functools.cache
 def _row_modules() -> tuple[Any, Any]:
+    """The sequence models over digit rows (defined on first use: torch imports late)."""
     import torch
     import torch.nn as nn
 
@@ -164,14 +166,6 @@ def _row_modules() -> tuple[Any, Any]:
             return self.out(h.mean(1))
 
     return RowRNN, RowAttention
-
-
-def _RowRNN(*a: Any) -> Any:
-    return _row_modules()[0](*a)
-
-
-def _RowAttention(*a: Any) -> Any:
-    return _row_modules()[1](*a)
 
 
 def make_optimizer(cfg: dict[str, Any], params: Any) -> Any:

@@ -100,12 +100,12 @@ def test_a_resumed_trial_pays_only_its_new_epochs(tmp_path, workers):
     assert res["trace"][-1][1] == pytest.approx(arrays["val_acc"][3, -1])
 
 
-def test_points_of_a_minimized_loss_are_a_share_of_the_best_to_median_gap():
+def test_points_of_a_minimized_loss_are_a_tenth_of_the_best_to_median_gap():
     sc = score.Scale("diabetes-reg")
     assert sc.sign == -1.0
     z = np.load(score.DATA / "diabetes-reg.npz")["val_loss"][:, -1]
     z = z[np.isfinite(z)]
-    assert sc.point == pytest.approx((np.median(z) - z.min()) / 100, rel=1e-6)
+    assert sc.point == pytest.approx((np.median(z) - z.min()) / 10, rel=1e-6)
     assert sc.regret(sc.best + 0.5 * sc.point) == pytest.approx(0.5)
     trace = [[10, sc.best + 3 * sc.point], [50, sc.best + 0.4 * sc.point]]
     assert score.epochs_to(trace, sc, 1.0) == 50 and score.incumbent_at(trace, 20) == trace[0][1]
