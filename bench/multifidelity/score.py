@@ -235,6 +235,23 @@ def summary_md(
     return "\n".join(lines)
 
 
+def write_raw(table: str, methods: dict[str, str], workers: list[int], cap: int) -> None:
+    """Every cached run's incumbent trace, compact, under bench/results/multifidelity/raw/."""
+    raw: dict[str, dict[str, dict[str, Any]]] = {}
+    for m in methods:
+        for w in workers:
+            for f in sorted((CACHE / table / m).glob(f"e{cap}-w{w}-s*.json")):
+                r = json.loads(f.read_text())
+                seed = f.stem.rsplit("-s", 1)[1]
+                run = {"trace": [[int(e), round(float(v), 6)] for e, v, *_ in r["trace"]]}
+                run["total_epochs"] = r["total_epochs"]
+                raw.setdefault(m, {}).setdefault(f"w{w}", {})[seed] = run
+    if raw:
+        out = RESULTS / "raw" / f"{table.replace('/', '-')}-e{cap}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(raw, separators=(",", ":"), sort_keys=True) + "\n")
+
+
 def write_all(
     names: list[str],
     methods: dict[str, str],
@@ -247,6 +264,7 @@ def write_all(
         (RESULTS / f"{t.replace('/', '-')}.md").write_text(
             table_md(t, methods, skipped, workers, cap)
         )
+        write_raw(t, methods, workers, cap)
     import variants
 
     suite = sorted(p.stem for p in DATA.glob("*.npz"))  # the summary: every table of the suite
