@@ -191,7 +191,8 @@ def summary_md(
         "Produced by `bash bench/multifidelity/run.sh` (bench/multifidelity/run.py; per-table",
         "details in bench/results/multifidelity/<table>.md). Tables: bench/data (record.py).",
         "Each cell: median epochs to <= 0.5 point / to <= 1 point of the table's best final",
-        "value / regret in points after 300 epochs (`never`, `-`: not within the cap).",
+        "value / regret in points after 300 epochs (`never`, `-`: not within the cap);",
+        "10 seeds unless the cell says otherwise.",
         "",
         __doc__.split("\n\n", 1)[1].strip(),
         "",
@@ -213,7 +214,8 @@ def summary_md(
                     continue
                 e05 = "never" if s["e05"] == INF else f"{s['e05']:.0f}"
                 e10 = "never" if s["e10"] == INF else f"{s['e10']:.0f}"
-                cells.append(f"{e05} / {e10} / {_reg([s['r300']])}")
+                few = f" ({s['seeds']} seeds)" if s["seeds"] < 10 else ""
+                cells.append(f"{e05} / {e10} / {_reg([s['r300']])}{few}")
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
         ours = [m for m in methods if m.startswith("tunehooks")]
