@@ -22,6 +22,7 @@ class SchedulerKind(str, enum.Enum):
     ASHA = "asha"
     HYPERBAND = "hyperband"
     PROMOTION = "promotion"  # synchronous Hyperband: pause at rungs, resume the best
+    ASHA_PROMOTION = "asha_promotion"  # asynchronous: pause at rungs, resume a rung's top 1/eta
 
 
 @dataclass(frozen=True)
@@ -125,21 +126,15 @@ class Fidelity:
         object.__setattr__(self, "tasks", task_list)
 
     def levels(self) -> list[float]:
-        """The rung levels ``min * eta**k`` below ``max``, at most ``max / eta`` but the first.
-
-        A rung closer to ``max`` than a factor ``eta`` would stop trials that
-        have already cost nearly a full training (27 of 30 epochs) and saves
-        little, so such a level is a rung only when it is the first one.
+        """The rung levels ``min * eta**k`` strictly below ``max``.
 
         Example:
-            >>> Fidelity(min=1, max=30, eta=3).levels(), Fidelity(min=1, max=27, eta=3).levels()
-            ([1.0, 3.0, 9.0], [1.0, 3.0, 9.0])
-            >>> Fidelity(min=1, max=2, eta=3).levels()
-            [1.0]
+            >>> Fidelity(min=1, max=30, eta=3).levels()
+            [1.0, 3.0, 9.0, 27.0]
         """
         levels: list[float] = []
         r = self.min
-        while r < self.max * (1 - 1e-9) and (not levels or r * self.eta <= self.max * (1 + 1e-9)):
+        while r < self.max * (1 - 1e-9):
             levels.append(r)
             r *= self.eta
         return levels

@@ -150,3 +150,44 @@ def test_the_model_promotes_a_paused_trial_it_rates():
     # the rung rule's own promotion comes first
     full = [rec(i, [i / 10], TrialState.PAUSED) for i in range(9)]
     assert guided.promote(full, more_trials=True).number == 8
+
+
+def test_asha_promotion_resumes_a_rungs_top_third_without_waiting():
+    from tunehooks.schedulers import ASHAPromotionScheduler
+
+    s = ASHAPromotionScheduler(Fidelity(min=1, max=9, eta=3), ACC)
+    two = [rec(i, [i / 10], TrialState.PAUSED) for i in range(2)]
+    assert s.promote(two, more_trials=True) is None  # top third of two: nobody
+    three = [*two, rec(2, [0.05], TrialState.PAUSED)]
+    assert s.promote(three, more_trials=True).number == 1
+    # once 1 is past rung 1, nobody else of three is in the top third
+    resumed = [rec(1, [0.1, 0.2], TrialState.RUNNING), three[0], three[2]]
+    assert s.promote(resumed, more_trials=True) is None
+    # with no trial to come, each rung passes at least its best on
+    assert s.promote(two, more_trials=False).number == 1
+    assert isinstance(
+        make_scheduler(Fidelity(max=9, scheduler=SchedulerKind.ASHA_PROMOTION), ACC),
+        ASHAPromotionScheduler,
+    )
+
+
+def test_asha_promotion_through_a_real_experiment():
+    lc = _table()
+    exp = th.Experiment.create(
+        "apromo",
+        lc.space(),
+        metrics=[lc.objective()],
+        budget=th.Budget(trials=9),
+        storage="sqlite://",
+        method="random",
+        seed=1,
+        fidelity=th.Fidelity(min=1, max=9, eta=3, scheduler="asha_promotion"),
+    )
+    res = simulate(exp, lc, workers=2)
+    trials = exp.get_trials()
+    assert len(trials) == 9 and not any(t.state is TrialState.RUNNING for t in trials)
+    full = [t for t in trials if t.state is TrialState.COMPLETED]
+    assert full and all(t.last_step == 9 for t in full)
+    for t in trials:  # every curve continuous: resumed trials continue at their next step
+        assert [r.step for r in t.reports] == list(range(1, len(t.reports) + 1))
+    assert res.total_epochs == sum(t.last_step for t in trials) < 9 * 9
