@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 DATA = ROOT / "bench" / "data"
 PROGRESS = ROOT / "bench" / ".cache" / "record"
-sys.path.insert(0, str(HERE))
+sys.path.append(str(HERE))  # after the standard library: a bench module never shadows it
 
 from tables import (  # noqa: E402
     EPOCHS,

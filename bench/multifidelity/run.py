@@ -29,7 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
+sys.path.append(str(HERE))  # after the standard library: a bench module never shadows it
 
 import variants  # noqa: E402
 
@@ -123,7 +123,7 @@ def _job(table: str, method: str, seeds: list[int], workers: int, max_epochs: in
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     t0 = time.time()
     if method in variants.VARIANTS:
-        cmds = [[sys.executable, str(HERE / "run.py"), "--worker", table, method]]
+        cmds = [[sys.executable, "-P", str(HERE / "run.py"), "--worker", table, method]]
         cmds[0] += [",".join(map(str, todo)), str(workers), str(max_epochs)]
     else:
         venv = PEERS[method][1]
@@ -131,7 +131,7 @@ def _job(table: str, method: str, seeds: list[int], workers: int, max_epochs: in
         if not (py.parent.parent / ".ok").exists():
             return f"skipped {method}: bench/.venvs/{venv} is not installed"
         out = str(folder / f"e{max_epochs}-w{workers}-s{{seed}}.json")
-        cmd = [str(py), str(HERE / "peers.py"), method, "--table", str(DATA / table)]
+        cmd = [str(py), "-P", str(HERE / "peers.py"), method, "--table", str(DATA / table)]
         cmd += ["--seeds", ",".join(map(str, todo)), "--workers", str(workers)]
         cmds = [[*cmd, "--max-epochs", str(max_epochs), "--out", out]]
     for cmd in cmds:

@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1
 bash bench/multifidelity/setup_peers.sh
-nice .venv/bin/python bench/multifidelity/run.py "$@"
+nice .venv/bin/python -P bench/multifidelity/run.py "$@"

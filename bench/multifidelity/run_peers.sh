@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1
 PY=${1:-.venv/bin/python}
 CHEAP=random-search,optuna-tpe-hyperband,optuna-random-sha,synetune-asha-stop,synetune-asha-promo,synetune-hyperband,synetune-bohb,synetune-bohb-async,dehb
-nice "$PY" bench/multifidelity/run.py --table all --workers 1 --seeds 10 --jobs 3 --methods "$CHEAP"
-nice "$PY" bench/multifidelity/run.py --table all --workers 1 --seeds 5 --methods smac-hyperband
-nice "$PY" bench/multifidelity/run.py --table all --workers 4 --seeds 10 --jobs 3 --methods "$CHEAP"
-nice "$PY" bench/multifidelity/run.py --table all --workers 4 --seeds 5 --methods smac-hyperband
+nice "$PY" -P bench/multifidelity/run.py --table all --workers 1 --seeds 10 --jobs 3 --methods "$CHEAP"
+nice "$PY" -P bench/multifidelity/run.py --table all --workers 1 --seeds 5 --methods smac-hyperband
+nice "$PY" -P bench/multifidelity/run.py --table all --workers 4 --seeds 10 --jobs 3 --methods "$CHEAP"
+nice "$PY" -P bench/multifidelity/run.py --table all --workers 4 --seeds 5 --methods smac-hyperband

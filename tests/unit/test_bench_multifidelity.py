@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "multifidelity"))
+sys.path.append(str(Path(__file__).resolve().parents[2] / "bench" / "multifidelity"))
 
 import peers
 import record
