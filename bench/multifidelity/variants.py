@@ -43,6 +43,18 @@ def tunehooks_default(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
     return _experiment(lc, seed, workers, name="tunehooks", method="bayes")
 
 
+def tunehooks_asha(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes + model-guided ASHA (the default until this revision)"""
+    return _experiment(lc, seed, workers, name="tunehooks-asha", method="bayes", scheduler="asha")
+
+
+def tunehooks_promotion(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes + model-guided synchronous Hyperband, promotion mode"""
+    return _experiment(
+        lc, seed, workers, name="tunehooks-promotion", method="bayes", scheduler="promotion"
+    )
+
+
 def random_full(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
     """random search, full fidelity"""
     return _experiment(lc, seed, workers, name="random", method="random", scheduler="none")
@@ -60,6 +72,8 @@ def random_hyperband(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
 
 VARIANTS: dict[str, Callable[[Any, int, int, int], Any]] = {
     "tunehooks": tunehooks_default,
+    "tunehooks-asha": tunehooks_asha,
+    "tunehooks-promotion": tunehooks_promotion,
     "random": random_full,
     "random-asha": random_asha,
     "hyperband": random_hyperband,
