@@ -5,7 +5,7 @@
 # Idempotent: a venv whose .ok stamp exists is kept. A peer that fails to
 # install leaves bench/.venvs/mf-<peer>/FAILED with pip's last lines; the
 # results table reports it.
-# Usage: bash bench/multifidelity/setup_peers.sh [optuna] [dehb] [synetune]
+# Usage: bash bench/multifidelity/setup_peers.sh [optuna] [dehb] [synetune] [smac]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python3}
@@ -13,7 +13,7 @@ ROOT=bench/.venvs
 mkdir -p "$ROOT"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 peers=("$@")
-[ ${#peers[@]} -eq 0 ] && peers=(optuna dehb synetune)
+[ ${#peers[@]} -eq 0 ] && peers=(optuna dehb synetune smac)
 
 install_peer() {
   local name=mf-$1; shift
@@ -38,6 +38,7 @@ for p in "${peers[@]}"; do
     optuna) install_peer optuna "optuna>=4.5" numpy ;;
     dehb) install_peer dehb "dehb==0.1.2" numpy ;;
     synetune) install_peer synetune "syne-tune==0.13.0" "numpy<1.27" scipy autograd pandas scikit-learn statsmodels ;;
-    *) echo "setup_peers: unknown peer $p (known: optuna dehb synetune)"; exit 2 ;;
+    smac) install_peer smac smac numpy ;;
+    *) echo "setup_peers: unknown peer $p (known: optuna dehb synetune smac)"; exit 2 ;;
   esac
 done

@@ -159,7 +159,7 @@ class TrialHandoff:
             record = self._receive(key)
             if record is None:
                 return None
-            if not record.state.is_finished:
+            if not record.state.is_stopped:
                 return Trial(self.exp, record)
             # rank 0 trained it before this rank existed: on to rank 0's next one
 

@@ -289,7 +289,16 @@ class Experiment:
         return None if record is None else Trial(self, record)
 
     def _propose(self, history: Sequence[TrialRecord]) -> Suggestion | None:
-        if self.budget_exhausted(history):
+        n, cost = self.budget_used(history)
+        if self.budget.cost is not None and cost >= self.budget.cost:
+            return None
+        more = self.budget.trials is None or n < self.budget.trials
+        promote = getattr(self.scheduler, "promote", None)  # promotion schedulers resume
+        if promote is not None:
+            promotion = promote(history, more_trials=more)
+            if promotion is not None:
+                return Suggestion(promotion.params, promotion.fidelity, resume=promotion.id)
+        if not more:
             return None
         suggestion = self.optimizer.suggest(history)
         if suggestion is None:
@@ -491,9 +500,13 @@ class Experiment:
     ) -> TrialRecord:
         """Finish the trial; ``known`` is the handle's snapshot of it (nothing is read back
         when every report went through this process)."""
+        if state is TrialState.PRUNED and getattr(self.scheduler, "pauses", False):
+            state = TrialState.PAUSED  # stopped at a rung: a promotion may resume it
         buf = self._buffers.pop(trial_id, None)
         waiting = buf.take() if buf is not None else []  # written with the trial's end
-        if state is TrialState.COMPLETED or (state is TrialState.PRUNED and values is None):
+        if state is TrialState.COMPLETED or (
+            state in (TrialState.PRUNED, TrialState.PAUSED) and values is None
+        ):
             if buf is not None and buf.knows_all:  # every report went through this process
                 last = buf.latest
             else:
@@ -580,7 +593,11 @@ class Experiment:
     def is_done(self) -> bool:
         """The budget is spent and no trial is pending."""
         history = self.get_trials(with_reports=False)
-        return self.budget_exhausted(history) and not any(t.state in _PENDING for t in history)
+        if not self.budget_exhausted(history) or any(t.state in _PENDING for t in history):
+            return False
+        if not any(t.state is TrialState.PAUSED for t in history):
+            return True
+        return self._propose(self.get_trials()) is None  # a paused trial may be promoted
 
     # -- results -------------------------------------------------------------------------
     def get_trials(

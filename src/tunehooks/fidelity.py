@@ -21,6 +21,8 @@ class SchedulerKind(str, enum.Enum):
     MEDIAN = "median"
     ASHA = "asha"
     HYPERBAND = "hyperband"
+    PROMOTION = "promotion"  # synchronous Hyperband: pause at rungs, resume the best
+    ASHA_PROMOTION = "asha_promotion"  # asynchronous: pause at rungs, resume a rung's top 1/eta
 
 
 @dataclass(frozen=True)

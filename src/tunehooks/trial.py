@@ -33,17 +33,29 @@ __all__ = [
 
 
 class TrialState(str, enum.Enum):
-    """Life cycle of a trial. QUEUED -> RUNNING -> COMPLETED | PRUNED | FAILED."""
+    """Life cycle of a trial.
+
+    QUEUED -> RUNNING -> COMPLETED | PRUNED | FAILED | PAUSED; a PAUSED trial
+    (stopped at a rung by a promotion scheduler, its curve kept) may be resumed
+    (PAUSED -> RUNNING) and then continues its curve where it stopped.
+    """
 
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"
     PRUNED = "PRUNED"
     FAILED = "FAILED"
+    PAUSED = "PAUSED"
 
     @property
     def is_finished(self) -> bool:
+        """Final: the trial never changes again (PAUSED is not: it may resume)."""
         return self in (TrialState.COMPLETED, TrialState.PRUNED, TrialState.FAILED)
+
+    @property
+    def is_stopped(self) -> bool:
+        """No process trains the trial now and none will without a resume: finished or PAUSED."""
+        return self.is_finished or self is TrialState.PAUSED
 
 
 class Decision(str, enum.Enum):
@@ -63,10 +75,15 @@ class TrialStateError(RuntimeError):
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A configuration to evaluate next (and the resource to train it for)."""
+    """A configuration to evaluate next (and the resource to train it for).
+
+    ``resume`` names a PAUSED trial (by id) to continue instead of a new one
+    (a promotion); ``params`` are then that trial's.
+    """
 
     params: Mapping[str, Any]
     fidelity: float | None = None
+    resume: int | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +260,7 @@ class Trial:
         self._sink = sink
         self._record = record
         self._should_stop = False
+        self._resumed = record.state is TrialState.RUNNING and bool(record.reports)
 
     # -- what the training code reads ------------------------------------------------
     @property
@@ -269,7 +287,18 @@ class Trial:
 
     @property
     def is_finished(self) -> bool:
-        return self._record.state.is_finished
+        """True once this run of the trial is over (finished, or PAUSED to resume later)."""
+        return self._record.state.is_stopped
+
+    @property
+    def resume_step(self) -> int | None:
+        """The step a resumed trial continues after (its last stored report), else ``None``.
+
+        A promotion scheduler pauses trials at rungs and later resumes the best;
+        training code that can restore its state continues from this step, and
+        the curve continues at ``resume_step + 1``.
+        """
+        return self._record.last_step if self._resumed else None
 
     @property
     def should_stop(self) -> bool:
@@ -299,7 +328,7 @@ class Trial:
     def _report_floats(self, step: int, metrics: dict[str, float]) -> Decision:
         """:meth:`report` for metrics already converted to floats (the integrations')."""
         checked = check_step(step)  # refused here, before anything waits in a buffer
-        if self._record.state.is_finished:
+        if self._record.state.is_stopped:
             raise TrialStateError(
                 f"trial {self.number} is already {self.state.value}; it accepts no more reports"
             )
@@ -322,7 +351,11 @@ class Trial:
         return self._record
 
     def prune(self) -> TrialRecord:
-        """Finish the trial as PRUNED (stopped early); its reports are kept."""
+        """Finish the trial as PRUNED (stopped early); its reports are kept.
+
+        Under a promotion scheduler (one that resumes trials) the trial becomes
+        PAUSED instead: stopped at its rung, to be resumed if it is promoted.
+        """
         self._record = self._sink._finish(
             self.id, TrialState.PRUNED, None, None, known=self._record
         )

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tunehooks as th
+from tunehooks.metrics import Goal
 from tunehooks.simulate import LearningCurves, simulate
 from tunehooks.trial import TrialState
 
-DATA = Path(__file__).resolve().parents[2] / "bench" / "data" / "digits-mlp"
+BENCH_DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
+DATA = BENCH_DATA / "digits-mlp"
+# the tables recorded by bench/multifidelity/record.py (their JSON names the objective)
+TABLES = sorted(
+    p.with_suffix("")
+    for p in BENCH_DATA.rglob("*.json")
+    if isinstance(json.loads(p.read_text()).get("objective"), dict)
+)
 
 
 def toy(n_epochs: int = 9) -> LearningCurves:
@@ -40,6 +49,62 @@ def test_digits_table_loads_from_the_project():
     assert lc.epoch_time is not None and (lc.epoch_time > 0).all()
     cfg = lc.space().sample(1, rng=np.random.default_rng(0))[0]
     assert 0 <= lc.row(cfg) < 810
+
+
+def _write_table(base: Path, objective: object) -> None:
+    rng = np.random.default_rng(0)
+    arrays = {
+        "idx_lr": np.array([0, 1, 2], dtype=np.int8),
+        "cfg_lr": np.array([0.1, 0.01, 0.001]),
+        "val_acc": rng.uniform(size=(3, 4)).astype(np.float32),
+        "val_loss": np.array([[3, 2, 1, 0.5], [3, 3, 3, 3], [2, 1, 1, 0.9]], dtype=np.float32),
+        "train_time": np.cumsum(np.ones((3, 4)), axis=1).astype(np.float32),
+    }
+    np.savez(str(base) + ".npz", **arrays)
+    meta: dict[str, object] = {"params": {"lr": {"type": "float", "values": [0.1, 0.01, 0.001]}}}
+    if objective is not None:
+        meta["objective"] = objective
+    Path(str(base) + ".json").write_text(json.dumps(meta))
+
+
+def test_table_json_names_its_objective(tmp_path):
+    _write_table(tmp_path / "t", {"name": "val_loss", "goal": "minimize"})
+    lc = LearningCurves.load(tmp_path / "t")
+    assert lc.metric == "val_loss" and lc.goal is Goal.MINIMIZE
+    assert lc.objective().goal is Goal.MINIMIZE
+    assert lc.final(0) == 0.5 and lc.best_final() == 0.5
+
+
+def test_table_without_an_objective_object_is_val_acc_maximized(tmp_path):
+    _write_table(tmp_path / "t", "val_acc (maximize)")
+    lc = LearningCurves.load(tmp_path / "t")
+    assert lc.metric == "val_acc" and lc.goal is Goal.MAXIMIZE
+    assert LearningCurves.load(DATA).metric == "val_acc"
+
+
+@pytest.mark.parametrize(
+    ("objective", "message"),
+    [
+        ({"name": "val_r2", "goal": "maximize"}, "objective.name 'val_r2'"),
+        ({"name": "val_loss", "goal": "lower"}, "objective.goal 'lower'"),
+    ],
+)
+def test_table_with_a_bad_objective_names_the_field(tmp_path, objective, message):
+    _write_table(tmp_path / "t", objective)
+    with pytest.raises(ValueError, match=message):
+        LearningCurves.load(tmp_path / "t")
+
+
+@pytest.mark.parametrize("path", TABLES, ids=lambda p: p.stem)
+def test_recorded_tables_load_with_their_objective(path):
+    meta = json.loads(path.with_suffix(".json").read_text())
+    lc = LearningCurves.load(path)
+    assert len(lc) == meta["n_configs"] and lc.epochs == meta["epochs"] == 30
+    assert lc.metric == meta["objective"]["name"]
+    assert lc.goal.value == meta["objective"]["goal"]
+    assert lc.best_final() == pytest.approx(meta["stats"]["best_final"], rel=1e-5)
+    assert lc.epoch_time is not None and (lc.epoch_time > 0).all()
+    assert lc.row(lc.space().sample(1, rng=np.random.default_rng(0))[0]) < len(lc)
 
 
 @pytest.mark.parametrize("workers", [1, 4])

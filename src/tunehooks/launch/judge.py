@@ -106,8 +106,8 @@ class TrialJudge:
         crashed = rc != 0 and not p.stopping
         kind = FailureKind.CRASH
         try:
-            if rec.state.is_finished:
-                pass  # the program finished it through the integrations, or it diverged
+            if rec.state.is_stopped:
+                pass  # the program finished (or paused) it through the integrations, or it diverged
             elif p.stopping:
                 rec = p.trial.prune()
             elif rc == 0:

@@ -37,6 +37,7 @@ from tunehooks.optimizers.gp import (
     SpaceEncoder,
     default_n_initial,
     fit_gp,
+    limited_threads,
     log_ei,
     log_pof,
     optimize_acquisition,
@@ -205,8 +206,10 @@ class MultiFidelityOptimizer(OptimizerBase):
         self._sobol = SobolOptimizer(space, self.metrics, seed=seed)
         self._grid = _enumerate(space, self.encoder, max_grid)
         self._cache: tuple[Any, Any] | None = None
+        self._last_model: tuple[tuple[Any, ...], _Model | None] | None = None
 
     # -- the protocol -------------------------------------------------------------------
+    @limited_threads()  # a small GP: more threads only fight the training processes for cores
     def suggest(self, history: Sequence[TrialRecord]) -> Suggestion | None:
         model = self._model(history)
         if model is None:
@@ -254,6 +257,7 @@ class MultiFidelityOptimizer(OptimizerBase):
         params = self.space.validate(enc.decode(x)[0])
         return Suggestion(params, self._task_for(gp, x, best))
 
+    @limited_threads()
     def chance_to_win(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> float | None:
         """The model's probability that ``trial``'s full-fidelity result beats the best one so far.
 
@@ -285,7 +289,18 @@ class MultiFidelityOptimizer(OptimizerBase):
 
     # -- internals ----------------------------------------------------------------------
     def _model(self, history: Sequence[TrialRecord]) -> _Model | None:
-        """The GP on every usable report of ``history``; None during the initial design."""
+        """The GP on every usable report of ``history``; None during the initial design.
+
+        The last model is kept for the same history (a promotion asks the
+        model about every paused trial of one history)."""
+        key = tuple((t.id, t.state, len(t.reports), t.last_step) for t in history)
+        if self._last_model is not None and self._last_model[0] == key:
+            return self._last_model[1]
+        model = self._fit_model(history)
+        self._last_model = (key, model)
+        return model
+
+    def _fit_model(self, history: Sequence[TrialRecord]) -> _Model | None:
         rows, s, y = fidelity_observations(history, self.metric, self.fidelity)
         n_ok = int(np.isfinite(y).sum())
         if len(history) < self.n_initial or n_ok < 2 or self.encoder.dim == 0:

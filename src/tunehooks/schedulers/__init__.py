@@ -1,4 +1,5 @@
-"""Early-stopping schedulers: none, median rule, ASHA, Hyperband; a model's second opinion."""
+"""Early-stopping schedulers: none, median rule, ASHA, Hyperband (stop and promotion modes);
+a model's second opinion."""
 
 from __future__ import annotations
 
@@ -7,18 +8,22 @@ from collections.abc import Sequence
 from tunehooks.fidelity import Fidelity, SchedulerKind
 from tunehooks.metrics import Metric
 from tunehooks.schedulers.asha import ASHAScheduler
+from tunehooks.schedulers.asha_promotion import ASHAPromotionScheduler
 from tunehooks.schedulers.base import NoScheduler, Scheduler
 from tunehooks.schedulers.hyperband import HyperbandScheduler
 from tunehooks.schedulers.median import MedianScheduler
 from tunehooks.schedulers.model_guided import ChanceToWin, ModelGuidedScheduler
+from tunehooks.schedulers.promotion import PromotionHyperbandScheduler
 
 __all__ = [
+    "ASHAPromotionScheduler",
     "ASHAScheduler",
     "ChanceToWin",
     "HyperbandScheduler",
     "MedianScheduler",
     "ModelGuidedScheduler",
     "NoScheduler",
+    "PromotionHyperbandScheduler",
     "Scheduler",
     "make_scheduler",
 ]
@@ -41,4 +46,8 @@ def make_scheduler(
         return ASHAScheduler(fidelity, metrics, seed=seed)
     if fidelity.scheduler is SchedulerKind.HYPERBAND:
         return HyperbandScheduler(fidelity, metrics, seed=seed)
+    if fidelity.scheduler is SchedulerKind.ASHA_PROMOTION:
+        return ASHAPromotionScheduler(fidelity, metrics, seed=seed)
+    if fidelity.scheduler is SchedulerKind.PROMOTION:
+        return PromotionHyperbandScheduler(fidelity, metrics, seed=seed)
     return MedianScheduler(fidelity, metrics, seed=seed)

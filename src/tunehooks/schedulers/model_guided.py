@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from tunehooks.schedulers.base import Scheduler
-from tunehooks.trial import Decision, TrialRecord
+from tunehooks.trial import Decision, TrialRecord, TrialState
 
 __all__ = ["ChanceToWin", "ModelGuidedScheduler"]
 
@@ -51,6 +51,7 @@ class ModelGuidedScheduler:
         self.judge = judge
         self.min_chance = float(min_chance)
         self.needs_history = bool(getattr(base, "needs_history", True))
+        self.pauses = bool(getattr(base, "pauses", False))
 
     def decides(self, trial_number: int, step: float, previous_step: float | None) -> bool:
         """The base scheduler's decision points (every report when it does not say)."""
@@ -68,3 +69,24 @@ class ModelGuidedScheduler:
 
     def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
         return self.base.new_trial_fidelity(history)
+
+    def promote(self, history: Sequence[TrialRecord], *, more_trials: bool) -> TrialRecord | None:
+        """A promotion scheduler's pick, else the PAUSED trial the judge rates highest, when
+        its chance reaches ``min_chance`` (``None`` without a promoting base)."""
+        promote = getattr(self.base, "promote", None)
+        if promote is None:
+            return None
+        pick: TrialRecord | None = promote(history, more_trials=more_trials)
+        if pick is not None:
+            return pick
+        best: tuple[float, int] | None = None
+        chosen = None
+        for t in history:
+            if t.state is not TrialState.PAUSED:
+                continue
+            chance = self.judge(t, history)
+            if chance is None:
+                return None  # no opinion yet (the initial design)
+            if chance >= self.min_chance and (best is None or (chance, -t.number) > best):
+                best, chosen = (chance, -t.number), t
+        return chosen

@@ -3,7 +3,9 @@
 Workers run on a simulated clock. Each asks the experiment for a trial
 (``Experiment.ask``, so the real optimizer runs), "trains" it epoch by epoch by
 reading the table, reports every epoch (``Trial.report``, so the real
-scheduler decides), and completes or prunes it. Events are processed in
+scheduler decides), and completes or prunes it. A trial a promotion scheduler
+paused and later resumed continues from its last epoch, as a training that
+restores its checkpoint does: it costs only its new epochs. Events are processed in
 simulated-time order, so with several workers the others' trials are running
 (pending, with partial curves) when one asks or reports: asynchronous, as on
 real machines, only faster.
@@ -131,8 +133,9 @@ def simulate(
         row = table.row(trial.params)
         result.trials[trial.number] = (row, TrialState.RUNNING)
         n = _epochs_for(experiment, trial, table)
-        dt = table.duration(row, 1) if use_time else 1.0
-        heapq.heappush(heap, (now + dt, seq, worker, trial, row, 1, n))
+        first = (trial.resume_step or 0) + 1  # a resumed trial continues its curve
+        dt = table.duration(row, first) if use_time else 1.0
+        heapq.heappush(heap, (now + dt, seq, worker, trial, row, first, n))
         seq += 1
         return True
 
@@ -154,7 +157,7 @@ def simulate(
             if n >= full and trial.state is TrialState.COMPLETED and better:
                 best_obs, incumbent = value, table.final(row)
         elif decision is Decision.STOP:
-            trial.prune()
+            trial.prune()  # PAUSED under a promotion scheduler: it may be resumed
             finished = True
         event = Event(now, worker, trial.number, row, epoch, value, total, incumbent)
         result.events.append(event)

@@ -57,7 +57,12 @@ class LearningCurves:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LearningCurves:
-        """Load ``<path>.npz`` + ``<path>.json`` (the format of ``bench/data/digits-mlp``)."""
+        """Load ``<path>.npz`` + ``<path>.json`` (the format of ``bench/data/digits-mlp``).
+
+        The curves are the array the JSON's ``objective`` names
+        (``{"name": "val_loss", "goal": "minimize"}``); a JSON without such an
+        object (``digits-mlp``) is read as ``val_acc``, maximized.
+        """
         base = str(path).removesuffix(".npz").removesuffix(".json")
         with open(base + ".json", encoding="utf-8") as f:
             meta = json.load(f)
@@ -67,7 +72,8 @@ class LearningCurves:
         configs = np.stack([z[f"idx_{p}"].astype(int) for p in names], axis=1)
         total = z["train_time"].astype(float) if "train_time" in z.files else None
         epoch_time = None if total is None else np.diff(total, axis=1, prepend=0.0)
-        return cls(values, configs, z["val_acc"].astype(float), epoch_time)
+        metric, goal = _objective(meta.get("objective"), z.files, base)
+        return cls(values, configs, z[metric].astype(float), epoch_time, metric, goal)
 
     @property
     def epochs(self) -> int:
@@ -113,6 +119,25 @@ class LearningCurves:
     def best_final(self) -> float:
         f = self.curves[:, -1]
         return float(np.nanmax(f) if self.goal is Goal.MAXIMIZE else np.nanmin(f))
+
+
+def _objective(spec: Any, arrays: Sequence[str], base: str) -> tuple[str, Goal]:
+    """The metric array and goal a table's JSON ``objective`` names."""
+    if not isinstance(spec, Mapping):  # digits-mlp: a description string
+        return "val_acc", Goal.MAXIMIZE
+    name = spec.get("name")
+    if name not in arrays:
+        raise ValueError(
+            f"{base}.json: objective.name {name!r} is not an array of the table; "
+            f"use one of {sorted(a for a in arrays if not a.startswith(('idx_', 'cfg_', 'seed1_')))}"
+        )
+    try:
+        goal = Goal(str(spec.get("goal", "maximize")).lower())
+    except ValueError:
+        raise ValueError(
+            f"{base}.json: objective.goal {spec.get('goal')!r}: use 'maximize' or 'minimize'"
+        ) from None
+    return str(name), goal
 
 
 def _ordered(values: Sequence[Any]) -> bool:

@@ -568,7 +568,9 @@ class SQLStorage:
         write lock; the insert then checks, under the lock, that no trial was
         added since the snapshot. If one was, the suggestion is recomputed with
         it as pending, and the last try runs ``propose`` inside the lock, so the
-        ask is atomic and the lock is short in the common case.
+        ask is atomic and the lock is short in the common case. A suggestion
+        that resumes a PAUSED trial (``Suggestion.resume``) moves it back to
+        RUNNING only while it is still PAUSED (else the next try proposes again).
         """
         retry = object()
 
@@ -595,7 +597,13 @@ class SQLStorage:
                 )
                 return int(queued[0])
             last = _max_number(conn, experiment_id)
-            if last != snapshot:
+            stale = last != snapshot
+            if not stale and suggestion is not None and suggestion.resume is not None:
+                resumed = _resume(conn, suggestion, now, worker_id)
+                stale = resumed is None  # resumed by another worker meanwhile
+                if not stale:
+                    return resumed
+            if stale:
                 if not final:
                     return retry
                 suggestion = propose(
@@ -607,6 +615,8 @@ class SQLStorage:
                         finished=self._finished,
                     )
                 )
+                if suggestion is not None and suggestion.resume is not None:
+                    return _resume(conn, suggestion, now, worker_id)  # inside the lock: holds
             if suggestion is None:
                 return None
             res = conn.execute(
@@ -736,8 +746,10 @@ class SQLStorage:
         reports: Sequence[Report] = (),
         known: TrialRecord | None = None,
     ) -> TrialRecord:
-        if not state.is_finished:
-            raise ValueError(f"finish needs COMPLETED, PRUNED or FAILED (got {state.value})")
+        if not state.is_stopped:
+            raise ValueError(
+                f"finish needs COMPLETED, PRUNED, FAILED or PAUSED (got {state.value})"
+            )
         payload = None if values is None else _dumps(dict(values))
         now = time.time()
         rows = _report_rows(reports, now)
@@ -851,6 +863,26 @@ def _to_record(m: Any, reports: Sequence[Report]) -> TrialRecord:
         heartbeat_at=m["heartbeat_at"],
         attempt=int(m["attempt"] or 0),
     )
+
+
+def _resume(
+    conn: Connection, suggestion: Suggestion, now: float, worker_id: str | None
+) -> int | None:
+    """PAUSED -> RUNNING for the trial ``suggestion.resume`` (its new resource to train to);
+    ``None`` when it is no longer PAUSED (another worker resumed it)."""
+    trial_id = suggestion.resume
+    res = conn.execute(
+        _trials.update()
+        .where(_trials.c.id == trial_id, _trials.c.state == "PAUSED")
+        .values(
+            state="RUNNING",
+            fidelity=suggestion.fidelity,
+            finished_at=None,
+            heartbeat_at=now,
+            worker_id=worker_id,
+        )
+    )
+    return None if res.rowcount != 1 else int(trial_id)  # type: ignore[arg-type]
 
 
 def _max_number(conn: Connection, experiment_id: int) -> int:

@@ -1,0 +1,97 @@
+"""Asynchronous successive halving in promotion mode: pause at every rung, resume the top.
+
+A trial stops at each rung ``min * eta**k`` below ``max`` and becomes PAUSED
+(its curve kept). Whenever a worker asks for work, the paused trial that is
+in the top ``1/eta`` of everything that reached its rung so far, and was not
+resumed from there yet, is resumed to the next rung (the deepest rungs
+first, then the best); otherwise a new trial starts. Nothing waits for a rung
+to fill (Li et al. 2020, "promotion" ASHA; Syne Tune's ``type="promotion"``).
+A resumed trial continues its curve, so it pays only the new epochs when the
+training restores its checkpoint (``Trial.resume_step``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from tunehooks.fidelity import Fidelity
+from tunehooks.metrics import Metric
+from tunehooks.schedulers._common import decision_metric, rung_between, rung_levels, score_at
+from tunehooks.trial import Decision, TrialRecord, TrialState
+
+__all__ = ["ASHAPromotionScheduler"]
+
+
+class ASHAPromotionScheduler:
+    """ASHA, promotion mode: every rung pauses; ``promote`` resumes the rung's top ``1/eta``.
+
+    Example:
+        >>> import tunehooks as th
+        >>> from tunehooks.trial import Report
+        >>> s = ASHAPromotionScheduler(th.Fidelity(min=1, max=9, eta=3), [th.Metric("acc", "maximize")])
+        >>> t = [th.TrialRecord(i, i, th.TrialState.PAUSED, {}, fidelity=9,
+        ...      reports=(Report(1, {"acc": i / 10}),)) for i in range(2)]
+        >>> s.promote(t, more_trials=True) is None  # the top third of two trials: none yet
+        True
+        >>> s.promote([*t, t[0]], more_trials=True).number  # (three at the rung)
+        1
+    """
+
+    needs_history = True
+    pauses = True
+
+    def __init__(self, fidelity: Fidelity, metrics: Sequence[Metric], *, seed: int = 0) -> None:
+        self.fidelity = fidelity
+        self.metric = decision_metric(fidelity, metrics)
+        self.eta = fidelity.eta
+        self.levels = rung_levels(fidelity.min, fidelity.max, fidelity.eta)
+        self.seed = int(seed)
+
+    def decides(self, trial_number: int, step: float, previous_step: float | None) -> bool:
+        """Whether a report at ``step`` reaches a rung."""
+        return rung_between(previous_step, step, self.levels) is not None
+
+    def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
+        if not trial.reports:
+            return Decision.CONTINUE
+        step = trial.reports[-1].step
+        prev = trial.reports[-2].step if len(trial.reports) > 1 else None
+        crossed = rung_between(prev, step, self.levels)
+        return Decision.CONTINUE if crossed is None else Decision.STOP
+
+    def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
+        return None
+
+    def promote(self, history: Sequence[TrialRecord], *, more_trials: bool) -> TrialRecord | None:
+        """The PAUSED trial to resume next (``None``: start a new trial).
+
+        Without new trials to come (``more_trials`` false) each rung passes at
+        least its best trial on, so a spent trial budget still ends in a full
+        training.
+        """
+        paused = [t for t in history if t.state is TrialState.PAUSED]
+        if not paused:
+            return None
+        for k in range(len(self.levels) - 1, -1, -1):
+            level = self.levels[k]
+            nxt = self.levels[k + 1] if k + 1 < len(self.levels) else math.inf
+            scores: list[float] = []
+            waiting: list[tuple[float, int, TrialRecord]] = []
+            for t in history:
+                s = score_at(t, self.metric, level) if t.state is not TrialState.QUEUED else None
+                if s is None:
+                    continue
+                scores.append(s)
+                if t.state is TrialState.PAUSED and (t.last_step or 0) < nxt - 1e-9:
+                    waiting.append((s, -t.number, t))
+            if not waiting:
+                continue
+            keep = math.floor(len(scores) / self.eta + 1e-9)
+            if not more_trials:  # nothing new to come: each rung still passes one on
+                keep = max(1, keep)
+            top = sorted(scores, reverse=True)[:keep]
+            best = max(waiting)
+            if top and best[0] >= top[-1]:  # in the rung's top 1/eta, not resumed yet
+                return best[2]
+        return None
