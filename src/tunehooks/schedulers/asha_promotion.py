@@ -15,15 +15,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from tunehooks.fidelity import Fidelity
-from tunehooks.metrics import Metric
-from tunehooks.schedulers._common import decision_metric, rung_between, rung_levels, score_at
+from tunehooks.schedulers._common import rung_between, score_at
+from tunehooks.schedulers.asha import ASHAScheduler
 from tunehooks.trial import Decision, TrialRecord, TrialState
 
 __all__ = ["ASHAPromotionScheduler"]
 
 
-class ASHAPromotionScheduler:
+class ASHAPromotionScheduler(ASHAScheduler):
     """ASHA, promotion mode: every rung pauses; ``promote`` resumes the rung's top ``1/eta``.
 
     Example:
@@ -38,19 +37,7 @@ class ASHAPromotionScheduler:
         1
     """
 
-    needs_history = True
     pauses = True
-
-    def __init__(self, fidelity: Fidelity, metrics: Sequence[Metric], *, seed: int = 0) -> None:
-        self.fidelity = fidelity
-        self.metric = decision_metric(fidelity, metrics)
-        self.eta = fidelity.eta
-        self.levels = rung_levels(fidelity.min, fidelity.max, fidelity.eta)
-        self.seed = int(seed)
-
-    def decides(self, trial_number: int, step: float, previous_step: float | None) -> bool:
-        """Whether a report at ``step`` reaches a rung."""
-        return rung_between(previous_step, step, self.levels) is not None
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
         if not trial.reports:
@@ -59,9 +46,6 @@ class ASHAPromotionScheduler:
         prev = trial.reports[-2].step if len(trial.reports) > 1 else None
         crossed = rung_between(prev, step, self.levels)
         return Decision.CONTINUE if crossed is None else Decision.STOP
-
-    def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
-        return None
 
     def promote(self, history: Sequence[TrialRecord], *, more_trials: bool) -> TrialRecord | None:
         """The PAUSED trial to resume next (``None``: start a new trial).
