@@ -186,7 +186,7 @@ class SweepSpec(_Spec):
     early_terminate: EarlyTerminateSpec | None = None
     on_failure: OnFailureSpec | None = None
     enqueue: list[dict[str, Any]] | None = None
-    seed: int = 0
+    seed: int | None = None  # None: a random seed, drawn once and stored with the experiment
     optimizer_options: dict[str, Any] | None = None
     storage_timeout: float | None = None
     # metadata of either dialect: accepted, unused

@@ -69,7 +69,7 @@ class Sweep:
     devices: tuple[str, ...] | None = None
     failure: FailurePolicy = field(default_factory=FailurePolicy)
     enqueue: tuple[Mapping[str, Any], ...] = ()
-    seed: int = 0
+    seed: int | None = None
     optimizer_options: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
     storage_timeout: float = DEFAULT_STORAGE_TIMEOUT
@@ -232,7 +232,7 @@ def _normalize(spec: SweepSpec, *, path: Path | None, default_name: str) -> Swee
         raise SweepError(
             f"resources.gpus_per_trial: must be between 0 and 64 (got {res.gpus_per_trial})"
         )
-    if not 0 <= spec.seed < 2**32:
+    if spec.seed is not None and not 0 <= spec.seed < 2**32:
         raise SweepError(f"seed: must be between 0 and 2**32-1 (got {spec.seed})")
     timeout = DEFAULT_STORAGE_TIMEOUT if spec.storage_timeout is None else spec.storage_timeout
     if not 0 <= timeout <= 7 * 86400:
