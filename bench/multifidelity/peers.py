@@ -211,8 +211,13 @@ class SMACHyperband:
         self.infos: dict[int, Any] = {}
         self.n = 0
 
-    def ask(self) -> tuple[int, dict[str, Any], int]:
-        info = self.smac.ask()
+    def ask(self) -> tuple[int, dict[str, Any], int] | None:
+        from smac.main.exceptions import ConfigurationSpaceExhaustedException
+
+        try:
+            info = self.smac.ask()
+        except ConfigurationSpaceExhaustedException:  # small grids: SMAC repeats no config
+            return None
         key = self.n
         self.n += 1
         self.infos[key] = info
