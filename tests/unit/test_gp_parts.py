@@ -231,3 +231,15 @@ def test_yeo_johnson_matches_scipy_where_scipy_stays_in_its_bracket() -> None:
 
         np.testing.assert_allclose(z(ours), z(ref), atol=0.03)
     assert compared >= 20
+
+
+def test_the_multi_fidelity_targets_clip_the_bad_tail_over_all_values():
+    """compress=False: median and spread of all values (repeats count), the tail clipped."""
+    from tunehooks.optimizers.gp.transforms import robust_transform
+
+    y = np.array([0.5] * 6 + [0.4, 0.6, 0.7, -5.0, -50.0])
+    clipped = robust_transform(y, compress=False)
+    assert clipped[9] == clipped[10]  # both below the threshold: tied at it
+    compressed = robust_transform(y)
+    assert compressed[10] < compressed[9]  # the default keeps their order
+    assert list(np.argsort(clipped[:9], kind="stable")) == list(np.argsort(y[:9], kind="stable"))

@@ -311,7 +311,7 @@ class MultiFidelityOptimizer(OptimizerBase):
         rows = [rows[i] for i in keep]
         X, s, y = X[keep], s[keep], y[keep]
         Z = np.column_stack([X, s])
-        yt = robust_transform(y)
+        yt = robust_transform(y, compress=False)
         gp = FittedGP.from_module(self._hyperparameters(rows, Z, y, len(history)), *_t(Z, yt))
         return _Model(gp, X, s, y, yt)
 
@@ -363,7 +363,7 @@ class MultiFidelityOptimizer(OptimizerBase):
             return self._cache[1]
         gp = fit_gp(
             Zf,
-            robust_transform(yf),
+            robust_transform(yf, compress=False),
             categorical_columns=self.encoder.categorical_columns,
             max_fit_points=self.max_fit_points,
             maxiter=self.fit_maxiter,

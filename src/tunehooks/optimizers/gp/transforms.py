@@ -44,7 +44,7 @@ def standardize(y: np.ndarray) -> np.ndarray:
     return np.asarray((y - y.mean()) / sd, dtype=float)
 
 
-def robust_transform(y: np.ndarray, *, tail: float = 3.0) -> np.ndarray:
+def robust_transform(y: np.ndarray, *, tail: float = 3.0, compress: bool = True) -> np.ndarray:
     """Compress the low (bad) tail, Yeo-Johnson, standardize. Larger stays better.
 
     Values more than ``tail`` robust standard deviations below the median are
@@ -57,6 +57,11 @@ def robust_transform(y: np.ndarray, *, tail: float = 3.0) -> np.ndarray:
     else look equally bad. The power transform then makes the rest roughly
     Gaussian. The order of the values is preserved.
 
+    ``compress=False`` is the rule the multi-fidelity model was chosen with:
+    median and spread over all values, the bad tail clipped at the threshold.
+    There every rung of every trial is its own observation, so repeated values
+    are the data, not a plateau the optimizer keeps sampling.
+
     Example:
         >>> z = robust_transform(np.array([0.0, 1.0, 2.0, 3.0, -1e9]))
         >>> bool(np.argmin(z) == 4) and abs(float(z.mean())) < 1e-9
@@ -67,13 +72,15 @@ def robust_transform(y: np.ndarray, *, tail: float = 3.0) -> np.ndarray:
         return np.zeros_like(y)
     # the spread of the distinct values: an optimizer that samples a plateau of equal
     # results many times must not shrink it (and with it the threshold) to nothing
-    u = np.unique(y)
+    u = np.unique(y) if compress else y
     med = float(np.median(u))
     spread = 1.4826 * float(np.median(np.abs(u - med)))  # MAD: robust to 50% outliers
     if spread <= 0:
         q25, q75 = np.percentile(u, [25, 75])
         spread = float(q75 - q25) / 1.349 or float(u.std())
-    if spread > 0:
+    if spread > 0 and not compress:
+        y = np.maximum(y, med - tail * spread)
+    elif spread > 0:
         # compress (log) rather than clip the bad tail, so its order stays visible
         # (up to ~20 spreads beyond the threshold; values further off end tied)
         thr = med - tail * spread
