@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument("--storage", default=None)
     parser.add_argument("--name", default="quickstart-digits")
     parser.add_argument("--method", default="bayes")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="fixed seed (default: a random one, stored)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -91,6 +94,7 @@ def main() -> None:
         budget=th.Budget(trials=args.trials),
         storage=args.storage,
         method=args.method,
+        seed=args.seed,
         load_if_exists=True,
     )
     data = load_data()

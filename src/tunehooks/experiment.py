@@ -182,7 +182,10 @@ class Experiment:
         )
         if _ranks.process_rank() != 0:  # DDP: rank 0 creates it; the other ranks use it
             return _ranks.wait_for_experiment(
-                lambda: cls._as_created(name, store, config, scheduler), name=name
+                lambda: cls._as_created(
+                    name, store, config, scheduler, seed_given=seed_given is not None
+                ),
+                name=name,
             )
         try:
             exp_id = store.create_experiment(name, config)
@@ -207,11 +210,20 @@ class Experiment:
 
     @classmethod
     def _as_created(
-        cls, name: str, store: SQLStorage, config: dict[str, Any], scheduler: Scheduler | None
+        cls,
+        name: str,
+        store: SQLStorage,
+        config: dict[str, Any],
+        scheduler: Scheduler | None,
+        *,
+        seed_given: bool,
     ) -> Experiment:
         """The stored experiment ``name`` with the settings ``config`` asks for (a DDP rank
-        other than 0 uses what rank 0 created; only the budget may differ from what is stored)."""
+        other than 0 uses what rank 0 created; only the budget may differ from what is stored,
+        and without a seed asked for, every rank uses the one rank 0 drew)."""
         exp_id, stored = store.get_experiment(name)
+        if not seed_given:
+            config = {**config, "seed": stored.get("seed", 0)}
         differ = sorted(
             k
             for k in _comparable(stored).keys() | _comparable(config).keys()

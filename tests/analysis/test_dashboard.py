@@ -123,7 +123,14 @@ def test_api_answers_strict_json_for_every_endpoint(server: DashboardServer) -> 
     status, d = get(server, "/api/experiments/lr-only")
     assert status == 200
     assert isinstance(d, dict)
-    assert d["counts"] == {"QUEUED": 0, "RUNNING": 0, "COMPLETED": 30, "PRUNED": 8, "FAILED": 2}
+    assert d["counts"] == {
+        "QUEUED": 0,
+        "RUNNING": 0,
+        "COMPLETED": 30,
+        "PRUNED": 8,
+        "FAILED": 2,
+        "PAUSED": 0,
+    }
     assert len(d["trials"]) == 40
     assert set(d["figures"]) == {
         "best_so_far",

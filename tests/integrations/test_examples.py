@@ -81,7 +81,7 @@ def test_the_launcher_drives_the_torch_example_through_the_environment(
 def test_the_quickstart_example_tunes_digits(storage_url, tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     script = EXAMPLES / "quickstart" / "tune_digits.py"
-    argv = [str(script), "--trials=3", "--epochs=2", f"--storage={storage_url}"]
+    argv = [str(script), "--trials=3", "--epochs=2", "--seed=0", f"--storage={storage_url}"]
     monkeypatch.setattr(sys, "argv", argv)
     runpy.run_path(str(script), run_name="__main__")
     assert "best val_acc=" in capsys.readouterr().out

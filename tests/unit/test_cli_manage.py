@@ -110,13 +110,14 @@ def test_list_shows_every_experiment(storage_url: str) -> None:
         "completed",
         "pruned",
         "failed",
+        "paused",
         "best",
     ]
     first = next(line for line in lines if line.startswith("first "))
     second = next(line for line in lines if line.startswith("second "))
-    assert first.split()[:8] == ["first", "random", "3", "0", "0", "3", "0", "0"]
+    assert first.split()[:9] == ["first", "random", "3", "0", "0", "3", "0", "0", "0"]
     assert "acc=0.9 (trial 0)" in first
-    assert second.split()[:8] == ["second", "random", "3", "0", "1", "2", "0", "0"]
+    assert second.split()[:9] == ["second", "random", "3", "0", "1", "2", "0", "0", "0"]
 
 
 def test_delete_asks_and_yes_skips_the_question(storage_url: str) -> None:

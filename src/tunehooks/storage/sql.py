@@ -396,15 +396,28 @@ class SQLStorage:
         except (DatabaseError, StorageUnavailableError) as e:
             raise StorageError(self._open_problem(e)) from None
 
-    def _open_problem(self, e: Exception) -> str:
-        """One line on why the database cannot be opened for writing."""
+    def _read_only_folder(self) -> bool:
+        """Whether this is a SQLite file whose folder (or the file) cannot be written."""
+        path = _sqlite_path(sa.make_url(self.url)) if self.dialect == "sqlite" else None
+        if path is None:
+            return False
+        folder = os.path.dirname(os.path.abspath(path))
+        return not os.access(folder, os.W_OK) or (
+            os.path.exists(path) and not os.access(path, os.W_OK)
+        )
+
+    def _open_problem(self, e: Exception, *, reading: bool = False) -> str:
+        """One line on why the database cannot be opened (for writing unless ``reading``)."""
         cause = e.cause if isinstance(e, StorageUnavailableError) else describe(e)
         path = _sqlite_path(sa.make_url(self.url)) if self.dialect == "sqlite" else None
         if path is not None:
-            folder = os.path.dirname(os.path.abspath(path))
-            readonly = not os.access(folder, os.W_OK) or (
-                os.path.exists(path) and not os.access(path, os.W_OK)
-            )
+            readonly = self._read_only_folder()
+            if readonly and reading:
+                return (
+                    f"storage {self.shown_url}: the database's folder is read-only ({cause}); "
+                    "SQLite needs to write its lock and journal files next to the database "
+                    "even to read it: copy the database to a writable folder"
+                )
             if readonly:
                 return (
                     f"storage {self.shown_url}: the database file or its folder is read-only "
@@ -425,8 +438,15 @@ class SQLStorage:
                 sa.text("SELECT value FROM tunehooks_meta WHERE key = 'schema_version'")
             ).first()
 
-        try:
-            row = self._read(read)
+        try:  # an unreachable database at open is an error soon, as for a writer
+            try:
+                row = self._read(read, timeout=0.0)
+            except StorageUnavailableError:
+                if self._read_only_folder():  # a read-only folder does not come back
+                    raise
+                row = self._read(read, timeout=min(_OPEN_TIMEOUT, self.retry_timeout))
+        except StorageUnavailableError as e:
+            raise StorageError(self._open_problem(e, reading=True)) from None
         except sa.exc.DatabaseError as e:
             raise StorageError(
                 f"storage {self.shown_url}: not a readable tunehooks database ({e.orig})"
