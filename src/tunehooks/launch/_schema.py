@@ -82,7 +82,7 @@ class BudgetSpec(_Spec):
 
 class ResourcesSpec(_Spec):
     workers: int | None = None
-    gpus_per_trial: int = 1
+    gpus_per_trial: int | float = 1  # a fraction shares a GPU: 0.5 runs two trials on one
     devices: list[int | str] | None = None
 
 

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from tunehooks.launch.devices import Slot
 from tunehooks.launch.ending import crash_text, failure_lines
+from tunehooks.launch.executors.base import TrialHandle
 from tunehooks.launch.output import OutputParser
 from tunehooks.launch.policy import CONFIG_PREFIX, FailureKind, FailureTracker, classify_failure
-from tunehooks.launch.process import TrialProcess
 from tunehooks.trial import Trial, TrialRecord, TrialState, TrialStateError
 
 if TYPE_CHECKING:
@@ -53,26 +53,12 @@ class LaunchResult:
 
 
 @dataclass
-class _Running:
-    slot: Slot
-    trial: Trial
-    process: TrialProcess
-    parser: OutputParser
-    started: float
-    stopping: bool = False
-    interrupted: bool = False
-    warned: int = 0
-    rc: int | None = None
-    duration: float = 0.0
-
-
-@dataclass
 class RunningTrial:
     """A trial the launcher started: its slot, handle, process and what it printed."""
 
     slot: Slot
     trial: Trial
-    process: TrialProcess
+    process: TrialHandle
     parser: OutputParser
     started: float
     stopping: bool = False
@@ -134,7 +120,7 @@ class TrialJudge:
             and rec.attempt < self.sweep.retries
         )
         if retry:
-            again = self.exp.storage.requeue(rec.id)
+            again = self.exp.requeue(rec.id)
             self.say(
                 f"trial {rec.number} queued again as trial {again.number} "
                 f"(attempt {again.attempt + 1} of {self.sweep.retries + 1})"

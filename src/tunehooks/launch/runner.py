@@ -21,34 +21,31 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import selectors
 import signal
 import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from tunehooks.experiment import Experiment
 from tunehooks.launch._schema import SweepError
-from tunehooks.launch.devices import Slot, detect_gpus, make_slots
+from tunehooks.launch.asker import Asked, Asker, in_memory_url
+from tunehooks.launch.devices import Detected, Slot, detect_devices, make_slots
 from tunehooks.launch.ending import nothing_to_run, requeue_failed
+from tunehooks.launch.executors import Executor, LocalExecutor
 from tunehooks.launch.judge import LaunchResult, RunningTrial, TrialJudge
 from tunehooks.launch.macros import MacroContext, expand_command, shell_warning
 from tunehooks.launch.outage import StorageGuard
 from tunehooks.launch.output import OutputParser
 from tunehooks.launch.policy import CONFIG_PREFIX
-from tunehooks.launch.process import ENV_RUN_DIR, TrialProcess, safe_name, trial_env
+from tunehooks.launch.process import ENV_RUN_DIR, safe_name, trial_env
 from tunehooks.launch.progress import LogProgress, ProgressSink, SweepStats, sweep_stats
-from tunehooks.launch.recovery import (
-    end_leftover_processes,
-    reclaim_stale_trials,
-    write_process_file,
-)
+from tunehooks.launch.recovery import end_leftover_processes, reclaim_stale_trials
 from tunehooks.launch.sweep import MAX_WORKERS
-from tunehooks.launch.watchdog import Watchdog
 from tunehooks.storage import StorageUnavailableError
 from tunehooks.storage._retry import Transient
 from tunehooks.trial import Decision, Trial, TrialState, TrialStateError
@@ -63,6 +60,34 @@ T = TypeVar("T")
 _STDERR_TAIL = 2000
 _MAX_WARNINGS = 20  # malformed-line warnings shown per trial
 _OP_RETRY = 2.0  # seconds one storage call of the launcher retries before the loop goes on
+_ASK_WAIT = 60.0  # seconds a stopping launcher waits for an ask still running
+
+
+@dataclass
+class _Every:
+    """A timer of the loop: due once ``interval`` seconds passed since it was last due."""
+
+    interval: float
+    last: float = field(default_factory=time.time)
+
+    def due(self, now: float) -> bool:
+        if now - self.last < self.interval:
+            return False
+        self.last = now
+        return True
+
+
+@dataclass
+class _LoopState:
+    """What the loop carries between passes: free slots, whether more trials may come,
+    whether the progress line is out of date, and its timers."""
+
+    free: list[Slot]
+    more: bool = True
+    changed: bool = True
+    beat: _Every = field(default_factory=lambda: _Every(0.0))
+    reclaim: _Every = field(default_factory=lambda: _Every(0.0))
+    stats: _Every = field(default_factory=lambda: _Every(1.0))
 
 
 class Launcher:
@@ -117,7 +142,6 @@ class Launcher:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._running: dict[int, RunningTrial] = {}
         self._ended: list[RunningTrial] = []  # exited, their end not yet written (database down)
-        self._sel = selectors.DefaultSelector()
         self._stop_signal: int | None = None
         self._kill_now = False
         self._started = 0
@@ -126,15 +150,35 @@ class Launcher:
         self._n_slots = 1
         self._t0 = time.time()
         self._has_gpus = False
+        self._pci_order = False
         self._guard = StorageGuard(self.storage_timeout, self.progress.event)
         self._outage_ended_at = 0.0
-        self._watchdog: Watchdog | None = None
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> LaunchResult:
         """Run trials until the budget is spent (or a stop signal, or too many failures);
         return the totals. Raises :class:`~tunehooks.storage.StorageUnavailableError`
         when the database stayed unavailable for ``storage_timeout`` seconds."""
+        self._check_program()
+        exp = self.sweep.open_experiment(storage=self.storage, scheduler=self.scheduler)
+        self.exp = exp
+        self._judge = TrialJudge(exp, self.sweep, self.progress.event, lambda: len(self._running))
+        exp.storage_timeout = self.storage_timeout
+        saved_timeout = exp.storage.retry_timeout
+        exp.storage.retry_timeout = min(saved_timeout, _OP_RETRY)  # the loop never waits long
+        twin = None
+        if not in_memory_url(exp.storage.url):  # the ask thread's own handle
+            twin = Experiment.load(exp.name, storage=exp.storage.url, scheduler=self.scheduler)
+            twin.storage.retry_timeout = exp.storage.retry_timeout
+        self._asker = Asker(exp, twin=twin)
+        try:
+            return self._run()
+        finally:
+            exp.storage.retry_timeout = saved_timeout
+            if twin is not None:
+                twin.storage.close()
+
+    def _check_program(self) -> None:
         program = self.sweep.program_path
         uses_program = any("${program}" in c for c in self.sweep.command)
         where = program if self.cwd is None or program is None else os.path.join(self.cwd, program)
@@ -143,23 +187,47 @@ class Launcher:
                 f"program: {program!r} not found (a relative program is looked up from the "
                 "sweep file's folder)"
             )
-        exp = self.sweep.open_experiment(storage=self.storage, scheduler=self.scheduler)
-        self.exp = exp
-        self._judge = TrialJudge(exp, self.sweep, self.progress.event, lambda: len(self._running))
-        exp.storage_timeout = self.storage_timeout
-        saved_timeout = exp.storage.retry_timeout
-        exp.storage.retry_timeout = min(saved_timeout, _OP_RETRY)  # the loop never waits long
-        try:
-            return self._run(exp)
-        finally:
-            exp.storage.retry_timeout = saved_timeout
 
-    def _run(self, exp: Any) -> LaunchResult:
+    def _run(self) -> LaunchResult:
         self._reclaim()
         if self.retry_failed:
             requeue_failed(self.exp, self.progress.event)
-        gpus = list(self.sweep.devices) if self.sweep.devices is not None else detect_gpus(self.env)
+        slots = self._make_slots()
+        self._executor: Executor = LocalExecutor(grace=self.stop_grace)
+        restore = self._install_signal_handlers()
+        gave_up: StorageUnavailableError | None = None
+        try:
+            state = _LoopState(
+                free=list(slots),
+                beat=_Every(self.heartbeat_interval),
+                reclaim=_Every(self.stale_after / 3),
+            )
+            gave_up = self._loop(state)
+        finally:
+            self._wind_down(gave_up)
+            restore()
+            self._executor.close()
+            if gave_up is None:
+                self._update_stats()
+            self.progress.close()
+        if gave_up is not None:
+            raise gave_up
+        if self._judge.halted is not None:
+            self.progress.event(self._judge.halt_message())
+        return self._result()
+
+    def _make_slots(self) -> list[Slot]:
+        """The worker slots of this machine, said at start."""
+        exp = self.exp
+        if self.sweep.devices is not None:
+            found = Detected(tuple(self.sweep.devices))
+        else:
+            found = detect_devices(self.env)
+        if found.note:
+            self.progress.event(found.note)
+        gpus = list(found.gpus)
         self._has_gpus = bool(gpus)
+        self._pci_order = found.pci_order
         slots, note = make_slots(
             workers=self.workers or self.sweep.workers,
             gpus_per_trial=self.sweep.gpus_per_trial,
@@ -176,79 +244,128 @@ class Launcher:
         warning = shell_warning(self.sweep.command)
         if warning:
             self.progress.event(warning)
-        self._watchdog = Watchdog(grace=self.stop_grace)
-        restore = self._install_signal_handlers()
-        free = list(slots)
-        more = changed = True
-        last_beat = last_stats = last_reclaim = time.time()
-        gave_up: StorageUnavailableError | None = None
-        try:
-            while self._stop_signal is None:
-                while free and more and self._can_start():
-                    trial = self._guarded(lambda: exp.ask(worker_id=self._slot_id(free[0])))
-                    if self._guard.down:
-                        break
-                    if trial is None:
-                        more = False
-                        if self._started == 0 and not self._running:
-                            self.progress.event(
-                                nothing_to_run(
-                                    self.exp.storage.get_trials(self.exp.id, with_reports=False),
-                                    self.sweep,
-                                )
-                            )
-                    elif self._start_or_fail(free[0], trial):
-                        free.pop(0)
-                if changed and not self._guard.down:
-                    self._update_stats()
-                    changed = False
-                    last_stats = time.time()
-                idle = not self._running and not self._ended and not self._guard.down
-                if idle and (not more or self._judge.halted is not None):
-                    break
-                finished = self._poll()
-                if finished:
-                    free.extend(finished)
-                    free.sort(key=lambda s: s.index)
-                    more = changed = True
-                now = time.time()
-                if self._guard.down:
-                    if self._guard.due():
-                        free.extend(self._try_again())
-                        free.sort(key=lambda s: s.index)
-                        more = changed = True
-                    if self._guard.expired():
-                        gave_up = self._give_up()
-                        break
-                    continue
-                if now - last_beat >= self.heartbeat_interval:
-                    self._heartbeat()
-                    last_beat = now
-                if now - last_reclaim >= self.stale_after / 3:
-                    more = self._reclaim() or more  # another host died: run its trials here
-                    last_reclaim = now
-                if now - last_stats >= 1.0:
-                    self._update_stats(cheap=True)
-                    last_stats = now
-        finally:
-            if (self._running or self._ended) and gave_up is None:
-                why = (
-                    f"interrupted: the launcher got {signal.Signals(self._stop_signal).name}"
-                    if self._stop_signal is not None
-                    else f"interrupted: the launcher stopped ({sys.exc_info()[1]!r})"
-                )
-                self._shutdown(why)
-            restore()
-            if self._watchdog is not None:
-                self._watchdog.close()
-            if gave_up is None:
+        return slots
+
+    def _loop(self, s: _LoopState) -> StorageUnavailableError | None:
+        """One pass: start trials on free slots, read output, write ends, keep timers.
+        Returns the error to raise when the database stayed unavailable too long."""
+        while self._stop_signal is None:
+            self._start_trials(s)
+            if s.changed and not self._guard.down:
                 self._update_stats()
-            self.progress.close()
-        if gave_up is not None:
-            raise gave_up
-        if self._judge.halted is not None:
-            self.progress.event(self._judge.halt_message())
-        c = exp.storage.count_trials(exp.id)
+                s.changed = False
+                s.stats.last = time.time()
+            if self._all_done(s):
+                return None
+            self._watch(s)
+            if self._guard.down:
+                if self._outage_step(s):
+                    return self._give_up()
+                continue
+            self._timers(s)
+        return None
+
+    def _start_trials(self, s: _LoopState) -> None:
+        """Start the trial an ask answered; ask for the next while a slot is free. The ask
+        runs in the background: the loop goes on meanwhile."""
+        while True:
+            answer = self._asker.take()
+            if answer is not None:
+                self._use_answer(s, answer)
+            if self._asker.busy or not (s.free and s.more and self._can_start()):
+                return
+            self._ask_for(s.free[0])
+            if self._guard.down:
+                return
+
+    def _ask_for(self, slot: Slot) -> None:
+        self._guarded(self.exp.flush)  # the ask sees every report read so far
+        if not self._guard.down:
+            self._asker.submit(slot, worker_id=self._slot_id(slot))
+
+    def _use_answer(self, s: _LoopState, answer: Asked) -> None:
+        if answer.error is not None:
+            if isinstance(answer.error, StorageUnavailableError):
+                self._guard.failed(answer.error.cause)
+                return
+            raise answer.error
+        trial = answer.trial
+        if trial is None:
+            s.more = False
+            if self._started == 0 and not self._running:
+                history = self._guarded(lambda: self.exp.get_trials(with_reports=False))
+                if history is not None:
+                    self.progress.event(nothing_to_run(history, self.sweep))
+            return
+        if self._stop_signal is not None or self._judge.halted is not None:
+            self._unused(trial)  # the sweep stopped while it was asked for
+        elif self._start_or_fail(answer.slot, trial):
+            s.free.remove(answer.slot)
+
+    def _unused(self, trial: Trial) -> None:
+        """A trial asked for that will not run here: failed and queued again."""
+
+        def put_back() -> None:
+            trial.fail("interrupted: the launcher stopped before starting it")
+            retry = self.exp.requeue(trial.id)
+            self.progress.event(
+                f"trial {trial.number} not started (the launcher stops); queued again as "
+                f"trial {retry.number}"
+            )
+
+        with contextlib.suppress(TrialStateError):
+            self._guarded(put_back)
+
+    def _all_done(self, s: _LoopState) -> bool:
+        """Nothing runs, nothing waits to be written, and nothing more will start."""
+        idle = (
+            not self._running and not self._ended and not self._guard.down and not self._asker.busy
+        )
+        return idle and (not s.more or self._judge.halted is not None)
+
+    def _watch(self, s: _LoopState) -> None:
+        """Read the trials' output; write the ends of those that exited (their slots free)."""
+        finished = self._poll()
+        if finished:
+            s.free.extend(finished)
+            s.free.sort(key=lambda slot: slot.index)
+            s.more = s.changed = True
+
+    def _outage_step(self, s: _LoopState) -> bool:
+        """While the database is unavailable: try again when due; True once it is too late."""
+        if self._guard.due():
+            s.free.extend(self._try_again())
+            s.free.sort(key=lambda slot: slot.index)
+            s.more = s.changed = True
+        return self._guard.expired()
+
+    def _timers(self, s: _LoopState) -> None:
+        now = time.time()
+        if s.beat.due(now):
+            self._heartbeat()
+        if s.reclaim.due(now):
+            s.more = self._reclaim() or s.more  # another host died: run its trials here
+        if s.stats.due(now):
+            self._update_stats(cheap=True)
+
+    def _wind_down(self, gave_up: StorageUnavailableError | None) -> None:
+        """The loop ended (or raised): stop what still runs, put back an unused ask."""
+        if (self._running or self._ended) and gave_up is None:
+            why = (
+                f"interrupted: the launcher got {signal.Signals(self._stop_signal).name}"
+                if self._stop_signal is not None
+                else f"interrupted: the launcher stopped ({sys.exc_info()[1]!r})"
+            )
+            self._shutdown(why)
+        deadline = time.time() + _ASK_WAIT
+        while self._asker.busy and not self._kill_now and time.time() < deadline:
+            answer = self._asker.wait(0.2)
+            if answer is not None and answer.trial is not None:
+                self._unused(answer.trial)
+
+    def _result(self) -> LaunchResult:
+        exp = self.exp
+        c = exp.count_trials()
         best = None if len(exp.objectives) > 1 else exp.best
         return LaunchResult(
             experiment=exp.name,
@@ -333,12 +450,13 @@ class Launcher:
             run_dir=run_dir,
             gpus=slot.gpus,
             hide_gpus=self._has_gpus,
+            pci_order=self._pci_order,
         )
         (run_dir / "command.json").write_text(
             json.dumps({"argv": argv, "slot": slot.describe(), "trial": trial.number}, indent=1)
         )
         try:
-            process = TrialProcess(argv, env=env, cwd=self.cwd, run_dir=run_dir)
+            process = self._executor.start(argv, env=env, cwd=self.cwd, run_dir=run_dir)
         except OSError as e:
             error = f"{CONFIG_PREFIX}could not start the command {argv[0]!r}: {e}; check `command:`"
             self._guarded(lambda: trial.fail(error))
@@ -346,12 +464,8 @@ class Launcher:
             self._started += 1
             self._judge.note_end(failed=True, error=error)
             return False
-        if self._watchdog is not None:
-            self._watchdog.watch(process.pgid)
-        write_process_file(run_dir, process.pid)
         names = [m.name for m in exp.metrics]
         p = RunningTrial(slot, trial, process, OutputParser(final_names=names), time.time())
-        self._sel.register(process.stdout, selectors.EVENT_READ, p)
         self._running[trial.id] = p
         self._started += 1
         params = json.dumps(trial.params, default=str)
@@ -365,8 +479,7 @@ class Launcher:
 
     # -- watching ----------------------------------------------------------------------------
     def _poll(self) -> list[Slot]:
-        for key, _ in self._sel.select(timeout=self.poll_interval):
-            self._read(key.data)
+        self._read_ready()
         now = time.time()
         for p in list(self._running.values()):
             p.process.tick(now)
@@ -377,24 +490,24 @@ class Launcher:
                 self._ended.append(p)
         return self._settle() if not self._guard.down else []
 
+    def _read_ready(self) -> None:
+        """Read the output that is there, waiting up to ``poll_interval`` for some."""
+        ready = self._executor.ready(self.poll_interval)
+        for p in list(self._running.values()):
+            if any(h is p.process for h in ready):
+                self._read(p)
+
     def _read(self, p: RunningTrial) -> None:
         for line in p.process.read_lines():
             self._line(p, line)
         if p.process.eof:
-            self._unregister(p)
-
-    def _unregister(self, p: RunningTrial) -> None:
-        with contextlib.suppress(KeyError, ValueError):
-            self._sel.unregister(p.process.stdout)
+            self._executor.unregister(p.process)
 
     def _end(self, p: RunningTrial) -> None:
         """Read the rest of a process that ended and forget it."""
         for line in p.process.drain():
             self._line(p, line)
-        self._unregister(p)
-        p.process.close()
-        if self._watchdog is not None:
-            self._watchdog.forget(p.process.pgid)
+        self._executor.forget(p.process)
         del self._running[p.trial.id]
 
     def _line(self, p: RunningTrial, line: str) -> None:
@@ -408,7 +521,8 @@ class Launcher:
                     f"trial {p.trial.number}: more malformed lines ignored; see "
                     f"{p.process.run_dir / 'stdout.log'}"
                 )
-        if report is None or p.stopping or p.interrupted:
+        # a report read while the launcher stops is kept, unless nothing can be written
+        if report is None or p.stopping or (p.interrupted and self._guard.down):
             return
         try:
             decision = p.trial.report(report.step, report.metrics)
@@ -418,9 +532,9 @@ class Launcher:
         except StorageUnavailableError as e:  # waited storage_timeout: the loop gives up
             self._guard.failed(e.cause)
             return
-        buf = self.exp._buffers.get(p.trial.id)
-        if buf is not None and buf.failing_since is not None:  # the report waits in memory
-            self._guard.failed(buf.failure)
+        failure = self.exp.report_failure(p.trial.id)
+        if failure is not None:  # the report waits in memory
+            self._guard.failed(failure)
         if decision is Decision.STOP:
             p.stopping = True
             why = "failed" if p.trial.state is TrialState.FAILED else "stopped by the scheduler"
@@ -455,11 +569,10 @@ class Launcher:
             p.interrupted = True
             p.process.terminate(self.stop_grace)
         while self._running:
-            for key, _ in self._sel.select(timeout=self.poll_interval):
-                self._read(key.data)
+            self._read_ready()
             for p in list(self._running.values()):
                 if self._kill_now:
-                    p.process.signal(signal.SIGKILL)
+                    p.process.kill()
                 p.process.tick(time.time())
                 rc = p.process.poll()
                 if rc is None:
@@ -484,7 +597,7 @@ class Launcher:
             p.trial.fail(reason)
         except TrialStateError:
             return
-        retry = self.exp.storage.requeue(p.trial.id)
+        retry = self.exp.requeue(p.trial.id)
         self.progress.event(
             f"trial {p.trial.number} interrupted; queued again as trial {retry.number}"
         )
@@ -494,8 +607,8 @@ class Launcher:
         """While the database is unavailable: write what waits (reports, heartbeats, trial
         ends); when it all works the outage is over. Returns the slots freed."""
         try:
-            self.exp._flush_all()
-            self.exp.storage.heartbeat([p.trial.id for p in self._running.values()])
+            self.exp.flush()
+            self.exp.heartbeat([p.trial.id for p in self._running.values()])
         except StorageUnavailableError as e:
             self._guard.failed(e.cause)
             return []
@@ -508,14 +621,12 @@ class Launcher:
 
     def _give_up(self) -> StorageUnavailableError:
         n = len(self._running)
-        waiting = sum(len(b.pending) for b in self.exp._buffers.values())
-        self.exp._buffers.clear()  # they cannot be written: do not wait at exit to try
+        waiting = self.exp.drop_waiting_reports()  # they cannot be written: no try at exit
         for p in list(self._running.values()):
             p.interrupted = True
             p.process.terminate(self.stop_grace)
         while self._running:
-            for key, _ in self._sel.select(timeout=self.poll_interval):
-                self._read(key.data)
+            self._read_ready()
             for p in list(self._running.values()):
                 p.process.tick(time.time())
                 if p.process.poll() is not None:
@@ -562,9 +673,7 @@ class Launcher:
         return bool(found)
 
     def _heartbeat(self) -> None:
-        self._guarded(
-            lambda: self.exp.storage.heartbeat([p.trial.id for p in self._running.values()])
-        )
+        self._guarded(lambda: self.exp.heartbeat([p.trial.id for p in self._running.values()]))
 
     def _update_stats(self, *, cheap: bool = False) -> None:
         if not cheap or self._stats is None:

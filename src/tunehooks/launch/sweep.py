@@ -65,7 +65,7 @@ class Sweep:
     program: str | None = None
     storage: str | None = None
     workers: int | None = None
-    gpus_per_trial: int = 1
+    gpus_per_trial: float = 1
     devices: tuple[str, ...] | None = None
     failure: FailurePolicy = field(default_factory=FailurePolicy)
     enqueue: tuple[Mapping[str, Any], ...] = ()
