@@ -44,6 +44,7 @@ class Slot:
     index: int
     gpus: tuple[str, ...] = ()
     shared_by: int = 1
+    label: str | None = None  # shown instead of the devices (a cluster's slot: "ray")
 
     @property
     def cuda_visible_devices(self) -> str | None:
@@ -51,6 +52,8 @@ class Slot:
         return ",".join(self.gpus) if self.gpus else None
 
     def describe(self) -> str:
+        if self.label is not None:
+            return self.label
         if not self.gpus:
             return "cpu"
         share = f" (1/{self.shared_by})" if self.shared_by > 1 else ""

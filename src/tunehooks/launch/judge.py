@@ -88,6 +88,10 @@ class TrialJudge:
         self.durations: list[float] = []
 
     def finish(self, p: RunningTrial, rc: int) -> None:
+        lost = p.process.lost
+        if lost is not None:
+            self._lost(p, lost)
+            return
         rec = p.trial.refresh()
         crashed = rc != 0 and not p.stopping
         kind = FailureKind.CRASH
@@ -129,6 +133,21 @@ class TrialJudge:
         # on a diverged metric (stopped, or ended by the program itself) is a result
         broken = rec.state is TrialState.FAILED and (crashed or kind is FailureKind.CONFIGURATION)
         self.note_end(failed=broken, error=rec.error)
+
+    def _lost(self, p: RunningTrial, why: str) -> None:
+        """Its node died: FAILED with the reason and queued again (a vanished worker always
+        earns one more attempt, as a reclaimed trial does); not the trial's fault, so the
+        failure policy does not count it."""
+        try:
+            rec = p.trial.fail(why)
+        except TrialStateError:
+            rec = p.trial.refresh()
+        self.durations.append(p.duration)
+        self.say(f"trial {rec.number} {rec.state.value} after {p.duration:.1f}s: {why}")
+        if rec.state is TrialState.FAILED and rec.attempt <= self.sweep.retries:
+            again = self.exp.requeue(rec.id)
+            self.say(f"trial {rec.number} queued again as trial {again.number}")
+        self.note_end(failed=False, error=None)
 
     def note_end(self, *, failed: bool, error: str | None) -> None:
         why = self.failures.ended(failed=failed, error=error)

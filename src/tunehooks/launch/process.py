@@ -78,6 +78,7 @@ class TrialProcess:
         self._buf = b""
         self.eof = False
         self.kill_at: float | None = None
+        self.lost: str | None = None  # a process of this machine is never lost
 
     @property
     def pid(self) -> int:

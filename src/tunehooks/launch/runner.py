@@ -51,6 +51,7 @@ from tunehooks.storage._retry import Transient
 from tunehooks.trial import Decision, Trial, TrialState, TrialStateError
 
 if TYPE_CHECKING:
+    from tunehooks.launch.executors.ray_cluster import RayExecutor
     from tunehooks.launch.sweep import Sweep
     from tunehooks.schedulers import Scheduler
 
@@ -61,6 +62,8 @@ _STDERR_TAIL = 2000
 _MAX_WARNINGS = 20  # malformed-line warnings shown per trial
 _OP_RETRY = 2.0  # seconds one storage call of the launcher retries before the loop goes on
 _ASK_WAIT = 60.0  # seconds a stopping launcher waits for an ask still running
+_RESIZE_EVERY = 2.0  # seconds between reads of a cluster's capacity
+EXECUTORS = ("local", "ray")
 
 
 @dataclass
@@ -87,6 +90,7 @@ class _LoopState:
     changed: bool = True
     beat: _Every = field(default_factory=lambda: _Every(0.0))
     reclaim: _Every = field(default_factory=lambda: _Every(0.0))
+    resize: _Every = field(default_factory=lambda: _Every(_RESIZE_EVERY))
     stats: _Every = field(default_factory=lambda: _Every(1.0))
 
 
@@ -120,6 +124,8 @@ class Launcher:
         cwd: str | os.PathLike[str] | None = None,
         retry_failed: bool = False,
         storage_timeout: float | None = None,
+        executor: str | None = None,
+        address: str | None = None,
     ) -> None:
         if workers is not None and not 1 <= workers <= MAX_WORKERS:
             raise ValueError(f"--workers: must be between 1 and {MAX_WORKERS} (got {workers})")
@@ -136,6 +142,15 @@ class Launcher:
         self.env = dict(os.environ if env is None else env)
         self.cwd = None if cwd is None else str(cwd)
         self.retry_failed = bool(retry_failed)
+        self.executor = executor or sweep.executor
+        if self.executor not in EXECUTORS:
+            where = "--executor" if executor else "resources.executor"
+            raise SweepError(
+                f"{where}: {self.executor!r} is not an executor; use {' or '.join(EXECUTORS)}"
+            )
+        self.address = address
+        self._cluster: RayExecutor | None = None
+        self._asking: Slot | None = None
         self.storage_timeout = float(
             sweep.storage_timeout if storage_timeout is None else storage_timeout
         )
@@ -192,8 +207,11 @@ class Launcher:
         self._reclaim()
         if self.retry_failed:
             requeue_failed(self.exp, self.progress.event)
-        slots = self._make_slots()
-        self._executor: Executor = LocalExecutor(grace=self.stop_grace)
+        if self.executor == "ray":
+            slots = self._cluster_slots()
+        else:
+            slots = self._make_slots()
+            self._executor: Executor = LocalExecutor(grace=self.stop_grace)
         restore = self._install_signal_handlers()
         gave_up: StorageUnavailableError | None = None
         try:
@@ -281,9 +299,11 @@ class Launcher:
     def _ask_for(self, slot: Slot) -> None:
         self._guarded(self.exp.flush)  # the ask sees every report read so far
         if not self._guard.down:
+            self._asking = slot
             self._asker.submit(slot, worker_id=self._slot_id(slot))
 
     def _use_answer(self, s: _LoopState, answer: Asked) -> None:
+        self._asking = None
         if answer.error is not None:
             if isinstance(answer.error, StorageUnavailableError):
                 self._guard.failed(answer.error.cause)
@@ -299,7 +319,7 @@ class Launcher:
             return
         if self._stop_signal is not None or self._judge.halted is not None:
             self._unused(trial)  # the sweep stopped while it was asked for
-        elif self._start_or_fail(answer.slot, trial):
+        elif self._start_or_fail(answer.slot, trial) and answer.slot in s.free:
             s.free.remove(answer.slot)
 
     def _unused(self, trial: Trial) -> None:
@@ -330,6 +350,7 @@ class Launcher:
             s.free.extend(finished)
             s.free.sort(key=lambda slot: slot.index)
             s.more = s.changed = True
+            self._resize(s)
 
     def _outage_step(self, s: _LoopState) -> bool:
         """While the database is unavailable: try again when due; True once it is too late."""
@@ -347,6 +368,68 @@ class Launcher:
             s.more = self._reclaim() or s.more  # another host died: run its trials here
         if s.stats.due(now):
             self._update_stats(cheap=True)
+        if self._cluster is not None and s.resize.due(now):
+            self._resize(s)
+
+    # -- a cluster (Ray) ---------------------------------------------------------------------
+    def _cluster_slots(self) -> list[Slot]:
+        """Connect to the Ray cluster; its capacity makes the slots (said at start)."""
+        from tunehooks.launch.executors.ray_cluster import RayExecutor
+
+        sweep = self.sweep
+        cluster = RayExecutor(
+            address=self.address,
+            gpus_per_trial=sweep.gpus_per_trial,
+            cpus_per_trial=sweep.cpus_per_trial,
+            memory_gb=sweep.memory_gb,
+        )
+        self._cluster = cluster
+        self._executor = cluster
+        nodes = cluster.nodes()
+        if nodes > 1 and self.exp.storage.dialect == "sqlite":
+            raise SweepError(
+                f"storage: {self.exp.storage.shown_url} is a file of this machine, but the Ray "
+                f"cluster has {nodes} nodes whose trials write to it; give a PostgreSQL URL "
+                "every node reaches (storage: postgresql://user@host/db)"
+            )
+        n = self._capacity()
+        if n == 0:
+            raise SweepError(
+                f"resources.gpus_per_trial: {cluster.describe()}: no trial fits; lower "
+                "gpus_per_trial (0 runs on CPUs) or add nodes"
+            )
+        self._n_slots = n
+        self.progress.event(
+            f"sweep {self.exp.name}: {cluster.describe()}: {n} trial{'s' if n != 1 else ''} "
+            f"at a time, storage {self.exp.storage.shown_url}, logs in "
+            f"{self.runs_dir / safe_name(self.exp.name)}/"
+        )
+        return [Slot(i, label="ray") for i in range(n)]
+
+    def _capacity(self) -> int:
+        cap = 0 if self._cluster is None else self._cluster.capacity()
+        workers = self.workers or self.sweep.workers
+        return min(cap, workers or MAX_WORKERS, MAX_WORKERS)
+
+    def _resize(self, s: _LoopState) -> None:
+        """On a cluster: as many slots as it holds trials now (nodes join and leave)."""
+        if self._cluster is None:
+            return
+        try:
+            n = self._capacity()
+        except Exception:  # the cluster did not answer: keep the slots as they are
+            return
+        if n != self._n_slots:
+            self.progress.event(
+                f"the cluster now holds {n} trial{'s' if n != 1 else ''} at a time "
+                f"(was {self._n_slots}; {self._cluster.nodes()} nodes)"
+            )
+            self._n_slots = n
+            s.more = True
+        busy = {p.slot.index for p in [*self._running.values(), *self._ended]}
+        if self._asking is not None:
+            busy.add(self._asking.index)
+        s.free = [Slot(i, label="ray") for i in range(n) if i not in busy]
 
     def _wind_down(self, gave_up: StorageUnavailableError | None) -> None:
         """The loop ended (or raised): stop what still runs, put back an unused ask."""

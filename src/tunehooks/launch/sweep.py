@@ -73,6 +73,9 @@ class Sweep:
     optimizer_options: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
     storage_timeout: float = DEFAULT_STORAGE_TIMEOUT
+    executor: str = "local"
+    cpus_per_trial: float = 1.0
+    memory_gb: float | None = None
 
     @property
     def retries(self) -> int:
@@ -264,6 +267,9 @@ def _normalize(spec: SweepSpec, *, path: Path | None, default_name: str) -> Swee
         seed=spec.seed,
         optimizer_options=dict(spec.optimizer_options or {}),
         path=path,
+        executor=res.executor or "local",
+        cpus_per_trial=float(res.cpus_per_trial),
+        memory_gb=None if res.memory_gb is None else float(res.memory_gb),
     )
 
 

@@ -16,6 +16,8 @@ class TrialHandle(Protocol):
     run_dir: Path
     eof: bool
     """True once all its output was read."""
+    lost: str | None
+    """Why it ended without an exit of its own (its node died), else ``None``."""
 
     def poll(self) -> int | None:
         """The exit code (negative: killed by that signal), or ``None`` while it runs."""
