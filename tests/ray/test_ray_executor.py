@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -129,6 +133,62 @@ def test_half_a_gpu_per_trial_runs_eight_at_a_time(
     assert _most_at_once(runs) == 8, out.getvalue()
     per_device = Counter((r["node"], r["cuda"]) for r in runs)
     assert len(per_device) == 4 and set(per_device.values()) == {2}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_killed_launcher_and_a_relaunch_finish_the_sweep_without_duplicates(
+    tmp_path: Path, cluster: Any, pg_url: str
+) -> None:
+    sweep = _sweep(tmp_path, 1, 6, 4, 600.0)  # the first four hold until the launcher dies
+    yaml = {
+        "name": "ray",
+        "program": "train.py",
+        "command": ["${interpreter}", "${program}", "${args}"],
+        "method": "random",
+        "metric": {"name": "y", "goal": "maximize"},
+        "parameters": {"x": {"min": 0.0, "max": 1.0}},
+        "budget": {"trials": 6},
+        "resources": {"executor": "ray", "gpus_per_trial": 1, "cpus_per_trial": 0.5},
+    }
+    (tmp_path / "sweep.yaml").write_text(json.dumps(yaml))  # JSON is YAML
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tunehooks",
+            "launch",
+            str(tmp_path / "sweep.yaml"),
+            "--address",
+            cluster.address,
+            "--storage",
+            pg_url,
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.time() + 300
+    while len(list((tmp_path / "started").iterdir())) < 4 and time.time() < deadline:
+        time.sleep(0.5)
+    assert len(list((tmp_path / "started").iterdir())) == 4
+    os.killpg(first.pid, signal.SIGKILL)  # the launcher alone: its group
+    first.wait(timeout=60)
+    (tmp_path / "gate").write_text("4 0.5")  # the trials of the relaunch end at once
+    out = io.StringIO()
+    result = _launcher(tmp_path, sweep, pg_url, cluster, out).run()
+    log = out.getvalue()
+    trials = th.Experiment.load("ray", storage=pg_url).get_trials(with_reports=False)
+    assert result.reclaimed == 4 and result.completed == 6, log
+    assert not [t for t in trials if t.state is th.TrialState.RUNNING]
+    assert sum(t.attempt == 0 for t in trials) == 6  # no trial started twice as new
+    reclaimed = [t for t in trials if t.state is th.TrialState.FAILED]
+    assert len(reclaimed) == 4 and all("reclaimed" in (t.error or "") for t in reclaimed)
 
 
 @pytest.mark.slow

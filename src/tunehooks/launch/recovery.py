@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ __all__ = [
     "end_leftover_processes",
     "leftover_processes",
     "local_worker_is_dead",
+    "reclaim_and_say",
     "reclaim_stale_trials",
     "write_process_file",
 ]
@@ -112,6 +114,35 @@ def reclaim_stale_trials(
         retry = exp.storage.requeue(t.id) if t.attempt <= retries else None
         out.append(Reclaimed(rec, retry, reason))
     return out
+
+
+def reclaim_and_say(
+    exp: Experiment,
+    *,
+    stale_after: float,
+    retries: int,
+    own: str,
+    by_heartbeat: bool,
+    runs: Path,
+    grace: float,
+    say: Callable[[str], None],
+) -> int:
+    """:func:`reclaim_stale_trials`, then end the processes of this host still running for
+    them (in ``runs/<trial id>/``) and say each; return how many were reclaimed."""
+    found = reclaim_stale_trials(
+        exp, stale_after=stale_after, retries=retries, own=own, by_heartbeat=by_heartbeat
+    )
+    for r in found:
+        left = end_leftover_processes(runs / str(r.trial.id), grace=grace)
+        if left:
+            say(
+                f"trial {r.trial.number}: {len(left)} of its old processes were still "
+                f"running (pids {', '.join(map(str, left[:5]))}); ended them before a new "
+                "copy starts"
+            )
+        again = f"; queued again as trial {r.retry.number}" if r.retry else ""
+        say(f"trial {r.trial.number} reclaimed ({r.reason}){again}")
+    return len(found)
 
 
 def write_process_file(run_dir: Path, pid: int) -> None:

@@ -14,6 +14,12 @@ process of theirs still running. While the database is unavailable the trials
 go on and their reports wait in memory (:mod:`tunehooks.launch.outage`).
 SIGINT/SIGTERM stop cleanly: running trials are failed with "interrupted" and
 queued again, so the next launch runs them first.
+
+The next trial is asked for in a background thread (:mod:`tunehooks.launch.asker`:
+a GP fit takes seconds), so output is read and heartbeats are written meanwhile.
+Trials run through an executor (:mod:`tunehooks.launch.executors`): processes of
+this machine, or Ray actors on a cluster (``--executor ray``), whose capacity
+then makes the slots (:mod:`tunehooks.launch.placement`).
 """
 
 from __future__ import annotations
@@ -24,27 +30,28 @@ import os
 import signal
 import socket
 import sys
-import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tunehooks.experiment import Experiment
+from tunehooks.launch._loop import Every, LoopState, install_stop_handlers
 from tunehooks.launch._schema import SweepError
 from tunehooks.launch.asker import Asked, Asker, in_memory_url
-from tunehooks.launch.devices import Detected, Slot, detect_devices, make_slots
+from tunehooks.launch.devices import Slot
 from tunehooks.launch.ending import nothing_to_run, requeue_failed
-from tunehooks.launch.executors import Executor, LocalExecutor
+from tunehooks.launch.executors import Executor
 from tunehooks.launch.judge import LaunchResult, RunningTrial, TrialJudge
-from tunehooks.launch.macros import MacroContext, expand_command, shell_warning
 from tunehooks.launch.outage import StorageGuard
 from tunehooks.launch.output import OutputParser
+from tunehooks.launch.placement import cluster_capacity, on_ray, on_this_machine
 from tunehooks.launch.policy import CONFIG_PREFIX
-from tunehooks.launch.process import ENV_RUN_DIR, safe_name, trial_env
+from tunehooks.launch.process import ENV_RUN_DIR, safe_name
 from tunehooks.launch.progress import LogProgress, ProgressSink, SweepStats, sweep_stats
-from tunehooks.launch.recovery import end_leftover_processes, reclaim_stale_trials
+from tunehooks.launch.recovery import reclaim_and_say
+from tunehooks.launch.starting import prepare_start
 from tunehooks.launch.sweep import MAX_WORKERS
 from tunehooks.storage import StorageUnavailableError
 from tunehooks.storage._retry import Transient
@@ -62,36 +69,7 @@ _STDERR_TAIL = 2000
 _MAX_WARNINGS = 20  # malformed-line warnings shown per trial
 _OP_RETRY = 2.0  # seconds one storage call of the launcher retries before the loop goes on
 _ASK_WAIT = 60.0  # seconds a stopping launcher waits for an ask still running
-_RESIZE_EVERY = 2.0  # seconds between reads of a cluster's capacity
 EXECUTORS = ("local", "ray")
-
-
-@dataclass
-class _Every:
-    """A timer of the loop: due once ``interval`` seconds passed since it was last due."""
-
-    interval: float
-    last: float = field(default_factory=time.time)
-
-    def due(self, now: float) -> bool:
-        if now - self.last < self.interval:
-            return False
-        self.last = now
-        return True
-
-
-@dataclass
-class _LoopState:
-    """What the loop carries between passes: free slots, whether more trials may come,
-    whether the progress line is out of date, and its timers."""
-
-    free: list[Slot]
-    more: bool = True
-    changed: bool = True
-    beat: _Every = field(default_factory=lambda: _Every(0.0))
-    reclaim: _Every = field(default_factory=lambda: _Every(0.0))
-    resize: _Every = field(default_factory=lambda: _Every(_RESIZE_EVERY))
-    stats: _Every = field(default_factory=lambda: _Every(1.0))
 
 
 class Launcher:
@@ -207,18 +185,14 @@ class Launcher:
         self._reclaim()
         if self.retry_failed:
             requeue_failed(self.exp, self.progress.event)
-        if self.executor == "ray":
-            slots = self._cluster_slots()
-        else:
-            slots = self._make_slots()
-            self._executor: Executor = LocalExecutor(grace=self.stop_grace)
-        restore = self._install_signal_handlers()
+        slots = self._place()
+        restore = install_stop_handlers(self._on_signal)
         gave_up: StorageUnavailableError | None = None
         try:
-            state = _LoopState(
+            state = LoopState(
                 free=list(slots),
-                beat=_Every(self.heartbeat_interval),
-                reclaim=_Every(self.stale_after / 3),
+                beat=Every(self.heartbeat_interval),
+                reclaim=Every(self.stale_after / 3),
             )
             gave_up = self._loop(state)
         finally:
@@ -234,37 +208,30 @@ class Launcher:
             self.progress.event(self._judge.halt_message())
         return self._result()
 
-    def _make_slots(self) -> list[Slot]:
-        """The worker slots of this machine, said at start."""
-        exp = self.exp
-        if self.sweep.devices is not None:
-            found = Detected(tuple(self.sweep.devices))
+    def _place(self) -> list[Slot]:
+        """The slots, their executor; what they are is said at start."""
+        workers = self.workers or self.sweep.workers
+        logs = self.runs_dir / safe_name(self.exp.name)
+        if self.executor == "ray":
+            placed = on_ray(self.sweep, self.exp, workers=workers, address=self.address, logs=logs)
         else:
-            found = detect_devices(self.env)
-        if found.note:
-            self.progress.event(found.note)
-        gpus = list(found.gpus)
-        self._has_gpus = bool(gpus)
-        self._pci_order = found.pci_order
-        slots, note = make_slots(
-            workers=self.workers or self.sweep.workers,
-            gpus_per_trial=self.sweep.gpus_per_trial,
-            devices=gpus,
-        )
-        self._n_slots = len(slots)
-        if note:
-            self.progress.event(note)
-        self.progress.event(
-            f"sweep {exp.name}: {len(slots)} worker{'s' if len(slots) > 1 else ''} "
-            f"({', '.join(s.describe() for s in slots)}), storage {exp.storage.shown_url}, "
-            f"logs in {self.runs_dir / safe_name(exp.name)}/"
-        )
-        warning = shell_warning(self.sweep.command)
-        if warning:
-            self.progress.event(warning)
-        return slots
+            placed = on_this_machine(
+                self.sweep,
+                self.exp,
+                workers=workers,
+                env=self.env,
+                grace=self.stop_grace,
+                logs=logs,
+            )
+        self._executor: Executor = placed.executor
+        self._cluster = placed.cluster
+        self._has_gpus, self._pci_order = placed.has_gpus, placed.pci_order
+        self._n_slots = len(placed.slots)
+        for line in placed.lines:
+            self.progress.event(line)
+        return placed.slots
 
-    def _loop(self, s: _LoopState) -> StorageUnavailableError | None:
+    def _loop(self, s: LoopState) -> StorageUnavailableError | None:
         """One pass: start trials on free slots, read output, write ends, keep timers.
         Returns the error to raise when the database stayed unavailable too long."""
         while self._stop_signal is None:
@@ -283,7 +250,7 @@ class Launcher:
             self._timers(s)
         return None
 
-    def _start_trials(self, s: _LoopState) -> None:
+    def _start_trials(self, s: LoopState) -> None:
         """Start the trial an ask answered; ask for the next while a slot is free. The ask
         runs in the background: the loop goes on meanwhile."""
         while True:
@@ -302,7 +269,7 @@ class Launcher:
             self._asking = slot
             self._asker.submit(slot, worker_id=self._slot_id(slot))
 
-    def _use_answer(self, s: _LoopState, answer: Asked) -> None:
+    def _use_answer(self, s: LoopState, answer: Asked) -> None:
         self._asking = None
         if answer.error is not None:
             if isinstance(answer.error, StorageUnavailableError):
@@ -336,14 +303,14 @@ class Launcher:
         with contextlib.suppress(TrialStateError):
             self._guarded(put_back)
 
-    def _all_done(self, s: _LoopState) -> bool:
+    def _all_done(self, s: LoopState) -> bool:
         """Nothing runs, nothing waits to be written, and nothing more will start."""
         idle = (
             not self._running and not self._ended and not self._guard.down and not self._asker.busy
         )
         return idle and (not s.more or self._judge.halted is not None)
 
-    def _watch(self, s: _LoopState) -> None:
+    def _watch(self, s: LoopState) -> None:
         """Read the trials' output; write the ends of those that exited (their slots free)."""
         finished = self._poll()
         if finished:
@@ -352,7 +319,7 @@ class Launcher:
             s.more = s.changed = True
             self._resize(s)
 
-    def _outage_step(self, s: _LoopState) -> bool:
+    def _outage_step(self, s: LoopState) -> bool:
         """While the database is unavailable: try again when due; True once it is too late."""
         if self._guard.due():
             s.free.extend(self._try_again())
@@ -360,7 +327,7 @@ class Launcher:
             s.more = s.changed = True
         return self._guard.expired()
 
-    def _timers(self, s: _LoopState) -> None:
+    def _timers(self, s: LoopState) -> None:
         now = time.time()
         if s.beat.due(now):
             self._heartbeat()
@@ -372,51 +339,12 @@ class Launcher:
             self._resize(s)
 
     # -- a cluster (Ray) ---------------------------------------------------------------------
-    def _cluster_slots(self) -> list[Slot]:
-        """Connect to the Ray cluster; its capacity makes the slots (said at start)."""
-        from tunehooks.launch.executors.ray_cluster import RayExecutor
-
-        sweep = self.sweep
-        cluster = RayExecutor(
-            address=self.address,
-            gpus_per_trial=sweep.gpus_per_trial,
-            cpus_per_trial=sweep.cpus_per_trial,
-            memory_gb=sweep.memory_gb,
-        )
-        self._cluster = cluster
-        self._executor = cluster
-        nodes = cluster.nodes()
-        if nodes > 1 and self.exp.storage.dialect == "sqlite":
-            raise SweepError(
-                f"storage: {self.exp.storage.shown_url} is a file of this machine, but the Ray "
-                f"cluster has {nodes} nodes whose trials write to it; give a PostgreSQL URL "
-                "every node reaches (storage: postgresql://user@host/db)"
-            )
-        n = self._capacity()
-        if n == 0:
-            raise SweepError(
-                f"resources.gpus_per_trial: {cluster.describe()}: no trial fits; lower "
-                "gpus_per_trial (0 runs on CPUs) or add nodes"
-            )
-        self._n_slots = n
-        self.progress.event(
-            f"sweep {self.exp.name}: {cluster.describe()}: {n} trial{'s' if n != 1 else ''} "
-            f"at a time, storage {self.exp.storage.shown_url}, logs in "
-            f"{self.runs_dir / safe_name(self.exp.name)}/"
-        )
-        return [Slot(i, label="ray") for i in range(n)]
-
-    def _capacity(self) -> int:
-        cap = 0 if self._cluster is None else self._cluster.capacity()
-        workers = self.workers or self.sweep.workers
-        return min(cap, workers or MAX_WORKERS, MAX_WORKERS)
-
-    def _resize(self, s: _LoopState) -> None:
+    def _resize(self, s: LoopState) -> None:
         """On a cluster: as many slots as it holds trials now (nodes join and leave)."""
         if self._cluster is None:
             return
         try:
-            n = self._capacity()
+            n = cluster_capacity(self._cluster, self.workers or self.sweep.workers)
         except Exception:  # the cluster did not answer: keep the slots as they are
             return
         if n != self._n_slots:
@@ -477,25 +405,10 @@ class Launcher:
             return None
         return out
 
-    def _install_signal_handlers(self) -> Callable[[], None]:
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-
-        def handler(signum: int, _frame: Any) -> None:
-            if self._stop_signal is not None:
-                self._kill_now = True
-            self._stop_signal = signum
-
-        signals = [signal.SIGINT, signal.SIGTERM]
-        if hasattr(signal, "SIGHUP"):  # the terminal closed
-            signals.append(signal.SIGHUP)
-        old = {s: signal.signal(s, handler) for s in signals}
-
-        def restore() -> None:
-            for s, h in old.items():
-                signal.signal(s, h)
-
-        return restore
+    def _on_signal(self, signum: int) -> None:
+        if self._stop_signal is not None:  # a second signal: kill at once
+            self._kill_now = True
+        self._stop_signal = signum
 
     # -- starting ----------------------------------------------------------------------------
     def _start_or_fail(self, slot: Slot, trial: Trial) -> bool:
@@ -509,37 +422,19 @@ class Launcher:
 
     def _start(self, slot: Slot, trial: Trial) -> bool:
         exp = self.exp
-        run_dir = self.runs_dir / safe_name(exp.name) / str(trial.id)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        params_file = run_dir / "params.json"
-        params_file.write_text(json.dumps(trial.params, indent=1, sort_keys=True))
-        ctx = MacroContext(
-            params=trial.params,
-            experiment=exp.name,
-            trial_id=trial.id,
-            trial_number=trial.number,
-            program=self.sweep.program_path,
-            fidelity=trial.fidelity,
-            task=self._task(trial.fidelity),
-            run_dir=str(run_dir),
-            args_json_file=str(params_file),
-        )
-        argv = expand_command(self.sweep.command, ctx)
-        env = trial_env(
-            self.env,
-            storage=exp.storage.url,
-            experiment=exp.name,
-            trial_id=trial.id,
-            run_dir=run_dir,
-            gpus=slot.gpus,
+        start = prepare_start(
+            exp,
+            self.sweep,
+            trial,
+            slot,
+            runs_dir=self.runs_dir,
+            base_env=self.env,
             hide_gpus=self._has_gpus,
             pci_order=self._pci_order,
         )
-        (run_dir / "command.json").write_text(
-            json.dumps({"argv": argv, "slot": slot.describe(), "trial": trial.number}, indent=1)
-        )
+        argv = start.argv
         try:
-            process = self._executor.start(argv, env=env, cwd=self.cwd, run_dir=run_dir)
+            process = self._executor.start(argv, env=start.env, cwd=self.cwd, run_dir=start.run_dir)
         except OSError as e:
             error = f"{CONFIG_PREFIX}could not start the command {argv[0]!r}: {e}; check `command:`"
             self._guarded(lambda: trial.fail(error))
@@ -555,10 +450,6 @@ class Launcher:
         fid = "" if trial.fidelity is None else f" fidelity={trial.fidelity:g}"
         self.progress.event(f"trial {trial.number} started on {slot.describe()}{fid}: {params}")
         return True
-
-    def _task(self, fidelity: float | None) -> str | None:
-        task = None if self.sweep.fidelity is None else self.sweep.fidelity.task(fidelity)
-        return None if task is None else task.name
 
     # -- watching ----------------------------------------------------------------------------
     def _poll(self) -> list[Slot]:
@@ -648,6 +539,22 @@ class Launcher:
             f"stopping {n} running trial{'s' if n != 1 else ''} ({reason}); "
             "send the signal again to kill them at once"
         )
+        for p in self._stop_all():
+            try:
+                self._interrupted(p, reason)
+            except StorageUnavailableError:  # it stays RUNNING: a relaunch reclaims it
+                self.progress.event(
+                    f"trial {p.trial.number} ended; the database is unavailable, a "
+                    "relaunch runs it again"
+                )
+        with contextlib.suppress(StorageUnavailableError):
+            for p in list(self._ended):  # ended before the stop, end not yet written
+                self._judge.finish(p, p.rc if p.rc is not None else 0)
+                self._ended.remove(p)
+
+    def _stop_all(self) -> Iterator[RunningTrial]:
+        """Stop every running trial (SIGKILL at once after a second signal); yield each as
+        it ends, its output read."""
         for p in list(self._running.values()):
             p.interrupted = True
             p.process.terminate(self.stop_grace)
@@ -657,21 +564,9 @@ class Launcher:
                 if self._kill_now:
                     p.process.kill()
                 p.process.tick(time.time())
-                rc = p.process.poll()
-                if rc is None:
-                    continue
-                self._end(p)
-                try:
-                    self._interrupted(p, reason)
-                except StorageUnavailableError:  # it stays RUNNING: a relaunch reclaims it
-                    self.progress.event(
-                        f"trial {p.trial.number} ended; the database is unavailable, a "
-                        "relaunch runs it again"
-                    )
-        with contextlib.suppress(StorageUnavailableError):
-            for p in list(self._ended):  # ended before the stop, end not yet written
-                self._judge.finish(p, p.rc if p.rc is not None else 0)
-                self._ended.remove(p)
+                if p.process.poll() is not None:
+                    self._end(p)
+                    yield p
 
     def _interrupted(self, p: RunningTrial, reason: str) -> None:
         if p.trial.refresh().state is not TrialState.RUNNING:
@@ -705,15 +600,8 @@ class Launcher:
     def _give_up(self) -> StorageUnavailableError:
         n = len(self._running)
         waiting = self.exp.drop_waiting_reports()  # they cannot be written: no try at exit
-        for p in list(self._running.values()):
-            p.interrupted = True
-            p.process.terminate(self.stop_grace)
-        while self._running:
-            self._read_ready()
-            for p in list(self._running.values()):
-                p.process.tick(time.time())
-                if p.process.poll() is not None:
-                    self._end(p)
+        for _ in self._stop_all():
+            pass
         message = (
             f"storage {self.exp.storage.shown_url}: unavailable for "
             f"{self._guard.seconds():.0f}s ({self._guard.cause}); stopped {n} running "
@@ -731,29 +619,21 @@ class Launcher:
         of this host whose processes are still running is ended first."""
         after_outage = time.time() - self._outage_ended_at < self.stale_after
         try:
-            found = reclaim_stale_trials(
+            n = reclaim_and_say(
                 self.exp,
                 stale_after=self.stale_after,
                 retries=self.sweep.retries,
                 own=self.worker_id,
                 by_heartbeat=not after_outage,
+                runs=self.runs_dir / safe_name(self.exp.name),
+                grace=min(self.stop_grace, 5.0),
+                say=self.progress.event,
             )
         except StorageUnavailableError as e:
             self._guard.failed(e.cause)
             return False
-        for r in found:
-            run_dir = self.runs_dir / safe_name(self.exp.name) / str(r.trial.id)
-            left = end_leftover_processes(run_dir, grace=min(self.stop_grace, 5.0))
-            if left:
-                self.progress.event(
-                    f"trial {r.trial.number}: {len(left)} of its old processes were still "
-                    f"running (pids {', '.join(map(str, left[:5]))}); ended them before a new "
-                    "copy starts"
-                )
-            again = f"; queued again as trial {r.retry.number}" if r.retry else ""
-            self.progress.event(f"trial {r.trial.number} reclaimed ({r.reason}){again}")
-        self._reclaimed += len(found)
-        return bool(found)
+        self._reclaimed += n
+        return n > 0
 
     def _heartbeat(self) -> None:
         self._guarded(lambda: self.exp.heartbeat([p.trial.id for p in self._running.values()]))
