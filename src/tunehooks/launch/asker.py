@@ -12,7 +12,6 @@ a second handle) the ask runs in the loop, as it did before.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -116,12 +115,3 @@ class Asker:
         self._busy = False
         self._thread = None
         return self._answer
-
-    def close(self, *, timeout: float, unused: Callable[[Trial], None]) -> None:
-        """Wait up to ``timeout`` seconds for an ask still running; a trial it started
-        that will not run is handed to ``unused`` (which fails and requeues it)."""
-        if not self._busy:
-            return
-        asked = self.wait(timeout)
-        if asked is not None and asked.trial is not None:
-            unused(asked.trial)
