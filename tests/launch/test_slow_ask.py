@@ -3,6 +3,7 @@ asked for, the running trials' output is read and their heartbeats are written."
 
 from __future__ import annotations
 
+import io
 import textwrap
 import threading
 import time
@@ -96,3 +97,46 @@ def test_output_and_heartbeats_go_on_during_a_slow_ask(tmp_path: Path) -> None:
     sizes = [n for _, _, n in during]
     assert len(beats) >= 3, f"no heartbeat while the next trial was asked for: {during}"
     assert sizes[-1] > sizes[0], f"no output read while the next trial was asked for: {during}"
+
+
+def test_a_trial_asked_for_while_the_sweep_halts_still_runs_and_is_not_requeued(
+    tmp_path: Path,
+) -> None:
+    """Trials that fail at once on their arguments halt the sweep (3 in a row) while the
+    next, slow ask is still running: that trial runs as asked (as a started one would),
+    nothing is failed without running or queued again."""
+    (tmp_path / "train.py").write_text(
+        "import sys\nsys.exit('usage: train.py\\ntrain.py: "
+        "error: unrecognized arguments: ' + sys.argv[1])\n"
+    )
+    sweep = parse_sweep(
+        {
+            "name": "halting",
+            "program": "train.py",
+            "command": ["${interpreter}", "${program}", "${args}"],
+            "method": "random",
+            "metric": {"name": "y", "goal": "maximize"},
+            "parameters": {"x": {"min": 0.0, "max": 1.0}},
+            "budget": {"trials": 8},
+            "resources": {"workers": 2, "gpus_per_trial": 0},
+            "on_failure": {"retries": 2},
+        },
+        path=tmp_path / "sweep.yaml",
+    )
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    out = io.StringIO()
+    result = Launcher(
+        sweep,
+        storage=url,
+        runs_dir=tmp_path / "runs",
+        progress=LogProgress(out, timestamps=False),
+        cwd=tmp_path,
+        scheduler=DeliberatingScheduler(seconds=2.0),
+        poll_interval=0.05,
+    ).run()
+    log = out.getvalue()
+    assert result.halted is not None, log
+    trials = th.Experiment.load("halting", storage=url).get_trials(with_reports=False)
+    assert "queued again" not in log and "not started" not in log, log
+    assert all(t.attempt == 0 for t in trials), log
+    assert all((t.error or "").startswith("configuration error: ") for t in trials), log

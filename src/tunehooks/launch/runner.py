@@ -284,9 +284,12 @@ class Launcher:
                 if history is not None:
                     self.progress.event(nothing_to_run(history, self.sweep))
             return
-        if self._stop_signal is not None or self._judge.halted is not None:
-            self._unused(trial)  # the sweep stopped while it was asked for
-        elif self._start_or_fail(answer.slot, trial) and answer.slot in s.free:
+        if self._stop_signal is not None:
+            self._unused(trial)  # the launcher stops: put back, not started
+            return
+        # a sweep that halted (too many failures) while the trial was asked for still runs
+        # it, as a trial already started does (it was asked for before the halt)
+        if self._start_or_fail(answer.slot, trial) and answer.slot in s.free:
             s.free.remove(answer.slot)
 
     def _unused(self, trial: Trial) -> None:
