@@ -42,7 +42,6 @@ from tunehooks.optimizers.gp.optimizer import _PENDING, _PENDING_NOISE, default_
 from tunehooks.optimizers.gp.threads import limited_threads
 from tunehooks.optimizers.gp.transforms import robust_transform
 from tunehooks.optimizers.sobol import SobolOptimizer
-from tunehooks.params import Categorical, Constant, Int
 from tunehooks.schedulers import FirstRung, make_scheduler
 from tunehooks.schedulers.model_guided import check_continue_chance
 from tunehooks.space import SearchSpace
@@ -439,12 +438,10 @@ def _enumerate(space: SearchSpace, encoder: SpaceEncoder, limit: int) -> np.ndar
     """Every configuration's features when the space is small and discrete, else ``None``."""
     size = 1
     for p in space.params.values():
-        if isinstance(p, Int):
-            size *= len(p.values())
-        elif isinstance(p, Categorical):
-            size *= len(p.choices)
-        elif not isinstance(p, Constant):
+        n = p.cardinality()
+        if n is None:  # a continuous parameter
             return None
+        size *= n
         if size > limit:
             return None
     configs = list(space.grid(points=limit))
