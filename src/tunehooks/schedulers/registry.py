@@ -14,7 +14,7 @@ from tunehooks.fidelity import Fidelity, SchedulerKind
 from tunehooks.metrics import Metric
 from tunehooks.schedulers.asha import ASHAScheduler
 from tunehooks.schedulers.asha_promotion import ASHAPromotionScheduler
-from tunehooks.schedulers.base import NoScheduler, Scheduler
+from tunehooks.schedulers.base import NoScheduler, Scheduler, as_scheduler
 from tunehooks.schedulers.hyperband import HyperbandScheduler
 from tunehooks.schedulers.median import MedianScheduler
 from tunehooks.schedulers.model_guided import (
@@ -74,11 +74,12 @@ def make_scheduler(
     else:
         cls: Any = SCHEDULERS[fidelity.scheduler]
         try:
-            base = cls(fidelity, metrics, seed=seed, **options)
+            built = cls(fidelity, metrics, seed=seed, **options)
         except TypeError as e:
             raise ValueError(
                 f"scheduler: {fidelity.scheduler.value} does not take {sorted(options)} ({e})"
             ) from None
+        base = as_scheduler(built)  # a registered class that is no subclass gets the defaults
     if judge is None or chance <= 0 or not base.needs_history:
         return base
     # the judge (and torch) is only asked once a rung rule says STOP
