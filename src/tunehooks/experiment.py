@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tunehooks import _ranks, _trainings
+from tunehooks import _ranks, _trainings, asking
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Budget, Metric, Strategy, optimized_metrics, validate_metrics
 from tunehooks.optimizers import Method, Optimizer, make_optimizer
@@ -37,7 +37,7 @@ from tunehooks.trial import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tunehooks.storage.sql import SQLStorage
+    from tunehooks.storage import Storage
 
 __all__ = ["CONFIG_VERSION", "ConfigMismatchError", "Experiment", "default_worker_id"]
 
@@ -88,7 +88,7 @@ class Experiment:
         name: str,
         experiment_id: int,
         config: Mapping[str, Any],
-        storage: SQLStorage,
+        storage: Storage,
         *,
         scheduler: Scheduler | None = None,
     ) -> None:
@@ -212,7 +212,7 @@ class Experiment:
     def _as_created(
         cls,
         name: str,
-        store: SQLStorage,
+        store: Storage,
         config: dict[str, Any],
         scheduler: Scheduler | None,
         *,
@@ -295,8 +295,8 @@ class Experiment:
     def ask(self, *, worker_id: str | None = None) -> Trial | None:
         """Start the next trial (queued ones first); ``None`` once the budget is spent."""
         self._flush_all()
-        record = self.storage.ask(
-            self.id, self._propose, worker_id=worker_id or default_worker_id()
+        record = asking.ask(
+            self.storage, self.id, self._propose, worker_id=worker_id or default_worker_id()
         )
         return None if record is None else Trial(self, record)
 
@@ -411,7 +411,7 @@ class Experiment:
     def trial(self, trial_id: int) -> Trial:
         """A handle on an existing trial (e.g. one a launcher started)."""
         record = self.storage.get_trial(trial_id)
-        if self.storage._experiment_of(trial_id) != self.id:
+        if self.storage.experiment_of(trial_id) != self.id:
             raise ValueError(f"trial id {trial_id} does not belong to experiment {self.name!r}")
         return Trial(self, record)
 
@@ -764,7 +764,7 @@ def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
     return dict(json.loads(json.dumps(config, sort_keys=True)))
 
 
-def _write_at_exit(buffers: dict[int, ReportBuffer], storage: SQLStorage) -> None:
+def _write_at_exit(buffers: dict[int, ReportBuffer], storage: Storage) -> None:
     """Write the reports still in memory when an experiment object goes away (or the
     interpreter exits); a failure is logged, never raised from a finalizer."""
     for trial_id, buf in list(buffers.items()):

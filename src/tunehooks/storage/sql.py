@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import json
 import os
 import sqlite3
@@ -40,6 +39,7 @@ from tunehooks.storage.base import (
     ExperimentNotFoundError,
     ProposeFn,
     SchemaVersionError,
+    Started,
     StorageError,
     StoredReport,
 )
@@ -114,10 +114,6 @@ _reports = sa.Table(
 
 # The hot path's statements (every epoch's reports, every trial's end), prepared once:
 # the same SQL on SQLite and PostgreSQL, run through SQLAlchemy or the SQLite driver.
-_REPORT_CONTEXT = sa.text(
-    "SELECT t.state, t.number, (SELECT MAX(r.step) FROM reports r "
-    "WHERE r.trial_id = t.id AND r.step <> :step) FROM trials t WHERE t.id = :id"
-)
 _UPSERT_REPORT = sa.text(
     "INSERT INTO reports (trial_id, step, metrics, created_at) VALUES (:id, :step, :metrics, :now) "
     "ON CONFLICT (trial_id, step) DO UPDATE SET metrics = excluded.metrics, "
@@ -171,15 +167,15 @@ def _store_reports(
 ) -> StoredReport:
     """Check the trial is RUNNING, upsert the reports (step, JSON metrics, time), touch
     the heartbeat."""
-    row = execute(_REPORT_CONTEXT, {"id": trial_id, "step": rows[0][0]}).fetchone()
+    row = execute(_TRIAL_STATE, {"id": trial_id}).fetchone()
     if row is None:
         raise StorageError(f"no trial with id {trial_id}")
-    state, number, previous = row
+    state, number = row
     if state != "RUNNING":
         raise TrialStateError(f"trial {number} is {state}; it accepts no more reports")
     _upsert_reports(execute, trial_id, rows)
     execute(_TOUCH_TRIAL, {"id": trial_id, "now": now})
-    return StoredReport(int(number), None if previous is None else int(previous))
+    return StoredReport(int(number))
 
 
 def _upsert_reports(
@@ -579,94 +575,64 @@ class SQLStorage:
             ) from None
 
     # -- trials ---------------------------------------------------------------------------
-    def ask(
-        self, experiment_id: int, propose: ProposeFn, *, worker_id: str | None = None
+    # the three primitives tunehooks.asking.ask starts trials with
+    def claim_queued(
+        self, experiment_id: int, *, worker_id: str | None = None
     ) -> TrialRecord | None:
-        """Start the next trial: a queued one, else ``propose``'s suggestion.
+        def txn(conn: Connection) -> int | None:
+            _lock_experiment(conn, experiment_id)
+            return _claim_queued(conn, experiment_id, time.time(), worker_id)
 
-        ``propose`` (which may be slow: a GP fit) runs on a snapshot outside the
-        write lock; the insert then checks, under the lock, that no trial was
-        added since the snapshot. If one was, the suggestion is recomputed with
-        it as pending, and the last try runs ``propose`` inside the lock, so the
-        ask is atomic and the lock is short in the common case. A suggestion
-        that resumes a PAUSED trial (``Suggestion.resume``) moves it back to
-        RUNNING only while it is still PAUSED (else the next try proposes again).
-        """
-        retry = object()
+        claimed = self._write(txn)
+        return None if claimed is None else self.get_trial(claimed)
 
-        def txn(
-            conn: Connection, snapshot: int | None, suggestion: Suggestion | None, final: bool
-        ) -> int | object | None:
-            conn.execute(
-                sa.select(_experiments.c.id)
-                .where(_experiments.c.id == experiment_id)
-                .with_for_update()
-            )
-            now = time.time()
-            queued = conn.execute(
-                sa.select(_trials.c.id)
-                .where(_trials.c.experiment_id == experiment_id, _trials.c.state == "QUEUED")
-                .order_by(_trials.c.number)
-                .limit(1)
-            ).first()
-            if queued is not None:
-                conn.execute(
-                    _trials.update()
-                    .where(_trials.c.id == queued[0])
-                    .values(state="RUNNING", started_at=now, heartbeat_at=now, worker_id=worker_id)
-                )
-                return int(queued[0])
-            last = _max_number(conn, experiment_id)
-            stale = last != snapshot
-            if not stale and suggestion is not None and suggestion.resume is not None:
-                resumed = _resume(conn, suggestion, now, worker_id)
-                stale = resumed is None  # resumed by another worker meanwhile
-                if not stale:
-                    return resumed
-            if stale:
-                if not final:
-                    return retry
-                suggestion = propose(
-                    _load_trials(
-                        conn.execute,
-                        experiment_id,
-                        None,
-                        with_reports=True,
-                        finished=self._finished,
-                    )
-                )
-                if suggestion is not None and suggestion.resume is not None:
-                    return _resume(conn, suggestion, now, worker_id)  # inside the lock: holds
+    def start_if_unchanged(
+        self,
+        experiment_id: int,
+        suggestion: Suggestion | None,
+        *,
+        last_number: int,
+        worker_id: str | None = None,
+    ) -> Started:
+        def txn(conn: Connection) -> int | bool | None:
+            _lock_experiment(conn, experiment_id)
+            if _max_number(conn, experiment_id) != last_number:
+                return False
             if suggestion is None:
                 return None
-            res = conn.execute(
-                _trials.insert().values(
-                    experiment_id=experiment_id,
-                    number=last + 1,
-                    state="RUNNING",
-                    params=_dumps(dict(suggestion.params)),
-                    fidelity=suggestion.fidelity,
-                    attempt=0,
-                    created_at=now,
-                    started_at=now,
-                    heartbeat_at=now,
-                    worker_id=worker_id,
-                )
-            )
-            return int(res.inserted_primary_key[0])  # type: ignore[index]
+            now = time.time()
+            if suggestion.resume is not None:
+                resumed = _resume(conn, suggestion, now, worker_id)
+                return False if resumed is None else resumed  # resumed elsewhere meanwhile
+            return _insert_running(conn, experiment_id, last_number + 1, suggestion, now, worker_id)
 
-        for attempt in range(3):
-            final = attempt == 2
-            history = self.get_trials(experiment_id)
-            snapshot = max((t.number for t in history), default=-1)
-            queued = any(t.state is TrialState.QUEUED for t in history)
-            suggestion = None if queued else propose(history)
-            result = self._write(
-                functools.partial(txn, snapshot=snapshot, suggestion=suggestion, final=final)
+        out = self._write(txn)
+        if out is False:
+            return Started(changed=True)
+        return Started(False, None if out is None else self.get_trial(int(out)))
+
+    def start_locked(
+        self, experiment_id: int, propose: ProposeFn, *, worker_id: str | None = None
+    ) -> TrialRecord | None:
+        def txn(conn: Connection) -> int | None:
+            _lock_experiment(conn, experiment_id)
+            now = time.time()
+            queued = _claim_queued(conn, experiment_id, now, worker_id)
+            if queued is not None:
+                return queued
+            history = _load_trials(
+                conn.execute, experiment_id, None, with_reports=True, finished=self._finished
             )
-            if result is not retry:
-                break
-        return None if result is None else self.get_trial(int(result))  # type: ignore[call-overload]
+            suggestion = propose(history)
+            if suggestion is None:
+                return None
+            if suggestion.resume is not None:
+                return _resume(conn, suggestion, now, worker_id)  # inside the lock: holds
+            last = max((t.number for t in history), default=-1)
+            return _insert_running(conn, experiment_id, last + 1, suggestion, now, worker_id)
+
+        started = self._write(txn)
+        return None if started is None else self.get_trial(started)
 
     def enqueue(
         self, experiment_id: int, params: Mapping[str, Any], fidelity: float | None = None
@@ -797,12 +763,12 @@ class SQLStorage:
         if old.state is TrialState.RUNNING:
             with contextlib.suppress(TrialStateError):
                 self.finish(trial_id, TrialState.FAILED, error=error or "requeued")
-        exp_id = self._experiment_of(trial_id)
+        exp_id = self.experiment_of(trial_id)
         return self._insert_queued(
             exp_id, Suggestion(old.params, old.fidelity), attempt=old.attempt + 1, retry_of=trial_id
         )
 
-    def _experiment_of(self, trial_id: int) -> int:
+    def experiment_of(self, trial_id: int) -> int:
         return int(
             self._read(
                 lambda c: c.execute(
@@ -810,6 +776,8 @@ class SQLStorage:
                 ).scalar_one()
             )
         )
+
+    _experiment_of = experiment_of  # the old private name (other modules used it)
 
     def heartbeat(self, trial_ids: Sequence[int]) -> None:
         if not trial_ids:
@@ -903,6 +871,58 @@ def _resume(
         )
     )
     return None if res.rowcount != 1 else int(trial_id)  # type: ignore[arg-type]
+
+
+def _lock_experiment(conn: Connection, experiment_id: int) -> None:
+    """Take the experiment's write lock (its row, on PostgreSQL; SQLite's ``BEGIN
+    IMMEDIATE`` already holds the database's)."""
+    conn.execute(
+        sa.select(_experiments.c.id).where(_experiments.c.id == experiment_id).with_for_update()
+    )
+
+
+def _claim_queued(
+    conn: Connection, experiment_id: int, now: float, worker_id: str | None
+) -> int | None:
+    queued = conn.execute(
+        sa.select(_trials.c.id)
+        .where(_trials.c.experiment_id == experiment_id, _trials.c.state == "QUEUED")
+        .order_by(_trials.c.number)
+        .limit(1)
+    ).first()
+    if queued is None:
+        return None
+    conn.execute(
+        _trials.update()
+        .where(_trials.c.id == queued[0])
+        .values(state="RUNNING", started_at=now, heartbeat_at=now, worker_id=worker_id)
+    )
+    return int(queued[0])
+
+
+def _insert_running(
+    conn: Connection,
+    experiment_id: int,
+    number: int,
+    suggestion: Suggestion,
+    now: float,
+    worker_id: str | None,
+) -> int:
+    res = conn.execute(
+        _trials.insert().values(
+            experiment_id=experiment_id,
+            number=number,
+            state="RUNNING",
+            params=_dumps(dict(suggestion.params)),
+            fidelity=suggestion.fidelity,
+            attempt=0,
+            created_at=now,
+            started_at=now,
+            heartbeat_at=now,
+            worker_id=worker_id,
+        )
+    )
+    return int(res.inserted_primary_key[0])  # type: ignore[index]
 
 
 def _max_number(conn: Connection, experiment_id: int) -> int:
