@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tunehooks import budgets
 from tunehooks._format import format_number
 from tunehooks.analysis._data import (
     epochs_of,
@@ -139,7 +140,7 @@ def cost_table(
     if gpus_per_trial is not None and not (gpus_per_trial > 0 and math.isfinite(gpus_per_trial)):
         raise ValueError(f"gpus_per_trial must be a positive number (got {gpus_per_trial!r})")
     gpu_hours = None if gpus_per_trial is None else hours * gpus_per_trial
-    full = sum(exp.trial_cost(t) for t in started)
+    full = budgets.budget_used(started, exp.fidelity).cost
     first: float | None = None
     best: float | None = None
     for t in finished_in_order(history):
