@@ -30,7 +30,13 @@ __all__ = [
 
 
 class BudgetUse(NamedTuple):
-    """What an experiment has used: first attempts started or queued, and their cost."""
+    """What an experiment has used: first attempts started or queued, and their cost.
+
+    Example:
+        >>> used = budget_used([], None)
+        >>> used, is_exhausted(Budget(trials=3), used), trials_left(Budget(trials=3), used.trials)
+        (BudgetUse(trials=0, cost=0), False, 3)
+    """
 
     trials: int
     cost: float

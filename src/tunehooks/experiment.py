@@ -16,6 +16,7 @@ from tunehooks.metrics import Budget, Metric, optimized_metrics, validate_metric
 from tunehooks.optimizers import Method, Optimizer, make_optimizer
 from tunehooks.optimizers.base import DEFAULT_CONTINUE_CHANCE
 from tunehooks.report_buffer import DEFAULT_REPORT_INTERVAL, ReportBuffer
+from tunehooks.scheduler_config import rebuild_scheduler, scheduler_spec
 from tunehooks.schedulers import ModelGuidedScheduler, Scheduler, make_scheduler
 from tunehooks.space import SearchSpace
 from tunehooks.storage import DuplicateExperimentError, open_storage
@@ -129,9 +130,11 @@ class Experiment:
         """Create and store a new experiment (``load_if_exists``: reuse one of the same name).
 
         ``storage`` is a SQLAlchemy URL; by default ``$TUNEHOOKS_STORAGE`` or
-        ``sqlite:///tunehooks.db``. ``scheduler`` replaces, in this process only,
-        the scheduler that ``fidelity`` selects (a custom rule, or a scripted one
-        in tests); it is not stored. ``seed``: without one, a new experiment draws a
+        ``sqlite:///tunehooks.db``. ``scheduler`` replaces the scheduler that
+        ``fidelity`` selects (a custom rule, or a scripted one in tests); a new
+        experiment stores its class and settings, so a process that loads it (a
+        launched trial, another worker) decides with the same rule (see
+        :mod:`tunehooks.scheduler_config`). ``seed``: without one, a new experiment draws a
         random seed and stores it (so two sweeps propose different first trials, and a
         relaunch or :meth:`load` continues the same sequence); ``load_if_exists`` then
         keeps the stored one. An explicit seed reproduces the suggestions.
@@ -168,6 +171,8 @@ class Experiment:
             "fidelity": None if fidelity is None else fidelity.to_dict(),
             "optimizer_options": dict(optimizer_options or {}),
         }
+        if scheduler is not None:  # stored: a process that loads it decides the same way
+            config["scheduler"] = scheduler_spec(scheduler)
         store = open_storage(storage)
         # build the optimizer once so that bad options fail before anything is stored
         make_optimizer(
@@ -196,6 +201,9 @@ class Experiment:
                 return exp
             if differ == ["budget"]:
                 # a grown (or shrunk) budget continues the same experiment
+                config.pop("scheduler", None)
+                if "scheduler" in exp.config:  # the one stored at creation stays
+                    config["scheduler"] = exp.config["scheduler"]
                 store.update_experiment_config(exp.id, config)
                 return cls.load(name, storage=store.url, scheduler=scheduler)
             raise ConfigMismatchError(name, differ) from None
@@ -256,6 +264,19 @@ class Experiment:
 
     @property
     def scheduler(self) -> Scheduler:
+        """The rule that stops (or pauses) trials: the one passed to :meth:`create` or
+        :meth:`load`, else the one stored with the experiment, else the default of
+        ``fidelity`` (see :mod:`tunehooks.scheduler_config`)."""
+        if self._scheduler is None:
+            spec = self.config.get("scheduler")
+            if spec:
+                self._scheduler = rebuild_scheduler(
+                    spec,
+                    fidelity=self.fidelity,
+                    metrics=self.metrics,
+                    seed=self.seed,
+                    experiment=self.name,
+                )
         if self._scheduler is None:
             self._scheduler = self._default_scheduler()
         return self._scheduler
@@ -508,13 +529,10 @@ class Experiment:
 
     def to_dataframe(self) -> pd.DataFrame:
         """The trials as a pandas DataFrame (needs pandas)."""
-        try:
-            import pandas as pd
-        except ModuleNotFoundError:
-            raise ModuleNotFoundError(
-                'to_dataframe needs pandas: pip install "tunehooks[analysis]"'
-            ) from None
-        return pd.DataFrame(self.to_records())
+        from tunehooks._extras import require
+
+        pd = require("pandas", extra="analysis", what="to_dataframe")
+        return pd.DataFrame(self.to_records())  # type: ignore[no-any-return]
 
     def to_csv(self, path: str | os.PathLike[str]) -> int:
         """Write the trials to a CSV file; return the number of rows."""
@@ -574,6 +592,10 @@ def new_seed() -> int:
 
 
 def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a continued experiment must keep (a custom scheduler is stored at
+    creation and not compared: a relaunch may pass its own, used in its process)."""
     import json
 
-    return dict(json.loads(json.dumps(config, sort_keys=True)))
+    data = dict(json.loads(json.dumps(config, sort_keys=True)))
+    data.pop("scheduler", None)
+    return data

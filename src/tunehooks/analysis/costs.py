@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from tunehooks import budgets
 from tunehooks._format import format_number
@@ -33,6 +32,17 @@ class CostTable:
     ``None`` when nothing improved. ``hours`` adds up the trials' wall-clock
     time; ``gpu_hours`` is that times ``gpus_per_trial``, and ``None`` when the
     number of GPUs was not given (the database does not record devices).
+
+    Example:
+        >>> import tunehooks as th
+        >>> exp = th.Experiment.create("doc-cost-table", th.SearchSpace({"x": th.Float(0, 1)}),
+        ...     metrics=[th.Metric("acc", goal="maximize")], budget=th.Budget(trials=2),
+        ...     storage="sqlite://", method="random")
+        >>> for t, acc in zip(exp.trials(), [0.80, 0.90]):
+        ...     _ = t.complete({"acc": acc})
+        >>> table = cost_table(exp)
+        >>> table.trials, table.completed, table.full_trainings, round(table.improvement, 2)
+        (2, 2, 2.0, 0.1)
     """
 
     metric: str
@@ -55,9 +65,6 @@ class CostTable:
     trials_per_point: float | None
     epochs_per_point: float | None
     gpu_hours_per_point: float | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def rows(self) -> list[tuple[str, str]]:
         """(label, formatted value) pairs, for a table a reader understands."""

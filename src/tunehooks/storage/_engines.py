@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from tunehooks._extras import install_hint
 from tunehooks._urls import mask_url
 from tunehooks.storage.base import StorageError
 
@@ -101,7 +102,5 @@ def postgres_engine(parsed: sa.URL, *, echo: bool, read_only: bool) -> Engine:
             pool_recycle=600,
         )
     except ModuleNotFoundError:
-        raise StorageError(
-            'storage: PostgreSQL needs psycopg: pip install "tunehooks[postgres]"'
-        ) from None
+        raise StorageError(install_hint("storage: PostgreSQL", "psycopg", "postgres")) from None
     return engine.execution_options(postgresql_readonly=True) if read_only else engine

@@ -39,7 +39,17 @@ class SchemaVersionError(StorageError):
 
 
 class StoredReport(NamedTuple):
-    """What ``add_report`` / ``add_reports`` read while storing reports."""
+    """What ``add_report`` / ``add_reports`` read while storing reports.
+
+    Example:
+        >>> from tunehooks.storage.memory import MemoryStorage
+        >>> from tunehooks.asking import ask
+        >>> from tunehooks.trial import Suggestion
+        >>> s = MemoryStorage()
+        >>> t = ask(s, s.create_experiment("e", {}), lambda h: Suggestion({"x": 1}))
+        >>> s.add_report(t.id, 1, {"acc": 0.5})
+        StoredReport(trial_number=0)
+    """
 
     trial_number: int
 
@@ -47,7 +57,18 @@ class StoredReport(NamedTuple):
 class Started(NamedTuple):
     """What :meth:`Storage.start_if_unchanged` did: ``changed`` when the history moved
     on since the caller's snapshot (nothing was written); else ``trial``, the trial it
-    started, or ``None`` for a ``None`` suggestion."""
+    started, or ``None`` for a ``None`` suggestion.
+
+    Example:
+        >>> from tunehooks.storage.memory import MemoryStorage
+        >>> from tunehooks.trial import Suggestion
+        >>> s = MemoryStorage()
+        >>> exp_id = s.create_experiment("e", {})
+        >>> s.start_if_unchanged(exp_id, Suggestion({"x": 1}), last_number=-1).trial.number
+        0
+        >>> s.start_if_unchanged(exp_id, Suggestion({"x": 2}), last_number=-1)  # trial 0 is new
+        Started(changed=True, trial=None)
+    """
 
     changed: bool
     trial: TrialRecord | None = None

@@ -379,9 +379,8 @@ class SQLStorage:
             )
 
         stored = prepared(self, txn, write=True)
-        if stored is not None:
-            return stored
-        assert known is not None
+        if stored is not None or known is None:  # read back: no snapshot was given
+            return stored if stored is not None else self.get_trial(trial_id)
         return dataclasses.replace(
             known, state=state, values=dict(values or {}), error=error, finished_at=now
         )
