@@ -57,6 +57,7 @@ def test_best_json_and_export(finished: str, tmp_path) -> None:
     assert data["trials"][0]["reports"] == [{"step": 1, "acc": 0.5}]
 
 
+@pytest.mark.slow  # many CLI subprocesses: CI runs it (--run-slow)
 def test_errors_are_one_line_with_exit_code_2(finished: str, tmp_path) -> None:
     out = cli("status", "nope", "--storage", finished)
     assert out.returncode == 2
