@@ -79,7 +79,9 @@ def rebuild_scheduler(
         from_dict = getattr(obj, "from_dict", None)
         if callable(from_dict):
             return from_dict(settings)  # type: ignore[no-any-return]
-        if module.startswith("tunehooks.schedulers."):
+        if module.startswith("tunehooks.schedulers."):  # the experiment's own settings
+            for own in ("fidelity", "metrics", "seed"):
+                settings.pop(own, None)
             return obj(fidelity, metrics, seed=seed, **settings)  # type: ignore[no-any-return]
         return obj(**settings)  # type: ignore[no-any-return]
     except Exception as e:

@@ -108,3 +108,27 @@ def test_a_continued_experiment_keeps_the_stored_scheduler(tmp_path: Path) -> No
     )
     assert again.config["scheduler"] == exp.config["scheduler"]
     assert again.budget.trials == 5
+
+
+def test_one_of_tunehooks_schedulers_is_rebuilt_with_the_experiment_settings(
+    tmp_path: Path,
+) -> None:
+    from tunehooks.schedulers import ASHAScheduler
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    fid = th.Fidelity(min=1, max=9, eta=3)
+    metrics = [th.Metric("acc", goal="maximize")]
+    th.Experiment.create(
+        "asha-instance",
+        th.SearchSpace({"x": th.Float(0.0, 1.0)}),
+        metrics=metrics,
+        budget=th.Budget(trials=3),
+        storage=url,
+        method="random",
+        seed=4,
+        fidelity=fid,
+        scheduler=ASHAScheduler(fid, metrics, seed=4),
+    )
+    loaded = th.Experiment.load("asha-instance", storage=url).scheduler
+    assert isinstance(loaded, ASHAScheduler) and loaded.seed == 4
+    assert loaded.levels == ASHAScheduler(fid, metrics, seed=4).levels
