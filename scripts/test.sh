@@ -13,8 +13,8 @@ echo "== lint: ruff, mypy"
 
 if [ -d tests/mxnet ]; then
   echo "== MXNet tests (.venv-mxnet)"
-  .venv-mxnet/bin/python -m pytest -q -p no:cacheprovider tests/mxnet
+  .venv-mxnet/bin/python -m pytest -q -p no:cacheprovider --run-slow tests/mxnet
 fi
 
 echo "== tests (.venv)"
-.venv/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/mxnet tests "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider --run-slow --ignore=tests/mxnet tests "$@"
