@@ -176,6 +176,10 @@ def cmd_launch(args: argparse.Namespace) -> int:
         sweep = load_sweep(args.sweep)
     except ModuleNotFoundError as e:
         raise CLIError(str(e)) from None
+    if args.trials is not None:
+        sweep = sweep.with_trials(args.trials)
+    for note in sweep.notes:
+        print(note, file=sys.stderr)
     if args.dry_run:
         from tunehooks.launch.dryrun import dry_run
 
@@ -329,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--commands", type=int, default=3, help="commands shown by --dry-run")
     p.add_argument("--json", action="store_true", help="--dry-run prints JSON")
     p.add_argument("--workers", type=int, default=None, help="parallel trials (default: sweep)")
+    p.add_argument(
+        "--trials",
+        type=int,
+        default=None,
+        help="trial budget N (default: the sweep's; none there: until stopped with Ctrl-C)",
+    )
     p.add_argument("--runs-dir", default="runs", help="trial logs go to RUNS_DIR/<experiment>/<id>")
     p.add_argument(
         "--retry-failed", action="store_true", help="run the failed trials again (after a fix)"

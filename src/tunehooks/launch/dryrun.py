@@ -47,6 +47,7 @@ def first_commands(sweep: Sweep, n: int = 3) -> list[list[str]]:
                 task=None if task is None else task.name,
                 run_dir=f"runs/{sweep.name}/<id{trial.number}>",
                 args_json_file=f"runs/{sweep.name}/<id{trial.number}>/params.json",
+                layout=sweep.layout,
             )
             out.append(expand_command(sweep.command, ctx))
     finally:

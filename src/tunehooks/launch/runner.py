@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tunehooks.launch._schema import SweepError
+from tunehooks.launch.clients import client_env
 from tunehooks.launch.devices import Slot, detect_gpus, make_slots
 from tunehooks.launch.ending import nothing_to_run, requeue_failed
 from tunehooks.launch.judge import LaunchResult, RunningTrial, TrialJudge
@@ -312,7 +313,9 @@ class Launcher:
         run_dir = self.runs_dir / safe_name(exp.name) / str(trial.id)
         run_dir.mkdir(parents=True, exist_ok=True)
         params_file = run_dir / "params.json"
-        params_file.write_text(json.dumps(trial.params, indent=1, sort_keys=True))
+        params_file.write_text(
+            json.dumps(self.sweep.layout.program_params(trial.params), indent=1, sort_keys=True)
+        )
         ctx = MacroContext(
             params=trial.params,
             experiment=exp.name,
@@ -323,6 +326,7 @@ class Launcher:
             task=self._task(trial.fidelity),
             run_dir=str(run_dir),
             args_json_file=str(params_file),
+            layout=self.sweep.layout,
         )
         argv = expand_command(self.sweep.command, ctx)
         env = trial_env(
@@ -334,6 +338,7 @@ class Launcher:
             gpus=slot.gpus,
             hide_gpus=self._has_gpus,
         )
+        env.update(client_env(self.sweep, env, trial.params, run_dir, ctx.task))
         (run_dir / "command.json").write_text(
             json.dumps({"argv": argv, "slot": slot.describe(), "trial": trial.number}, indent=1)
         )

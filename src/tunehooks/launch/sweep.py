@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,9 @@ from tunehooks.launch._options import options_problem
 from tunehooks.launch._parameters import build_space
 from tunehooks.launch._schema import OnFailureSpec, ResourcesSpec, SweepError, SweepSpec, explain
 from tunehooks.launch._yaml import read_yaml
+from tunehooks.launch.dialects import Prepared, prepare
+from tunehooks.launch.dialects.wandb import hyperband_fidelity
+from tunehooks.launch.layout import ParamLayout
 from tunehooks.launch.macros import DEFAULT_COMMAND, check_command
 from tunehooks.launch.policy import FailurePolicy
 from tunehooks.metrics import Budget, Metric, validate_metrics
@@ -73,6 +76,19 @@ class Sweep:
     optimizer_options: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
     storage_timeout: float = DEFAULT_STORAGE_TIMEOUT
+    dialect: str = "tunehooks"
+    notes: tuple[str, ...] = ()
+    layout: ParamLayout = field(default_factory=ParamLayout)
+    clients: tuple[str, ...] = ()
+    open_rungs: bool = False
+
+    def with_trials(self, trials: int) -> Sweep:
+        """The sweep with a trial budget of ``trials`` (``--trials N``), its cost budget kept."""
+        try:
+            budget = Budget(trials, cost=None if self.budget is None else self.budget.cost)
+        except ValueError:
+            raise SweepError(f"--trials: a positive whole number (got {trials!r})") from None
+        return replace(self, budget=budget)
 
     @property
     def retries(self) -> int:
@@ -140,7 +156,7 @@ class Sweep:
                 self.name,
                 self.space,
                 metrics=self.metrics,
-                budget=self.budget,
+                budget=self.budget or Budget(),  # none: until stopped
                 storage=url,
                 method=self.method,
                 seed=self.seed,
@@ -181,11 +197,12 @@ def parse_sweep(
 ) -> Sweep:
     """Validate a sweep given as a mapping (the parsed YAML) and normalize it."""
     try:
+        prepared = prepare(data, path)
         try:
-            spec = SweepSpec.model_validate(dict(data))
+            spec = SweepSpec.model_validate(prepared.data)
         except ValidationError as e:
             raise SweepError(explain(e)) from None
-        return _normalize(spec, path=path, default_name=default_name)
+        return _normalize(spec, prepared, path=path, default_name=default_name)
     except SweepError as e:
         raise SweepError(_one_line(str(e))) from None
 
@@ -201,21 +218,20 @@ def _one_line(message: str) -> str:
     return text if len(text) <= 400 else text[:399] + "…"
 
 
-def _normalize(spec: SweepSpec, *, path: Path | None, default_name: str) -> Sweep:
+def _normalize(
+    spec: SweepSpec, prepared: Prepared, *, path: Path | None, default_name: str
+) -> Sweep:
     metrics = _metrics(spec)
     space = build_space(spec)
     method = _method(spec)
-    budget = _budget(spec)
-    fidelity = _fidelity(spec, metrics)
-    if budget is None and method is not Method.GRID:
-        raise SweepError(
-            f"budget: method {method.value!r} needs a budget; add `budget: {{trials: 40}}`"
-        )
+    budget = _budget(spec)  # None: until stopped (or `--trials N`)
+    fidelity, open_rungs = _fidelity(spec, metrics)
     command = _command(spec)
     check_command(
         command,
-        has_fidelity=fidelity is not None,
+        has_fidelity=fidelity is not None and not open_rungs,
         has_tasks=fidelity is not None and fidelity.tasks is not None,
+        params=space.names,
     )
     enqueue = []
     for i, params in enumerate(spec.enqueue or []):
@@ -264,6 +280,13 @@ def _normalize(spec: SweepSpec, *, path: Path | None, default_name: str) -> Swee
         seed=spec.seed,
         optimizer_options=dict(spec.optimizer_options or {}),
         path=path,
+        dialect=prepared.dialect,
+        notes=prepared.notes,
+        layout=ParamLayout(
+            nested=prepared.nested, flag_style=prepared.flag_style, nulls=prepared.nulls
+        ),
+        clients=prepared.clients,
+        open_rungs=open_rungs,
     )
 
 
@@ -349,22 +372,15 @@ def _budget(spec: SweepSpec) -> Budget | None:
         raise SweepError(f"{where}: {str(e).split(' ', 1)[1]}") from None
 
 
-def _fidelity(spec: SweepSpec, metrics: Sequence[Metric]) -> Fidelity | None:
+def _fidelity(spec: SweepSpec, metrics: Sequence[Metric]) -> tuple[Fidelity | None, bool]:
     if spec.fidelity is not None and spec.early_terminate is not None:
         raise SweepError("early_terminate: give `fidelity` or `early_terminate`, not both")
     if spec.early_terminate is not None:
-        et = spec.early_terminate
-        if et.type.lower() != "hyperband":
-            raise SweepError(f"early_terminate.type: only hyperband is supported (got {et.type!r})")
-        if et.max_iter is None:
-            raise SweepError(
-                "early_terminate.max_iter: required (the length of a full training); add it, "
-                "or write `fidelity: {min: 1, max: N, eta: 3, scheduler: asha}`"
-            )
-        try:
-            return Fidelity(min=et.min_iter or 1, max=et.max_iter, eta=et.eta, scheduler="asha")
-        except ValueError as e:
-            raise SweepError(f"early_terminate: {str(e).split(': ', 1)[-1]}") from None
+        return hyperband_fidelity(spec.early_terminate)
+    return _own_fidelity(spec, metrics), False
+
+
+def _own_fidelity(spec: SweepSpec, metrics: Sequence[Metric]) -> Fidelity | None:
     f = spec.fidelity
     if f is None:
         return None
