@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tunehooks.launch._schema import SweepError
+from tunehooks.launch.checks import program_problem
 from tunehooks.launch.clients import client_env
 from tunehooks.launch.devices import Slot, detect_gpus, make_slots
 from tunehooks.launch.ending import nothing_to_run, requeue_failed
@@ -136,14 +137,9 @@ class Launcher:
         """Run trials until the budget is spent (or a stop signal, or too many failures);
         return the totals. Raises :class:`~tunehooks.storage.StorageUnavailableError`
         when the database stayed unavailable for ``storage_timeout`` seconds."""
-        program = self.sweep.program_path
-        uses_program = any("${program}" in c for c in self.sweep.command)
-        where = program if self.cwd is None or program is None else os.path.join(self.cwd, program)
-        if program is not None and uses_program and not os.path.exists(str(where)):
-            raise SweepError(
-                f"program: {program!r} not found (a relative program is looked up from the "
-                "sweep file's folder)"
-            )
+        problem = program_problem(self.sweep, self.cwd)
+        if problem is not None:
+            raise SweepError(problem)
         exp = self.sweep.open_experiment(storage=self.storage, scheduler=self.scheduler)
         self.exp = exp
         self._judge = TrialJudge(exp, self.sweep, self.progress.event, lambda: len(self._running))

@@ -98,7 +98,11 @@ class Sweep:
     @property
     def program_path(self) -> str | None:
         """``program`` resolved against the sweep file's folder."""
+        from tunehooks.launch.checks import module_program
+
         if self.program is None or self.path is None or os.path.isabs(self.program):
+            return self.program
+        if module_program(self.command):  # `-m ${program}`: a module name
             return self.program
         return os.path.normpath(os.path.join(self.path.parent, self.program))
 

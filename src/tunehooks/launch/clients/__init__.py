@@ -40,8 +40,8 @@ def wandb_config_text(params: Mapping[str, Any]) -> str:
     """W&B's config file (what ``wandb agent`` writes), as JSON (which is YAML).
 
     Example:
-        >>> wandb_config_text({"lr": 0.1})
-        '{"wandb_version": 1, "lr": {"value": 0.1}}\n'
+        >>> print(wandb_config_text({"lr": 0.1}).strip())
+        {"wandb_version": 1, "lr": {"value": 0.1}}
     """
     body = {k: {"value": v} for k, v in params.items()}
     return json.dumps({"wandb_version": 1, **body}) + "\n"

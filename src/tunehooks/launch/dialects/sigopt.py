@@ -173,6 +173,17 @@ def prepare(data: Mapping[str, Any], path: Path | None = None) -> Prepared:
     notes = ignored_note("SigOpt", ignored)
     metrics = out.get("metrics")
     if isinstance(metrics, list):
+        for i, m in enumerate(metrics):
+            if (
+                isinstance(m, Mapping)
+                and m.get("threshold") is not None
+                and m.get("strategy", "optimize") == "optimize"
+            ):
+                raise SweepError(
+                    f"metrics[{i}].threshold: SigOpt's metric threshold on an optimized metric "
+                    "(the part of the Pareto front you care about) is not supported; remove it, "
+                    "or write `strategy: constraint` to require it of every result"
+                )
         filled = [
             str(m.get("name"))
             for m in metrics
