@@ -189,6 +189,7 @@ class SweepSpec(_Spec):
     seed: int | None = None  # None: a random seed, drawn once and stored with the experiment
     optimizer_options: dict[str, Any] | None = None
     storage_timeout: float | None = None
+    templates: list[str] | None = None  # Rescale: input files with ${name} macros, per trial
     # metadata of either dialect: accepted, unused
     project: str | None = None
     entity: str | None = None

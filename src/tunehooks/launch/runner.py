@@ -357,6 +357,8 @@ class Launcher:
         self._started += 1
         params = json.dumps(trial.params, default=str)
         fid = "" if trial.fidelity is None else f" fidelity={trial.fidelity:g}"
+        if ctx.task:  # tasks keep their names
+            fid = f" task={ctx.task}"
         self.progress.event(f"trial {trial.number} started on {slot.describe()}{fid}: {params}")
         return True
 

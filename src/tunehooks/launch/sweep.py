@@ -81,6 +81,7 @@ class Sweep:
     layout: ParamLayout = field(default_factory=ParamLayout)
     clients: tuple[str, ...] = ()
     open_rungs: bool = False
+    templates: tuple[str, ...] = ()
 
     def with_trials(self, trials: int) -> Sweep:
         """The sweep with a trial budget of ``trials`` (``--trials N``), its cost budget kept."""
@@ -291,7 +292,20 @@ def _normalize(
         ),
         clients=prepared.clients,
         open_rungs=open_rungs,
+        templates=_templates(spec, path),
     )
+
+
+def _templates(spec: SweepSpec, path: Path | None) -> tuple[str, ...]:
+    out = []
+    for i, t in enumerate(spec.templates or []):
+        p = Path(t) if path is None or os.path.isabs(t) else path.parent / t
+        if not p.is_file():
+            raise SweepError(
+                f"templates[{i}]: {t!r} not found (looked up from the sweep file's folder)"
+            )
+        out.append(str(p))
+    return tuple(out)
 
 
 def _metrics(spec: SweepSpec) -> list[Metric]:

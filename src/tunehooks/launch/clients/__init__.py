@@ -55,11 +55,16 @@ def client_env(
     task: str | None = None,
 ) -> dict[str, str]:
     """Environment additions for one trial of ``sweep`` (none unless its dialect has a
-    client library)."""
-    if not sweep.clients:
-        return {}
+    client library); its ``templates:`` are filled in into ``run_dir`` first."""
     run_dir = Path(run_dir).resolve()
     program_params = sweep.layout.program_params(params)
+    if sweep.templates:
+        from tunehooks.launch.dialects.commands import render_templates
+
+        values = {k: sweep.layout.program_value(v) for k, v in params.items()}
+        render_templates(sweep.templates, None, run_dir, {**program_params, **values})
+    if not sweep.clients:
+        return {}
     out: dict[str, str] = {}
     shown = sweep.layout.flags(params)  # sigopt: flat names; W&B: top-level groups
     (run_dir / "client-params.json").write_text(json.dumps(dict(shown), default=str))

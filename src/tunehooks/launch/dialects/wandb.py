@@ -232,8 +232,9 @@ def hyperband_fidelity(et: Any) -> tuple[Fidelity, bool]:
     """The fidelity of W&B's ``early_terminate: {type: hyperband}``, and whether its rungs are
     open-ended (``min_iter`` without ``max_iter``: they go on as long as the program reports).
 
-    W&B's bands: with ``max_iter`` and ``s``, ``max_iter/eta^s, ..., max_iter/eta``; with
-    ``min_iter`` alone, ``min_iter * eta^k``. Here they are ASHA's rungs.
+    W&B's bands: with ``max_iter`` and ``s``, ``max_iter/eta^s, ..., max_iter/eta`` (whole
+    numbers); with ``min_iter`` alone, ``min_iter * eta^k``. Here they are ASHA's rungs
+    (the fidelity's ``max`` is the last band times ``eta``, where no decision is made).
 
     Example:
         >>> from types import SimpleNamespace as S
@@ -271,6 +272,7 @@ def hyperband_fidelity(et: Any) -> tuple[Fidelity, bool]:
             if not 1 <= et.s <= 20:
                 raise SweepError(f"early_terminate.s: between 1 and 20 bands (got {et.s})")
             lo = float(max(1, int(hi / eta**et.s)))
+            hi = min(hi, lo * eta**et.s)  # W&B's last band is below max_iter: no rung past it
         else:
             lo = float(et.min_iter or 1)
     try:
