@@ -245,10 +245,9 @@ def _normalize(
         except SpaceError as e:
             raise SweepError(f"enqueue[{i}]: {e}") from None
     res = spec.resources or ResourcesSpec()
-    workers = res.workers if res.workers is not None else spec.parallel_bandwidth
-    where = "resources.workers" if res.workers is not None else "parallel_bandwidth"
+    workers = res.workers
     if workers is not None and not 1 <= workers <= MAX_WORKERS:
-        raise SweepError(f"{where}: must be between 1 and {MAX_WORKERS} (got {workers})")
+        raise SweepError(f"resources.workers: must be between 1 and {MAX_WORKERS} (got {workers})")
     if not 0 <= res.gpus_per_trial <= 64:
         raise SweepError(
             f"resources.gpus_per_trial: must be between 0 and 64 (got {res.gpus_per_trial})"
@@ -347,11 +346,6 @@ def _method(spec: SweepSpec) -> Method:
         except ValueError:
             choices = " | ".join(m.value for m in Method)
             raise SweepError(f"method: use one of {choices} (got {spec.method!r})") from None
-    if spec.type is not None:
-        sigopt = {"offline": Method.BAYES, "random": Method.RANDOM, "grid": Method.GRID}
-        if spec.type.lower() not in sigopt:
-            raise SweepError(f"type: use offline, random or grid (got {spec.type!r})")
-        return sigopt[spec.type.lower()]
     return Method.BAYES
 
 
@@ -372,11 +366,6 @@ def _budget(spec: SweepSpec) -> Budget | None:
             if v is not None
         ]
         cost = b.cost
-    counts += [
-        (k, v)
-        for k, v in (("run_cap", spec.run_cap), ("observation_budget", spec.observation_budget))
-        if v is not None
-    ]
     if len(counts) > 1:
         raise SweepError(
             f"{counts[1][0]}: the trial budget is given twice ({counts[0][0]} too); keep one"

@@ -30,7 +30,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tunehooks.launch.dialects._common import Prepared, SweepError, ignored_note, take_ignored
+from tunehooks.launch.dialects._common import (
+    Prepared,
+    SweepError,
+    ignored_note,
+    move_budget,
+    move_workers,
+    take_ignored,
+)
 
 __all__ = ["NAME", "detect", "prepare", "split_run"]
 
@@ -160,6 +167,16 @@ def prepare(data: Mapping[str, Any], path: Path | None = None) -> Prepared:
         if len(words) > 1 and words[1].endswith(".py") and "program" not in out:
             out["program"], words[1] = words[1], "${program}"
         out["command"] = words
+    move_budget(out, "observation_budget")
+    move_workers(out, "parallel_bandwidth")
+    if "type" in out:
+        kind = out.pop("type")
+        methods = {"offline": "bayes", "random": "random", "grid": "grid"}
+        if not isinstance(kind, str) or kind.lower() not in methods:
+            raise SweepError(f"type: use offline, random or grid (got {kind!r})")
+        if "method" in out:
+            raise SweepError("type: give `type` (SigOpt) or `method`, not both")
+        out["method"] = methods[kind.lower()]
     rpm = out.pop("resources_per_model", None)
     if rpm is not None:
         out["resources"] = _gpus("resources_per_model", rpm, out.get("resources"), ignored)

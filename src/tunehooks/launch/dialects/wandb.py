@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from tunehooks.fidelity import Fidelity
-from tunehooks.launch.dialects._common import Prepared, SweepError, ignored_note, take_ignored
+from tunehooks.launch.dialects._common import (
+    Prepared,
+    SweepError,
+    ignored_note,
+    move_budget,
+    take_ignored,
+)
 from tunehooks.launch.layout import NULL
 
 __all__ = ["DISTRIBUTIONS", "NAME", "NULL", "detect", "hyperband_fidelity", "prepare"]
@@ -78,6 +84,7 @@ def detect(data: Mapping[str, Any]) -> bool:
 def prepare(data: Mapping[str, Any], path: Path | None = None) -> Prepared:
     out = dict(data)
     notes = ignored_note("W&B", take_ignored(out, _IGNORED))
+    move_budget(out, "run_cap")
     metric = out.get("metric")
     if isinstance(metric, Mapping):
         metric = dict(metric)
@@ -158,6 +165,12 @@ def _entry(where: str, entry: Mapping[str, Any], notes: list[str]) -> dict[str, 
     dist = e.get("distribution")
     if not isinstance(dist, str) or dist not in DISTRIBUTIONS:
         return e  # priors and unknown names: refused by the parameter step, with the list
+    if dist == "constant" and "value" in e:
+        e.pop("distribution")
+        return e
+    if dist == "categorical" and "values" in e:
+        e.pop("distribution")
+        return e
     lo, hi = e.get("min"), e.get("max")
     if dist in ("constant", "categorical") or not (_num(lo) and _num(hi)):
         return e
