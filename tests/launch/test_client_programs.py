@@ -56,7 +56,7 @@ def test_the_wandb_nested_example_runs_unchanged(tmp_path: Path) -> None:
     }
     assert len(seen) == 8
     t = trials[0]
-    assert [r.step for r in t.reports] == [1, 2, 3, 4, 5]  # one report per wandb.log call
+    assert [r.step for r in t.reports] == [0, 1, 2, 3, 4]  # per wandb.log call, W&B's _step
     lr, bs = t.params["optimizer.lr"], t.params["batch_size"]
     assert t.values["loss"] == pytest.approx(1 - (4 / 5) * lr * bs)
     stdout = (tmp_path / "runs" / exp.name / str(t.id) / "stdout.log").read_text()

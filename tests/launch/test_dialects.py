@@ -44,6 +44,7 @@ def test_the_wandb_local_hyperband_example_keeps_its_bands() -> None:
     sweep = load_sweep(DATA / "wandb" / "sweep-local-hyperband.yaml")
     # max_iter 10, s 2, eta 3: W&B's bands are int(10/3)=3 and int(10/9)=1
     assert sweep.fidelity == th.Fidelity(min=1, max=9, eta=3, scheduler="asha")
+    assert sweep.to_dict()["fidelity"]["rungs"] == [1, 3]  # what --dry-run prints
     assert "controller" in sweep.notes[0] and sweep.method is th.Method.GRID
 
 
@@ -53,6 +54,8 @@ def test_wandb_hyperband_forms() -> None:
     s = parse_sweep({**base, "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 3}})
     assert s.open_rungs and s.fidelity is not None and s.fidelity.min == 3
     assert s.fidelity.max >= 1e6 and math.log(s.fidelity.max / 3, 3) % 1 == pytest.approx(0)
+    shown = s.to_dict()["fidelity"]
+    assert shown["max"] is None and shown["rungs"][:3] == [3, 9, 27]
     with pytest.raises(SweepError, match=r"command\[1\]: \$\{fidelity\} needs"):
         parse_sweep(
             {
@@ -83,6 +86,10 @@ def test_nested_wandb_parameters_reach_the_program_nested_and_as_its_agent_passe
     ]
     assert expand_command(["${args_json}"], ctx) == [
         '{"batch_size": 32, "optimizer": {"lr": 0.001, "nadam": {"beta": 0.9}}}'
+    ]
+    assert expand_command(["${args_dotted}"], ctx)[1:] == [
+        "--optimizer.lr=0.001",
+        "--optimizer.nadam.beta=0.9",
     ]
     dotted = MacroContext(params, "e")  # tunehooks' own layout: dotted flags
     assert expand_command(["${args}"], dotted)[1] == "--optimizer.lr=0.001"

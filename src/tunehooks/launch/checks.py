@@ -28,6 +28,7 @@ _PASSING = {"args", "args_no_hyphens", "args_quoted", "args_json", "args_json_fi
     "args_no_equals",
     "args_no_boolean_flags",
     "args_smac",
+    "args_dotted",
 }
 
 

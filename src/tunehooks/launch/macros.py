@@ -49,6 +49,7 @@ MACROS = (
     "args_no_equals",
     "args_no_boolean_flags",
     "args_smac",
+    "args_dotted",
     "trial_id",
     "trial_number",
     "fidelity",
@@ -58,7 +59,14 @@ MACROS = (
     "env",
     "interpreter",
 )
-_LIST_MACROS = ("args", "args_no_hyphens", "args_no_equals", "args_no_boolean_flags", "args_smac")
+_LIST_MACROS = (
+    "args",
+    "args_no_hyphens",
+    "args_no_equals",
+    "args_no_boolean_flags",
+    "args_smac",
+    "args_dotted",
+)
 _TOKEN = re.compile(r"\$\$|\$\{([^}]*)\}")
 
 
@@ -138,6 +146,11 @@ class MacroContext:
             return [f"--{k}={format_value(v)}" for k, v in flags]
         if name == "args_no_hyphens":
             return [f"{k}={format_value(v)}" for k, v in flags]
+        if name == "args_dotted":  # nested groups as dotted flags: --optimizer.lr=0.01
+            return [
+                f"--{k}={format_value(self.layout.program_value(v))}"
+                for k, v in self.params.items()
+            ]
         if name == "args_no_equals":  # W&B: --name value
             return [w for k, v in flags for w in (f"--{k}", format_value(v))]
         if name == "args_smac":  # SMAC's wrapper convention: -name value

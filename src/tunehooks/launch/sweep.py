@@ -129,12 +129,26 @@ class Sweep:
                 "gpus_per_trial": self.gpus_per_trial,
                 "devices": None if self.devices is None else list(self.devices),
             },
-            "fidelity": None if self.fidelity is None else self.fidelity.to_dict(),
+            "fidelity": self._fidelity_dict(),
             "on_failure": self.failure.to_dict(),
             "storage_timeout": self.storage_timeout,
             "enqueue": [dict(e) for e in self.enqueue],
             "seed": self.seed,
         }
+
+    def _fidelity_dict(self) -> dict[str, Any] | None:
+        """The fidelity, with the rungs where the scheduler decides (W&B's bands)."""
+        if self.fidelity is None:
+            return None
+        out = self.fidelity.to_dict()
+        if self.fidelity.tasks is None and self.fidelity.scheduler.value != "none":
+            levels = [int(v) if float(v).is_integer() else v for v in self.fidelity.levels()]
+            if self.open_rungs:
+                out["max"] = None
+                out["rungs"] = [*levels[:6], "... as long as the program reports"]
+            else:
+                out["rungs"] = levels
+        return out
 
     def open_experiment(
         self, *, storage: str | None = None, scheduler: Scheduler | None = None

@@ -16,7 +16,7 @@ import os
 import sys
 
 _STEP_KEYS = ("step", "epoch", "global_step", "_step", "trainer/global_step")
-_state = {"calls": 0, "last": 0}
+_state = {"calls": 0, "last": 0}  # a W&B band b judges the value of step b, as W&B does
 
 
 def _params():
@@ -73,7 +73,7 @@ def report(data, step=None):
                 step = v
                 break
     if step is None:
-        step = _state["calls"]
+        step = _state["calls"] - 1  # W&B's own _step: 0, 1, 2, ...
     step = max(int(step), _state["last"])
     _state["last"] = step
     for key in _STEP_KEYS:
