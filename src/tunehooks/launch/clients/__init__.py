@@ -62,7 +62,7 @@ def client_env(
         from tunehooks.launch.dialects.commands import render_templates
 
         values = {k: sweep.layout.program_value(v) for k, v in params.items()}
-        render_templates(sweep.templates, None, run_dir, {**program_params, **values})
+        render_templates(sweep.templates, run_dir, {**program_params, **values})
     if not sweep.clients:
         return {}
     out: dict[str, str] = {}

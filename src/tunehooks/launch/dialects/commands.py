@@ -27,7 +27,7 @@ from typing import Any
 
 from tunehooks.launch._schema import SweepError
 
-__all__ = ["SMAC_OK", "render_templates", "smac_result"]
+__all__ = ["SMAC_OK", "render", "render_templates", "smac_result"]
 
 SMAC_OK = ("SAT", "UNSAT", "SUCCESS")
 """SMAC statuses of a run that gave a result (``CRASHED``, ``TIMEOUT``, ... give none)."""
@@ -52,7 +52,7 @@ def smac_result(line: str) -> dict[str, float] | None:
     return out or None
 
 
-def render(text: str, values: Mapping[str, Any], *, where: str) -> str:
+def render(text: str, values: Mapping[str, Any]) -> str:
     """``text`` with each ``${name}`` of a parameter replaced by its value (``$$`` is ``$``;
     any other ``${...}`` is left as written, for the shell or program that reads it)."""
     from tunehooks.launch.macros import format_value
@@ -68,14 +68,13 @@ def render(text: str, values: Mapping[str, Any], *, where: str) -> str:
     return _TOKEN.sub(sub, text)
 
 
-def render_templates(
-    templates: tuple[str, ...], base: Path | None, run_dir: Path, values: Mapping[str, Any]
-) -> None:
-    """Write each template, its parameters filled in, into ``run_dir`` under its own name."""
+def render_templates(templates: tuple[str, ...], run_dir: Path, values: Mapping[str, Any]) -> None:
+    """Write each template (a path), its parameters filled in, into ``run_dir`` under its
+    own name."""
     for t in templates:
-        src = Path(t) if base is None or Path(t).is_absolute() else base / t
+        src = Path(t)
         try:
             text = src.read_text()
         except OSError as e:
             raise SweepError(f"templates: cannot read {t!r} ({e.strerror})") from None
-        (run_dir / src.name).write_text(render(text, values, where=t))
+        (run_dir / src.name).write_text(render(text, values))
