@@ -219,12 +219,8 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
         print(dry_run(sweep, storage=args.storage, commands=args.commands, as_json=args.json))
         return 0
-    from tunehooks.launch.checks import params_warning
     from tunehooks.storage import StorageUnavailableError
 
-    warning = params_warning(sweep)
-    if warning:
-        print(warning, file=sys.stderr)
     progress = make_progress(f"tunehooks launch {sweep.name}")
     launcher = Launcher(
         sweep,
