@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tunehooks.launch._schema import SweepError
+from tunehooks.launch.checks import program_problem
+from tunehooks.launch.clients import client_env
 from tunehooks.launch.devices import Slot, detect_gpus, make_slots
 from tunehooks.launch.ending import nothing_to_run, requeue_failed
 from tunehooks.launch.judge import LaunchResult, RunningTrial, TrialJudge
@@ -135,14 +137,9 @@ class Launcher:
         """Run trials until the budget is spent (or a stop signal, or too many failures);
         return the totals. Raises :class:`~tunehooks.storage.StorageUnavailableError`
         when the database stayed unavailable for ``storage_timeout`` seconds."""
-        program = self.sweep.program_path
-        uses_program = any("${program}" in c for c in self.sweep.command)
-        where = program if self.cwd is None or program is None else os.path.join(self.cwd, program)
-        if program is not None and uses_program and not os.path.exists(str(where)):
-            raise SweepError(
-                f"program: {program!r} not found (a relative program is looked up from the "
-                "sweep file's folder)"
-            )
+        problem = program_problem(self.sweep, self.cwd)
+        if problem is not None:
+            raise SweepError(problem)
         exp = self.sweep.open_experiment(storage=self.storage, scheduler=self.scheduler)
         self.exp = exp
         self._judge = TrialJudge(exp, self.sweep, self.progress.event, lambda: len(self._running))
@@ -312,7 +309,9 @@ class Launcher:
         run_dir = self.runs_dir / safe_name(exp.name) / str(trial.id)
         run_dir.mkdir(parents=True, exist_ok=True)
         params_file = run_dir / "params.json"
-        params_file.write_text(json.dumps(trial.params, indent=1, sort_keys=True))
+        params_file.write_text(
+            json.dumps(self.sweep.layout.program_params(trial.params), indent=1, sort_keys=True)
+        )
         ctx = MacroContext(
             params=trial.params,
             experiment=exp.name,
@@ -323,6 +322,7 @@ class Launcher:
             task=self._task(trial.fidelity),
             run_dir=str(run_dir),
             args_json_file=str(params_file),
+            layout=self.sweep.layout,
         )
         argv = expand_command(self.sweep.command, ctx)
         env = trial_env(
@@ -334,6 +334,7 @@ class Launcher:
             gpus=slot.gpus,
             hide_gpus=self._has_gpus,
         )
+        env.update(client_env(self.sweep, env, trial.params, run_dir, ctx.task))
         (run_dir / "command.json").write_text(
             json.dumps({"argv": argv, "slot": slot.describe(), "trial": trial.number}, indent=1)
         )
@@ -356,6 +357,8 @@ class Launcher:
         self._started += 1
         params = json.dumps(trial.params, default=str)
         fid = "" if trial.fidelity is None else f" fidelity={trial.fidelity:g}"
+        if ctx.task:  # tasks keep their names
+            fid = f" task={ctx.task}"
         self.progress.event(f"trial {trial.number} started on {slot.describe()}{fid}: {params}")
         return True
 
