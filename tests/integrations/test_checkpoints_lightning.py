@@ -4,12 +4,12 @@ weights of an unbroken 9-epoch run (bit for bit); SIGTERM pauses it to resume.""
 
 from __future__ import annotations
 
+import lightning.pytorch as pl
 import pytest
 import torch
 from _lightning_digits import DigitsModule, loaders, trainer
 from _resumable import Never, PauseThenPromote
 
-import lightning.pytorch as pl
 import tunehooks as th
 from tunehooks.integrations.lightning import TuneCallback
 from tunehooks.trial import TrialState

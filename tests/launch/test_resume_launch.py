@@ -1,0 +1,161 @@
+"""A sweep interrupted through ``tunehooks launch`` resumes its trials from their
+checkpoints on the next launch: SIGTERM to the launcher (what Slurm sends before a job's
+time limit), and kill -9 of the launcher and its trial (a lost machine)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import tunehooks as th
+
+pytestmark = pytest.mark.slow
+
+PROGRAM = """
+import time
+from pathlib import Path
+
+import lightning.pytorch as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+from sklearn.datasets import load_digits
+
+from tunehooks.integrations.lightning import TuneCallback
+
+
+class Net(pl.LightningModule):
+    def __init__(self, lr):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+        self.lr = lr
+
+    def training_step(self, batch, idx):
+        x, y = batch
+        return torch.nn.functional.cross_entropy(self.net(x), y)
+
+    def validation_step(self, batch, idx):
+        x, y = batch
+        self.log("val_acc", (self.net(x).argmax(1) == y).float().mean())
+
+    def on_train_epoch_start(self):
+        with open(Path(__import__("os").environ["TUNEHOOKS_RUN_DIR"]) / "epochs.log", "a") as f:
+            f.write(f"{self.current_epoch + 1}\\n")
+
+    def on_train_epoch_end(self):
+        time.sleep(0.6)  # time for the test to interrupt mid-training
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.lr)
+
+
+pl.seed_everything(0, verbose=False)
+x, y = load_digits(return_X_y=True)
+x = torch.tensor(x / 16.0, dtype=torch.float32)
+y = torch.tensor(y)
+train = DataLoader(TensorDataset(x[:512], y[:512]), batch_size=64, shuffle=True)
+val = DataLoader(TensorDataset(x[512:768], y[512:768]), batch_size=256)
+cb = TuneCallback(monitor="val_acc")
+pl.Trainer(max_epochs=6, callbacks=[cb], accelerator="cpu", logger=False,
+           enable_checkpointing=False, enable_progress_bar=False,
+           enable_model_summary=False).fit(Net(cb.trial.params["lr"]), train, val)
+"""
+
+SWEEP = {
+    "name": "resume",
+    "program": "train.py",
+    "command": ["${interpreter}", "${program}"],
+    "method": "random",
+    "metric": {"name": "val_acc", "goal": "maximize"},
+    "parameters": {"lr": {"min": 0.001, "max": 0.01}},
+    "budget": {"trials": 1},
+    "resources": {"workers": 1, "gpus_per_trial": 0},
+}
+
+
+def _setup(tmp_path: Path) -> str:
+    (tmp_path / "train.py").write_text(textwrap.dedent(PROGRAM))
+    (tmp_path / "sweep.yaml").write_text(json.dumps(SWEEP))  # JSON is YAML
+    return f"sqlite:///{tmp_path / 'db.sqlite'}"
+
+
+def _launch(tmp_path: Path, url: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tunehooks", "launch", "sweep.yaml", "--storage", url],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
+def _wait_for_reports(url: str, n: int, proc: subprocess.Popen[str], timeout: float = 240) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, proc.communicate()[0]
+        try:
+            trials = th.Experiment.load("resume", storage=url).get_trials()
+        except Exception:
+            trials = []
+        if trials and len(trials[0].reports) >= n:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the trial did not report in time")
+
+
+def _epochs(tmp_path: Path) -> list[int]:
+    (log,) = (tmp_path / "runs").rglob("epochs.log")
+    return [int(line) for line in log.read_text().split()]
+
+
+def _finish(tmp_path: Path, url: str) -> th.TrialRecord:
+    again = _launch(tmp_path, url)
+    out, _ = again.communicate(timeout=300)
+    assert again.returncode == 0, out
+    (trial,) = th.Experiment.load("resume", storage=url).get_trials()
+    assert trial.state is th.TrialState.COMPLETED, (trial, out)
+    assert [r.step for r in trial.reports] == [1, 2, 3, 4, 5, 6], out
+    return trial
+
+
+def test_sigterm_to_the_launcher_pauses_the_trial_and_the_next_launch_resumes_it(
+    tmp_path: Path,
+) -> None:
+    url = _setup(tmp_path)
+    first = _launch(tmp_path, url)
+    _wait_for_reports(url, 2, first)
+    first.send_signal(signal.SIGTERM)
+    out, _ = first.communicate(timeout=120)
+    (trial,) = th.Experiment.load("resume", storage=url).get_trials()
+    assert trial.state is th.TrialState.PAUSED and trial.interrupted, (trial, out)
+    stopped_at = trial.last_step
+    _finish(tmp_path, url)
+    epochs = _epochs(tmp_path)
+    # the second run starts after the checkpoint (the last report, or the one before
+    # when SIGTERM landed between a report and its save)
+    restart = epochs.index(1, 1) if epochs.count(1) > 1 else None
+    assert restart is None, epochs  # never from epoch 1 again
+    assert epochs[-1] == 6 and len(epochs) <= 6 + 1 and stopped_at is not None
+
+
+def test_kill_9_of_the_launcher_and_its_trial_resumes_from_the_checkpoint(tmp_path: Path) -> None:
+    url = _setup(tmp_path)
+    first = _launch(tmp_path, url)
+    _wait_for_reports(url, 3, first)
+    (process_file,) = (tmp_path / "runs").rglob("process.json")
+    os.killpg(json.loads(process_file.read_text())["pgid"], signal.SIGKILL)  # the trial
+    os.killpg(first.pid, signal.SIGKILL)  # and its launcher: the machine is gone
+    first.communicate(timeout=60)
+    trial = _finish(tmp_path, url)
+    assert trial.attempt == 0  # the same trial, resumed: no new attempt
+    epochs = _epochs(tmp_path)
+    assert epochs.count(1) == 1 and epochs[-1] == 6, epochs
