@@ -103,3 +103,24 @@ def test_ctrl_c_pauses_the_trial_and_the_next_fit_resumes_it(storage_url, digits
     _, again = _fit(exp, digits, seen)
     assert again.trial.id == rec.id and seen == [1, 2, 3, 4, 5, 5, 6, 7, 8, 9]
     assert [r.step for r in exp.get_trials()[0].reports] == list(range(1, 10))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="reruns this file on the torch backend"
+)
+def test_the_same_on_the_torch_backend(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("torch")
+    env = {**os.environ, "KERAS_BACKEND": "torch", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
+         "-k", "paused or ctrl_c", "--basetemp", str(tmp_path / "t")],
+        env=env, cwd=Path(__file__).parent, capture_output=True, text=True, timeout=600,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "2 passed" in proc.stdout, proc.stdout[-3000:]
