@@ -145,6 +145,11 @@ def test_sigterm_to_the_launcher_pauses_the_trial_and_the_next_launch_resumes_it
     restart = epochs.index(1, 1) if epochs.count(1) > 1 else None
     assert restart is None, epochs  # never from epoch 1 again
     assert epochs[-1] == 6 and len(epochs) <= 6 + 1 and stopped_at is not None
+    status = subprocess.run(
+        [sys.executable, "-m", "tunehooks", "status", "--storage", url],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "checkpoints: 1 trial, " in status.stdout, status.stdout  # the best one is kept
 
 
 def test_kill_9_of_the_launcher_and_its_trial_resumes_from_the_checkpoint(tmp_path: Path) -> None:
