@@ -49,8 +49,12 @@ class Net(pl.LightningModule):
         with open(Path(__import__("os").environ["TUNEHOOKS_RUN_DIR"]) / "epochs.log", "a") as f:
             f.write(f"{self.current_epoch + 1}\\n")
 
+    def on_fit_start(self):
+        with open(Path(__import__("os").environ["TUNEHOOKS_RUN_DIR"]) / "epochs.log", "a") as f:
+            f.write("run\\n")
+
     def on_train_epoch_end(self):
-        time.sleep(0.6)  # time for the test to interrupt mid-training
+        time.sleep(float(__import__("os").environ.get("EPOCH_SLEEP", "0.6")))  # time to interrupt
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=self.lr)
@@ -63,7 +67,7 @@ y = torch.tensor(y)
 train = DataLoader(TensorDataset(x[:512], y[:512]), batch_size=64, shuffle=True)
 val = DataLoader(TensorDataset(x[512:768], y[512:768]), batch_size=256)
 cb = TuneCallback(monitor="val_acc")
-pl.Trainer(max_epochs=6, callbacks=[cb], accelerator="cpu", logger=False,
+pl.Trainer(max_epochs=round(cb.trial.fidelity or 6), callbacks=[cb], accelerator="cpu", logger=False,
            enable_checkpointing=False, enable_progress_bar=False,
            enable_model_summary=False).fit(Net(cb.trial.params["lr"]), train, val)
 """
@@ -86,7 +90,7 @@ def _setup(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'db.sqlite'}"
 
 
-def _launch(tmp_path: Path, url: str) -> subprocess.Popen[str]:
+def _launch(tmp_path: Path, url: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tunehooks", "launch", "sweep.yaml", "--storage", url],
         cwd=tmp_path,
@@ -94,7 +98,7 @@ def _launch(tmp_path: Path, url: str) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        env={**os.environ, "OMP_NUM_THREADS": "1", **env},
     )
 
 
@@ -114,7 +118,7 @@ def _wait_for_reports(url: str, n: int, proc: subprocess.Popen[str], timeout: fl
 
 def _epochs(tmp_path: Path) -> list[int]:
     (log,) = (tmp_path / "runs").rglob("epochs.log")
-    return [int(line) for line in log.read_text().split()]
+    return [int(line) for line in log.read_text().split() if line != "run"]
 
 
 def _finish(tmp_path: Path, url: str) -> th.TrialRecord:
@@ -164,3 +168,28 @@ def test_kill_9_of_the_launcher_and_its_trial_resumes_from_the_checkpoint(tmp_pa
     assert trial.attempt == 0  # the same trial, resumed: no new attempt
     epochs = _epochs(tmp_path)
     assert epochs.count(1) == 1 and epochs[-1] == 6, epochs
+
+
+def test_a_promotion_sweep_through_launch_resumes_paused_trials(tmp_path: Path) -> None:
+    url = _setup(tmp_path)
+    sweep = {
+        **SWEEP,
+        "budget": {"trials": 3},
+        "fidelity": {"min": 1, "max": 3, "eta": 3, "scheduler": "asha_promotion"},
+    }
+    (tmp_path / "sweep.yaml").write_text(json.dumps(sweep))
+    proc = _launch(tmp_path, url, EPOCH_SLEEP="0")
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out
+    trials = th.Experiment.load("resume", storage=url).get_trials()
+    assert len(trials) == 3 and all(t.attempt == 0 for t in trials), out
+    resumed = 0
+    for t in trials:
+        steps = [r.step for r in t.reports]
+        assert steps == list(range(1, len(steps) + 1)), (t, out)  # one curve, no gap
+        log = (tmp_path / "runs" / "resume" / str(t.id) / "epochs.log").read_text().split()
+        epochs = [int(x) for x in log if x != "run"]
+        assert epochs == list(range(1, len(epochs) + 1)), (t.number, log)  # never retrained
+        resumed += log.count("run") > 1
+    assert resumed >= 1, out
+    assert max(len(t.reports) for t in trials) == 3  # paused at rung 1, promoted to 3
