@@ -201,9 +201,11 @@ def _tree_size(path: Path) -> int:
 
 
 def _safe(name: str) -> str:
-    from tunehooks.launch.process import safe_name
-
-    return safe_name(name)
+    """``tunehooks.launch.process.safe_name`` (the run folders' name), without importing
+    the launcher (a second of imports) into every training process."""
+    out = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    out = re.sub(r"^\.+", lambda m: "_" * len(m.group(0)), out)
+    return out[:200] or "experiment"
 
 
 def checkpoint_root(

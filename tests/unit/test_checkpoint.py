@@ -55,3 +55,11 @@ def test_disk_usage_counts_the_runs_folder(tmp_path) -> None:
     c.commit(1)
     n, size, where = disk_usage("e", [5, 6], runs_dir=tmp_path / "runs", env={})
     assert n == 1 and size >= 100 and where == tmp_path / "runs" / "e"
+
+
+def test_experiment_folders_are_named_as_the_launchers_run_folders() -> None:
+    from tunehooks.checkpoint import _safe
+    from tunehooks.launch.process import safe_name
+
+    for name in ["digits mlp/v2", "..", ".hidden", "", "a" * 300, "ok-1.2_x"]:
+        assert _safe(name) == safe_name(name)
