@@ -193,3 +193,54 @@ def test_a_promotion_sweep_through_launch_resumes_paused_trials(tmp_path: Path) 
         resumed += log.count("run") > 1
     assert resumed >= 1, out
     assert max(len(t.reports) for t in trials) == 3  # paused at rung 1, promoted to 3
+
+
+PLAIN = """
+import json, os, time
+from pathlib import Path
+
+from tunehooks.integrations.torch import tune_loop
+
+
+class Counter:  # any object with save(folder) and load(folder) is a state
+    value = 0
+
+    def save(self, folder):
+        (Path(folder) / "counter.json").write_text(json.dumps(self.value))
+
+    def load(self, folder):
+        self.value = json.loads((Path(folder) / "counter.json").read_text())
+
+
+state = Counter()
+with tune_loop(monitor="y", state=state) as loop:
+    with open(Path(os.environ["TUNEHOOKS_RUN_DIR"]) / "epochs.log", "a") as f:
+        f.write("run\\n")
+    for epoch in loop.epochs(max_epochs=8):
+        state.value += epoch
+        with open(Path(os.environ["TUNEHOOKS_RUN_DIR"]) / "epochs.log", "a") as f:
+            f.write(f"{epoch}\\n")
+        loop.report(epoch, {"y": state.value})
+        time.sleep(0.4)
+"""
+
+
+def test_sigterm_ends_a_plain_loop_and_its_checkpoint_makes_it_resume(tmp_path: Path) -> None:
+    url = _setup(tmp_path)
+    (tmp_path / "train.py").write_text(textwrap.dedent(PLAIN))
+    sweep = {**SWEEP, "metric": {"name": "y", "goal": "maximize"}}
+    (tmp_path / "sweep.yaml").write_text(json.dumps(sweep))
+    first = _launch(tmp_path, url)
+    _wait_for_reports(url, 3, first)
+    first.send_signal(signal.SIGTERM)  # the program dies of it: no handler, no exception
+    out, _ = first.communicate(timeout=120)
+    (trial,) = th.Experiment.load("resume", storage=url).get_trials()
+    assert trial.state is th.TrialState.PAUSED and trial.interrupted, (trial, out)
+    again = _launch(tmp_path, url)
+    out, _ = again.communicate(timeout=120)
+    (trial,) = th.Experiment.load("resume", storage=url).get_trials()
+    assert trial.state is th.TrialState.COMPLETED, (trial, out)
+    assert [r.step for r in trial.reports] == list(range(1, 9))
+    assert trial.values["y"] == sum(range(1, 9))  # the counter continued from its checkpoint
+    log = next((tmp_path / "runs").rglob("epochs.log")).read_text().split()
+    assert log.count("run") == 2 and log.count("1") == 1, log
