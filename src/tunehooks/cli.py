@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -77,8 +78,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     if rows:
         head = ["#", "state", "steps", *(["task"] if with_tasks else []), *metric_names]
         print(table(rows, [*head, "params", "curve", "error"]))
+    _print_checkpoints(exp, [t.id for t in trials], Path(args.runs_dir))
     _print_best(exp)
     return 0
+
+
+def _print_checkpoints(exp: Experiment, trial_ids: list[int], runs_dir: Path) -> None:
+    from tunehooks.checkpoint import disk_usage
+
+    n, size, where = disk_usage(exp.name, trial_ids, runs_dir=runs_dir)
+    if n:
+        print(f"checkpoints: {n} trial{'s' if n != 1 else ''}, {size / 1e6:.1f} MB in {where}")
 
 
 def _print_best(exp: Experiment) -> None:
@@ -305,6 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="trials, their states and the best so far")
     p.add_argument("experiment", nargs="?", help="experiment name (optional if only one)")
     p.add_argument("--last", type=int, default=0, help="show only the last N trials")
+    p.add_argument(
+        "--runs-dir",
+        default="runs",
+        help="where `tunehooks launch` wrote the trials' runs (their checkpoints' size is shown)",
+    )
     _storage_arg(p)
     p.set_defaults(func=cmd_status)
 

@@ -315,6 +315,9 @@ class Experiment:
         return None if record is None else Trial(self, record)
 
     def _propose(self, history: Sequence[TrialRecord]) -> Suggestion | None:
+        for t in history:  # an interrupted trial resumes first (its cost is already counted)
+            if t.interrupted:
+                return Suggestion(t.params, t.fidelity, resume=t.id)
         n, cost = self.budget_used(history)
         if self.budget.cost is not None and cost >= self.budget.cost:
             return None

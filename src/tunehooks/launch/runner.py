@@ -46,6 +46,7 @@ from tunehooks.launch.process import ENV_RUN_DIR, TrialProcess, safe_name, trial
 from tunehooks.launch.progress import LogProgress, ProgressSink, SweepStats, sweep_stats
 from tunehooks.launch.recovery import (
     end_leftover_processes,
+    pause_if_resumable,
     reclaim_stale_trials,
     write_process_file,
 )
@@ -483,6 +484,11 @@ class Launcher:
     def _interrupted(self, p: RunningTrial, reason: str) -> None:
         if p.trial.refresh().state is not TrialState.RUNNING:
             return
+        if pause_if_resumable(self.exp, p.trial.id, reason, runs_dir=self.runs_dir) is not None:
+            self.progress.event(
+                f"trial {p.trial.number} interrupted; it resumes from its checkpoint"
+            )
+            return
         try:
             p.trial.fail(reason)
         except TrialStateError:
@@ -546,6 +552,7 @@ class Launcher:
                 retries=self.sweep.retries,
                 own=self.worker_id,
                 by_heartbeat=not after_outage,
+                runs_dir=self.runs_dir,
             )
         except StorageUnavailableError as e:
             self._guard.failed(e.cause)
