@@ -239,9 +239,13 @@ def cmd_launch(args: argparse.Namespace) -> int:
         runs_dir=args.runs_dir,
         progress=progress,
         retry_failed=args.retry_failed,
+        executor=args.executor,
+        address=args.address,
     )
     try:
         result = launcher.run()
+    except ModuleNotFoundError as e:  # an optional extra (the executor ray's)
+        raise CLIError(str(e)) from None
     except StorageUnavailableError as e:  # the database stayed away: not the user's input
         print(f"tunehooks launch: error: {e}", file=sys.stderr)
         return 1
@@ -391,6 +395,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", default="runs", help="trial logs go to RUNS_DIR/<experiment>/<id>")
     p.add_argument(
         "--retry-failed", action="store_true", help="run the failed trials again (after a fix)"
+    )
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default=None,
+        help="where trials run: processes of this machine, or a Ray cluster (default: sweep)",
+    )
+    p.add_argument(
+        "--address", default=None, help="--executor ray: the cluster (auto, ray://host:10001)"
     )
     _storage_arg(p)
     p.set_defaults(func=cmd_launch)

@@ -583,6 +583,34 @@ class Experiment:
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, method={self.method.value}, storage={self.storage.shown_url!r})"
 
+    # -- what a launcher uses (tunehooks.launch) -------------------------------------------
+    def flush(self) -> None:
+        """Write every report waiting in memory now."""
+        self._flush_all()
+
+    def heartbeat(self, trial_ids: Sequence[int]) -> None:
+        """Note that the workers of ``trial_ids`` are alive (see ``tunehooks.launch.recovery``)."""
+        self.storage.heartbeat(trial_ids)
+
+    def requeue(self, trial_id: int) -> TrialRecord:
+        """Queue a new attempt of a FAILED trial; it runs before any new suggestion."""
+        return self.storage.requeue(trial_id)
+
+    def count_trials(self) -> dict[TrialState, int]:
+        """How many trials are in each state."""
+        return self.storage.count_trials(self.id)
+
+    def report_failure(self, trial_id: int) -> str | None:
+        """Why reports of ``trial_id`` wait in memory (the database is unavailable), else ``None``."""
+        buf = self._buffers.get(trial_id)
+        return None if buf is None or buf.failing_since is None else buf.failure
+
+    def drop_waiting_reports(self) -> int:
+        """Forget the reports waiting in memory (they cannot be written); return how many."""
+        n = sum(len(b.pending) for b in self._buffers.values())
+        self._buffers.clear()
+        return n
+
 
 def new_seed() -> int:
     """A random seed for an experiment created without one (from the OS's entropy)."""

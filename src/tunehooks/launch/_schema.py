@@ -82,8 +82,11 @@ class BudgetSpec(_Spec):
 
 class ResourcesSpec(_Spec):
     workers: int | None = None
-    gpus_per_trial: int = 1
+    gpus_per_trial: int | float = 1  # a fraction shares a GPU: 0.5 runs two trials on one
     devices: list[int | str] | None = None
+    executor: str | None = None  # local, or ray: trials placed on a Ray cluster
+    cpus_per_trial: int | float = 1  # the executor ray's num_cpus
+    memory_gb: int | float | None = None  # the executor ray's memory
 
 
 class TaskSpec(_Spec):

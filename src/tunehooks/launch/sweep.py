@@ -75,7 +75,7 @@ class Sweep:
     program: str | None = None
     storage: str | None = None
     workers: int | None = None
-    gpus_per_trial: int = 1
+    gpus_per_trial: float = 1
     devices: tuple[str, ...] | None = None
     failure: FailurePolicy = field(default_factory=FailurePolicy)
     enqueue: tuple[Mapping[str, Any], ...] = ()
@@ -97,6 +97,10 @@ class Sweep:
         except ValueError:
             raise SweepError(f"--trials: a positive whole number (got {trials!r})") from None
         return replace(self, budget=budget)
+
+    executor: str = "local"
+    cpus_per_trial: float = 1.0
+    memory_gb: float | None = None
 
     @property
     def retries(self) -> int:
@@ -314,4 +318,7 @@ def _normalize(
         clients=prepared.clients,
         open_rungs=open_rungs,
         templates=templates_of(spec, path),
+        executor=res.executor or "local",
+        cpus_per_trial=float(res.cpus_per_trial),
+        memory_gb=None if res.memory_gb is None else float(res.memory_gb),
     )
