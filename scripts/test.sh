@@ -13,7 +13,7 @@ echo "== lint: ruff, mypy"
 
 if [ -d tests/mxnet ]; then
   echo "== MXNet tests (.venv-mxnet)"
-  .venv-mxnet/bin/python -m pytest -q -p no:cacheprovider tests/mxnet
+  .venv-mxnet/bin/python -m pytest -q -p no:cacheprovider --run-slow tests/mxnet
 fi
 
 echo "== Ray cluster tests (two nodes, in a network namespace with only loopback)"
@@ -24,4 +24,4 @@ else
 fi
 
 echo "== tests (.venv)"
-.venv/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/mxnet --ignore=tests/ray tests "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider --run-slow --ignore=tests/mxnet --ignore=tests/ray tests "$@"

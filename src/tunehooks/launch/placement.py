@@ -97,7 +97,7 @@ def on_ray(
         memory_gb=sweep.memory_gb,
     )
     nodes = cluster.nodes()
-    if nodes > 1 and exp.storage.dialect == "sqlite":
+    if nodes > 1 and exp.storage.url.startswith("sqlite"):
         raise SweepError(
             f"storage: {exp.storage.shown_url} is a file of this machine, but the Ray "
             f"cluster has {nodes} nodes whose trials write to it; give a PostgreSQL URL "

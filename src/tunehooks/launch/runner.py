@@ -40,6 +40,7 @@ from tunehooks.experiment import Experiment
 from tunehooks.launch._loop import Every, LoopState, install_stop_handlers
 from tunehooks.launch._schema import SweepError
 from tunehooks.launch.asker import Asked, Asker, in_memory_url
+from tunehooks.launch.checks import program_problem
 from tunehooks.launch.devices import Slot
 from tunehooks.launch.ending import nothing_to_run, requeue_failed
 from tunehooks.launch.executors import Executor
@@ -50,7 +51,7 @@ from tunehooks.launch.placement import cluster_capacity, on_ray, on_this_machine
 from tunehooks.launch.policy import CONFIG_PREFIX
 from tunehooks.launch.process import ENV_RUN_DIR, safe_name
 from tunehooks.launch.progress import LogProgress, ProgressSink, SweepStats, sweep_stats
-from tunehooks.launch.recovery import reclaim_and_say
+from tunehooks.launch.recovery import pause_if_resumable, reclaim_and_say
 from tunehooks.launch.starting import prepare_start
 from tunehooks.launch.sweep import MAX_WORKERS
 from tunehooks.storage import StorageUnavailableError
@@ -152,7 +153,9 @@ class Launcher:
         """Run trials until the budget is spent (or a stop signal, or too many failures);
         return the totals. Raises :class:`~tunehooks.storage.StorageUnavailableError`
         when the database stayed unavailable for ``storage_timeout`` seconds."""
-        self._check_program()
+        problem = program_problem(self.sweep, self.cwd)
+        if problem is not None:
+            raise SweepError(problem)
         exp = self.sweep.open_experiment(storage=self.storage, scheduler=self.scheduler)
         self.exp = exp
         self._judge = TrialJudge(exp, self.sweep, self.progress.event, lambda: len(self._running))
@@ -170,16 +173,6 @@ class Launcher:
             exp.storage.retry_timeout = saved_timeout
             if twin is not None:
                 twin.storage.close()
-
-    def _check_program(self) -> None:
-        program = self.sweep.program_path
-        uses_program = any("${program}" in c for c in self.sweep.command)
-        where = program if self.cwd is None or program is None else os.path.join(self.cwd, program)
-        if program is not None and uses_program and not os.path.exists(str(where)):
-            raise SweepError(
-                f"program: {program!r} not found (a relative program is looked up from the "
-                "sweep file's folder)"
-            )
 
     def _run(self) -> LaunchResult:
         self._reclaim()
@@ -451,6 +444,8 @@ class Launcher:
         self._started += 1
         params = json.dumps(trial.params, default=str)
         fid = "" if trial.fidelity is None else f" fidelity={trial.fidelity:g}"
+        if start.task:  # tasks keep their names
+            fid = f" task={start.task}"
         self.progress.event(f"trial {trial.number} started on {slot.describe()}{fid}: {params}")
         return True
 
@@ -574,6 +569,11 @@ class Launcher:
     def _interrupted(self, p: RunningTrial, reason: str) -> None:
         if p.trial.refresh().state is not TrialState.RUNNING:
             return
+        if pause_if_resumable(self.exp, p.trial.id, reason, runs_dir=self.runs_dir) is not None:
+            self.progress.event(
+                f"trial {p.trial.number} interrupted; it resumes from its checkpoint"
+            )
+            return
         try:
             p.trial.fail(reason)
         except TrialStateError:
@@ -628,7 +628,7 @@ class Launcher:
                 retries=self.sweep.retries,
                 own=self.worker_id,
                 by_heartbeat=not after_outage,
-                runs=self.runs_dir / safe_name(self.exp.name),
+                runs_dir=self.runs_dir,
                 grace=min(self.stop_grace, 5.0),
                 say=self.progress.event,
             )

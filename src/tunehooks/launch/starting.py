@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tunehooks.launch.clients import client_env
 from tunehooks.launch.devices import Slot
 from tunehooks.launch.macros import MacroContext, expand_command
 from tunehooks.launch.process import safe_name, trial_env
@@ -33,6 +34,7 @@ class TrialStart:
     argv: list[str]
     env: dict[str, str]
     run_dir: Path
+    task: str | None = None
 
 
 def prepare_start(
@@ -50,7 +52,9 @@ def prepare_start(
     run_dir = runs_dir / safe_name(exp.name) / str(trial.id)
     run_dir.mkdir(parents=True, exist_ok=True)
     params_file = run_dir / "params.json"
-    params_file.write_text(json.dumps(trial.params, indent=1, sort_keys=True))
+    params_file.write_text(
+        json.dumps(sweep.layout.program_params(trial.params), indent=1, sort_keys=True)
+    )
     task = None if sweep.fidelity is None else sweep.fidelity.task(trial.fidelity)
     ctx = MacroContext(
         params=trial.params,
@@ -62,6 +66,7 @@ def prepare_start(
         task=None if task is None else task.name,
         run_dir=str(run_dir),
         args_json_file=str(params_file),
+        layout=sweep.layout,
     )
     argv = expand_command(sweep.command, ctx)
     env = trial_env(
@@ -74,7 +79,8 @@ def prepare_start(
         hide_gpus=hide_gpus,
         pci_order=pci_order,
     )
+    env.update(client_env(sweep, env, trial.params, run_dir, ctx.task))
     (run_dir / "command.json").write_text(
         json.dumps({"argv": argv, "slot": slot.describe(), "trial": trial.number}, indent=1)
     )
-    return TrialStart(argv, env, run_dir)
+    return TrialStart(argv, env, run_dir, ctx.task)
