@@ -18,7 +18,7 @@ fi
 
 echo "== Ray cluster tests (two nodes, in a network namespace with only loopback)"
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
-  unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m pytest -q -p no:cacheprovider tests/ray'
+  unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m pytest -q -p no:cacheprovider --run-slow tests/ray'
 else
   echo "skipped: a network namespace (unshare -n) needs root; the Ray tests need it"
 fi

@@ -27,7 +27,13 @@ __all__ = ["Asked", "Asker", "in_memory_url"]
 @dataclass(frozen=True)
 class Asked:
     """The answer to one ask: the slot it was for, the trial (``None``: the budget is
-    spent) or the error the ask raised (re-raised by the loop)."""
+    spent) or the error the ask raised (re-raised by the loop).
+
+    Example:
+        >>> from tunehooks.launch.devices import Slot
+        >>> Asked(Slot(0), None).trial is None
+        True
+    """
 
     slot: Slot
     trial: Trial | None

@@ -64,7 +64,12 @@ class Slot:
 class Detected:
     """The GPUs found: what goes in ``CUDA_VISIBLE_DEVICES`` for each, whether the
     indices are ``nvidia-smi``'s (then trials get ``CUDA_DEVICE_ORDER=PCI_BUS_ID``),
-    and a note to show at start."""
+    and a note to show at start.
+
+    Example:
+        >>> detect_devices({"CUDA_VISIBLE_DEVICES": "0,-1,1"}).gpus
+        ('0',)
+    """
 
     gpus: tuple[str, ...] = ()
     pci_order: bool = False

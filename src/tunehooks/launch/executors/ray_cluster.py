@@ -117,7 +117,14 @@ class TrialActor:
 
 
 class RayTrial:
-    """The launcher's handle on one trial actor (a :class:`TrialHandle`)."""
+    """The launcher's handle on one trial actor (a :class:`TrialHandle`).
+
+    Example:
+        >>> from pathlib import Path
+        >>> h = RayTrial(actor=None, run_dir=Path("runs/e/1"))
+        >>> h.update(["tunehooks: {}"], 0, ""); h.read_lines(), h.poll(), h.eof
+        (['tunehooks: {}'], 0, True)
+    """
 
     def __init__(self, actor: Any, run_dir: Path) -> None:
         self.actor = actor
