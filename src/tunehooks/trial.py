@@ -156,11 +156,14 @@ class TrialRecord:
 
 
 class TrialSink(Protocol):
-    """What a :class:`Trial` handle needs from its experiment."""
+    """What a :class:`Trial` handle needs from its experiment (an
+    :class:`~tunehooks.Experiment` is one; see :mod:`tunehooks.reporting`)."""
 
-    def _report(self, record: TrialRecord, step: int, metrics: Mapping[str, float]) -> Decision: ...
+    def report_trial(
+        self, record: TrialRecord, step: int, metrics: Mapping[str, float]
+    ) -> Decision: ...
 
-    def _finish(
+    def finish_trial(
         self,
         trial_id: int,
         state: TrialState,
@@ -170,7 +173,7 @@ class TrialSink(Protocol):
         known: TrialRecord | None = None,
     ) -> TrialRecord: ...
 
-    def _record(self, trial_id: int) -> TrialRecord: ...
+    def read_trial(self, trial_id: int) -> TrialRecord: ...
 
 
 CONFIG_ERROR_PREFIX = "configuration error: "
@@ -342,7 +345,7 @@ class Trial:
 
     def refresh(self) -> TrialRecord:
         """Re-read the trial from storage."""
-        self._record = self._sink._record(self.id)
+        self._record = self._sink.read_trial(self.id)
         return self._record
 
     # -- what the training code does ------------------------------------------------
@@ -351,8 +354,9 @@ class Trial:
 
         Reports are written in batches: at every decision point, once the
         oldest waiting one is ``exp.report_interval`` seconds old, and with the
-        trial's end (see :mod:`tunehooks.report_buffer`). A non-finite value of an optimized metric fails the trial (its state
-        becomes FAILED, the error says which metric and step) and returns STOP.
+        trial's end (see :mod:`tunehooks.report_buffer`). A non-finite value of any metric fails the
+        trial (its state becomes FAILED, the error says which metric and step) and
+        returns STOP.
         """
         return self._report_floats(step, _clean_metrics(metrics))
 
@@ -363,7 +367,7 @@ class Trial:
             raise TrialStateError(
                 f"trial {self.number} is already {self.state.value}; it accepts no more reports"
             )
-        decision = self._sink._report(self._record, checked, metrics)
+        decision = self._sink.report_trial(self._record, checked, metrics)
         if decision is Decision.STOP:
             self._should_stop = True
             self.refresh()
@@ -376,7 +380,7 @@ class Trial:
         non-finite optimized metric makes the trial FAILED instead.
         """
         clean = _clean_metrics(values) if values is not None else None
-        self._record = self._sink._finish(
+        self._record = self._sink.finish_trial(
             self.id, TrialState.COMPLETED, clean, None, known=self._record
         )
         return self._record
@@ -387,7 +391,7 @@ class Trial:
         Under a promotion scheduler (one that resumes trials) the trial becomes
         PAUSED instead: stopped at its rung, to be resumed if it is promoted.
         """
-        self._record = self._sink._finish(
+        self._record = self._sink.finish_trial(
             self.id, TrialState.PRUNED, None, None, known=self._record
         )
         return self._record
@@ -396,7 +400,7 @@ class Trial:
         """Stop this run to be resumed later: the trial becomes PAUSED (marked interrupted,
         its reports kept) and the next ask of its experiment resumes it, from its last
         checkpoint when it has one. What SIGTERM, Ctrl-C or a vanished worker leads to."""
-        self._record = self._sink._finish(
+        self._record = self._sink.finish_trial(
             self.id, TrialState.PAUSED, None, INTERRUPTED_PREFIX + reason, known=self._record
         )
         return self._record
@@ -404,7 +408,7 @@ class Trial:
     def fail(self, error: BaseException | str | None = None) -> TrialRecord:
         """Finish the trial as FAILED, keeping ``error``'s text."""
         text = _error_text(error)
-        self._record = self._sink._finish(
+        self._record = self._sink.finish_trial(
             self.id, TrialState.FAILED, None, text, known=self._record
         )
         return self._record
@@ -419,7 +423,3 @@ def _error_text(error: BaseException | str | None) -> str:
     if isinstance(error, BaseException):
         return f"{type(error).__name__}: {error}"
     return str(error)
-
-
-def is_finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))

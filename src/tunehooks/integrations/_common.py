@@ -33,6 +33,7 @@ from tunehooks.integrations._resume import (
     interruption_text,
     is_interruption,
 )
+from tunehooks.reporting import first_non_finite  # re-exported: the one rule's test
 from tunehooks.trial import (
     Decision,
     Trial,
@@ -178,14 +179,6 @@ def check_monitor(monitor: Sequence[str], metrics: Mapping[str, float], *, where
         )
 
 
-def first_non_finite(metrics: Mapping[str, float]) -> tuple[str, float] | None:
-    """The first NaN or infinite metric, or None when all are finite."""
-    for name, value in metrics.items():
-        if not math.isfinite(value):
-            return name, value
-    return None
-
-
 def end_state(
     *, finished: bool, stopped_by_scheduler: bool, error: BaseException | None
 ) -> TrialState | None:
@@ -320,15 +313,7 @@ class Reporter:
             return Decision.STOP if self.trial.should_stop else Decision.CONTINUE
         if self.trial.is_finished:
             return Decision.STOP
-        bad = first_non_finite(values)
-        if bad is not None:
-            name, value = bad
-            self.trial.fail(
-                f"metric {name!r} is {value} at step {step}: the training diverged "
-                "(try a smaller learning rate); the trial is FAILED and the next one runs"
-            )
-            return Decision.STOP
-        try:
+        try:  # a non-finite value fails the trial (tunehooks.reporting's one rule)
             decision = self.trial._report_floats(step, values)
         except TrialStateError:  # finished elsewhere (e.g. reclaimed by a launcher): stop
             self.trial.refresh()

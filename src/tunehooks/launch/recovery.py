@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ __all__ = [
     "leftover_processes",
     "local_worker_is_dead",
     "pause_if_resumable",
+    "reclaim_and_say",
     "reclaim_stale_trials",
     "write_process_file",
 ]
@@ -149,6 +151,48 @@ def pause_if_resumable(
         return exp.tell(trial_id, state=TrialState.PAUSED, error=INTERRUPTED_PREFIX + reason)
     except TrialStateError:
         return None
+
+
+def reclaim_and_say(
+    exp: Experiment,
+    *,
+    stale_after: float,
+    retries: int,
+    own: str,
+    by_heartbeat: bool,
+    runs_dir: Path,
+    grace: float,
+    say: Callable[[str], None],
+) -> int:
+    """:func:`reclaim_stale_trials`, then end the processes of this host still running for
+    them (in ``runs_dir/<experiment>/<trial id>/``) and say each; return how many were
+    reclaimed (a trial with a checkpoint is PAUSED, to resume from it)."""
+    from tunehooks.launch.process import safe_name
+
+    found = reclaim_stale_trials(
+        exp,
+        stale_after=stale_after,
+        retries=retries,
+        own=own,
+        by_heartbeat=by_heartbeat,
+        runs_dir=runs_dir,
+    )
+    runs = runs_dir / safe_name(exp.name)
+    for r in found:
+        left = end_leftover_processes(runs / str(r.trial.id), grace=grace)
+        if left:
+            say(
+                f"trial {r.trial.number}: {len(left)} of its old processes were still "
+                f"running (pids {', '.join(map(str, left[:5]))}); ended them before a new "
+                "copy starts"
+            )
+        again = (
+            f"; queued again as trial {r.retry.number}"
+            if r.retry is not None and r.retry.id != r.trial.id
+            else ""
+        )
+        say(f"trial {r.trial.number} reclaimed ({r.reason}){again}")
+    return len(found)
 
 
 def write_process_file(run_dir: Path, pid: int) -> None:
