@@ -14,10 +14,9 @@ from tunehooks import _ranks, _trainings, asking, budgets, reporting
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Budget, Metric, optimized_metrics, validate_metrics
 from tunehooks.optimizers import Method, Optimizer, make_optimizer
-from tunehooks.optimizers.base import DEFAULT_CONTINUE_CHANCE
 from tunehooks.report_buffer import DEFAULT_REPORT_INTERVAL, ReportBuffer
 from tunehooks.scheduler_config import rebuild_scheduler, scheduler_spec
-from tunehooks.schedulers import ModelGuidedScheduler, Scheduler, make_scheduler
+from tunehooks.schedulers import Scheduler, as_scheduler, make_scheduler
 from tunehooks.space import SearchSpace
 from tunehooks.storage import DuplicateExperimentError, open_storage
 from tunehooks.storage._retry import DEFAULT_RETRY_TIMEOUT
@@ -98,7 +97,7 @@ class Experiment:
         fid = config.get("fidelity")
         self.fidelity = Fidelity.from_dict(fid) if fid else None
         self._optimizer: Optimizer | None = None
-        self._scheduler: Scheduler | None = scheduler
+        self._scheduler: Scheduler | None = None if scheduler is None else as_scheduler(scheduler)
         self._buffers: dict[int, ReportBuffer] = {}
         self._objectives = tuple(m.name for m in optimized_metrics(self.metrics))
         weakref.finalize(self, reporting.write_at_exit, self._buffers, storage)
@@ -259,6 +258,7 @@ class Experiment:
                 seed=self.seed,
                 options=self.config.get("optimizer_options"),
                 fidelity=self.fidelity,
+                scheduler=self.scheduler,
             )
         return self._optimizer
 
@@ -269,36 +269,38 @@ class Experiment:
         ``fidelity`` (see :mod:`tunehooks.scheduler_config`)."""
         if self._scheduler is None:
             spec = self.config.get("scheduler")
+            rebuilt = None
             if spec:
-                self._scheduler = rebuild_scheduler(
+                rebuilt = rebuild_scheduler(
                     spec,
                     fidelity=self.fidelity,
                     metrics=self.metrics,
                     seed=self.seed,
                     experiment=self.name,
                 )
+            if rebuilt is not None:  # a duck-typed rule gets the protocol's defaults
+                self._scheduler = as_scheduler(rebuilt)
         if self._scheduler is None:
             self._scheduler = self._default_scheduler()
         return self._scheduler
 
     def _default_scheduler(self) -> Scheduler:
-        """The scheduler ``fidelity`` selects; with the multi-fidelity optimizer, a rung
-        rule's STOP is checked with the model first (:class:`ModelGuidedScheduler`)."""
-        base = make_scheduler(self.fidelity, self.metrics, seed=self.seed)
-        if not getattr(base, "needs_history", True):
-            return base
-        if self.method is not Method.BAYES:
-            return base
+        """The scheduler ``fidelity`` selects; with the Bayesian optimizer, a rung rule's
+        STOP is checked with the model first (the model-guided scheduler)."""
         options = self.config.get("optimizer_options") or {}
-        min_chance = float(options.get("continue_chance", DEFAULT_CONTINUE_CHANCE))
-        if min_chance <= 0:
-            return base
-        # the optimizer (and torch) is only built once a rung rule says STOP
-        return ModelGuidedScheduler(base, self._chance_to_win, min_chance=min_chance)
+        settings: dict[str, Any] = {}
+        if "continue_chance" in options:  # deprecated there: the scheduler's setting
+            settings["continue_chance"] = options["continue_chance"]
+        return make_scheduler(
+            self.fidelity,
+            self.metrics,
+            seed=self.seed,
+            settings=settings,
+            judge=self._chance_to_win if self.method is Method.BAYES else None,
+        )
 
     def _chance_to_win(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> float | None:
-        judge = getattr(self.optimizer, "chance_to_win", None)  # the multi-fidelity optimizer's
-        chance = None if judge is None else judge(trial, history)
+        chance = self.optimizer.chance_to_win(trial, history)
         return None if chance is None else float(chance)
 
     @property
@@ -319,21 +321,16 @@ class Experiment:
         if self.budget.cost is not None and cost >= self.budget.cost:
             return None
         more = self.budget.trials is None or n < self.budget.trials
-        promote = getattr(self.scheduler, "promote", None)  # promotion schedulers resume
-        if promote is not None:
-            promotion = promote(history, more_trials=more)
-            if promotion is not None:
-                return Suggestion(promotion.params, promotion.fidelity, resume=promotion.id)
+        promotion = self.scheduler.promote(history, more_trials=more)
+        if promotion is not None:  # a pausing scheduler resumes a trial
+            return Suggestion(promotion.params, promotion.fidelity, resume=promotion.id)
         if not more:
             return None
         suggestion = self.optimizer.suggest(history)
         if suggestion is None:
             return None
         if suggestion.fidelity is None and self.fidelity is not None:
-            fid = self.scheduler.new_trial_fidelity(history)
-            suggestion = Suggestion(
-                suggestion.params, fid if fid is not None else self.fidelity.max
-            )
+            suggestion = Suggestion(suggestion.params, self.fidelity.max)
         return suggestion
 
     def trials(self, *, worker_id: str | None = None) -> Iterator[Trial]:

@@ -121,10 +121,7 @@ def report_trial(
         finish_trial(exp, trial_id, TrialState.FAILED, None, diverged(*bad, step))
         return Decision.STOP
     sched = exp.scheduler
-    decides = getattr(sched, "decides", None)  # optional: skip the history load
-    if not getattr(sched, "needs_history", True) or (
-        decides is not None and not decides(buf.trial_number, step, previous)
-    ):
+    if not sched.needs_history or not sched.decides(buf.trial_number, step, previous):
         if buf.is_due(exp.report_interval):
             write_soon(exp, trial_id, buf)
         return Decision.CONTINUE
@@ -195,7 +192,7 @@ def finish_trial(
 ) -> TrialRecord:
     """Finish the trial; ``known`` is the handle's snapshot of it (nothing is read back
     when every report went through this process)."""
-    if state is TrialState.PRUNED and getattr(exp.scheduler, "pauses", False):
+    if state is TrialState.PRUNED and exp.scheduler.pauses:
         state = TrialState.PAUSED  # stopped at a rung: a promotion may resume it
     buf = exp._buffers.pop(trial_id, None)
     waiting = buf.take() if buf is not None else []  # written with the trial's end

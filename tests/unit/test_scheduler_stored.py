@@ -40,7 +40,8 @@ TRIAL = textwrap.dedent(
             break
     else:
         trial.complete()
-    print(type(exp.scheduler).__name__, trial.refresh().state.value, trial.record.last_step)
+    rule = getattr(exp.scheduler, "inner", exp.scheduler)  # a duck-typed rule is wrapped
+    print(type(rule).__name__, trial.refresh().state.value, trial.record.last_step)
     """
 )
 
