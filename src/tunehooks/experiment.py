@@ -269,7 +269,6 @@ class Experiment:
         ``fidelity`` (see :mod:`tunehooks.scheduler_config`)."""
         if self._scheduler is None:
             spec = self.config.get("scheduler")
-            rebuilt = None
             if spec:
                 rebuilt = rebuild_scheduler(
                     spec,
@@ -278,8 +277,7 @@ class Experiment:
                     seed=self.seed,
                     experiment=self.name,
                 )
-            if rebuilt is not None:  # a duck-typed rule gets the protocol's defaults
-                self._scheduler = as_scheduler(rebuilt)
+                self._scheduler = None if rebuilt is None else as_scheduler(rebuilt)
         if self._scheduler is None:
             self._scheduler = self._default_scheduler()
         return self._scheduler
@@ -317,6 +315,9 @@ class Experiment:
         return None if record is None else Trial(self, record)
 
     def _propose(self, history: Sequence[TrialRecord]) -> Suggestion | None:
+        for t in history:  # an interrupted trial resumes first (its cost is already counted)
+            if t.interrupted:
+                return Suggestion(t.params, t.fidelity, resume=t.id)
         n, cost = self.budget_used(history)
         if self.budget.cost is not None and cost >= self.budget.cost:
             return None
@@ -581,6 +582,34 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, method={self.method.value}, storage={self.storage.shown_url!r})"
+
+    # -- what a launcher uses (tunehooks.launch) -------------------------------------------
+    def flush(self) -> None:
+        """Write every report waiting in memory now."""
+        self._flush_all()
+
+    def heartbeat(self, trial_ids: Sequence[int]) -> None:
+        """Note that the workers of ``trial_ids`` are alive (see ``tunehooks.launch.recovery``)."""
+        self.storage.heartbeat(trial_ids)
+
+    def requeue(self, trial_id: int) -> TrialRecord:
+        """Queue a new attempt of a FAILED trial; it runs before any new suggestion."""
+        return self.storage.requeue(trial_id)
+
+    def count_trials(self) -> dict[TrialState, int]:
+        """How many trials are in each state."""
+        return self.storage.count_trials(self.id)
+
+    def report_failure(self, trial_id: int) -> str | None:
+        """Why reports of ``trial_id`` wait in memory (the database is unavailable), else ``None``."""
+        buf = self._buffers.get(trial_id)
+        return None if buf is None or buf.failing_since is None else buf.failure
+
+    def drop_waiting_reports(self) -> int:
+        """Forget the reports waiting in memory (they cannot be written); return how many."""
+        n = sum(len(b.pending) for b in self._buffers.values())
+        self._buffers.clear()
+        return n
 
 
 def new_seed() -> int:

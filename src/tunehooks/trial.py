@@ -15,10 +15,12 @@ import operator
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = [
     "CONFIG_ERROR_PREFIX",
+    "INTERRUPTED_PREFIX",
     "MAX_STEP",
     "Decision",
     "Report",
@@ -140,6 +142,12 @@ class TrialRecord:
         return self.reports[-1].step if self.reports else None
 
     @property
+    def interrupted(self) -> bool:
+        """PAUSED by an interruption (SIGTERM, Ctrl-C, a vanished worker), not at a rung:
+        the next ask resumes it first, from its last checkpoint."""
+        return self.state is TrialState.PAUSED and (self.error or "").startswith(INTERRUPTED_PREFIX)
+
+    @property
     def duration(self) -> float | None:
         if self.started_at is None:
             return None
@@ -172,6 +180,9 @@ CONFIG_ERROR_PREFIX = "configuration error: "
 """How the error of a trial that failed on its configuration starts (the program is not
 there, rejects its arguments, exits without the metric): it would fail again with the
 same settings, so it is never retried and costs nothing of a cost budget."""
+
+INTERRUPTED_PREFIX = "interrupted: "
+"""How the error of a trial PAUSED by an interruption starts (see :attr:`TrialRecord.interrupted`)."""
 
 MAX_STEP = 2**63 - 1
 """The largest step a report may carry (a signed 64-bit integer, SQLite's INTEGER)."""
@@ -264,6 +275,7 @@ class Trial:
         self._record = record
         self._should_stop = False
         self._resumed = record.state is TrialState.RUNNING and bool(record.reports)
+        self._resume_step = record.last_step if self._resumed else None
 
     # -- what the training code reads ------------------------------------------------
     @property
@@ -295,13 +307,32 @@ class Trial:
 
     @property
     def resume_step(self) -> int | None:
-        """The step a resumed trial continues after (its last stored report), else ``None``.
+        """The step a resumed trial continues after (its last stored report when this
+        handle was made), else ``None``.
 
         A promotion scheduler pauses trials at rungs and later resumes the best;
         training code that can restore its state continues from this step, and
         the curve continues at ``resume_step + 1``.
         """
-        return self._record.last_step if self._resumed else None
+        return self._resume_step
+
+    @property
+    def is_resumed(self) -> bool:
+        """True when this run continues a trial that trained before (promoted from PAUSED,
+        or requeued after an interruption); its curve continues after :attr:`resume_step`."""
+        return self._resumed
+
+    @property
+    def checkpoint_dir(self) -> Path | None:
+        """The folder this trial's checkpoints live in (created on the first save), or
+        ``None`` when this process has none: ``$TUNEHOOKS_CHECKPOINT_DIR/<experiment>/<id>``
+        (the sweep's ``checkpoint_dir``), else ``<run dir>/checkpoints`` under
+        ``tunehooks launch``. It outlives the trial's process, so a resumed run (on any
+        host that sees the folder) restores from it; see :mod:`tunehooks.checkpoint`."""
+        from tunehooks.checkpoint import trial_checkpoint_dir
+
+        name = getattr(self._sink, "name", None)
+        return None if not isinstance(name, str) else trial_checkpoint_dir(name, self.id)
 
     @property
     def should_stop(self) -> bool:
@@ -362,6 +393,15 @@ class Trial:
         """
         self._record = self._sink.finish_trial(
             self.id, TrialState.PRUNED, None, None, known=self._record
+        )
+        return self._record
+
+    def interrupt(self, reason: str = "the training was interrupted") -> TrialRecord:
+        """Stop this run to be resumed later: the trial becomes PAUSED (marked interrupted,
+        its reports kept) and the next ask of its experiment resumes it, from its last
+        checkpoint when it has one. What SIGTERM, Ctrl-C or a vanished worker leads to."""
+        self._record = self._sink.finish_trial(
+            self.id, TrialState.PAUSED, None, INTERRUPTED_PREFIX + reason, known=self._record
         )
         return self._record
 

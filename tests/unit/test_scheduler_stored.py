@@ -40,8 +40,7 @@ TRIAL = textwrap.dedent(
             break
     else:
         trial.complete()
-    rule = getattr(exp.scheduler, "inner", exp.scheduler)  # a duck-typed rule is wrapped
-    print(type(rule).__name__, trial.refresh().state.value, trial.record.last_step)
+    print(type(getattr(exp.scheduler, "inner", exp.scheduler)).__name__, trial.refresh().state.value, trial.record.last_step)
     """
 )
 
