@@ -108,7 +108,12 @@ def _whole(env: Mapping[str, str], name: str, default: int, hint: str) -> int:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """One complete save: the step it was taken after and the folder of its files."""
+    """One complete save: the step it was taken after and the folder of its files.
+
+    Example:
+        >>> Checkpoint(3, Path("/runs/7/checkpoints/step-000003")).step
+        3
+    """
 
     step: int
     path: Path
@@ -121,6 +126,16 @@ class TrialCheckpoints:
     ``begin(step)`` returns an empty folder for the framework's files; ``commit(step)``
     marks it complete (its ``checkpoint.json`` is written last, through a rename) and
     deletes older saves. ``latest()`` is the newest complete save, or ``None``.
+
+    Example:
+        >>> import tempfile
+        >>> folder = TrialCheckpoints(Path(tempfile.mkdtemp()))
+        >>> _ = (folder.begin(3) / "weights.bin").write_bytes(b"...")
+        >>> folder.latest() is None  # not committed yet: not a save
+        True
+        >>> folder.commit(3).step, folder.latest().step
+        (3, 3)
+        >>> folder.delete()
     """
 
     def __init__(self, path: Path) -> None:

@@ -1,5 +1,6 @@
-"""A scripted pausing scheduler shared by the checkpoint tests: new trials train to
-``rung`` and pause; the first PAUSED trial is then promoted to ``top``."""
+"""A scripted pausing scheduler shared by the checkpoint tests: new trials (the
+experiment's fidelity, which must not be ``top``) train to ``rung`` and pause; the first
+PAUSED trial is then promoted to ``top``."""
 
 from __future__ import annotations
 
@@ -18,12 +19,9 @@ class PauseThenPromote:
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
         last = trial.reports[-1].step
-        if (trial.fidelity or self.top) <= self.rung and last >= self.rung:
+        if trial.fidelity != self.top and last >= self.rung:  # not promoted yet
             return Decision.STOP
         return Decision.CONTINUE
-
-    def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
-        return float(self.rung)
 
     def promote(self, history: Sequence[TrialRecord], *, more_trials: bool) -> TrialRecord | None:
         for t in history:
@@ -37,6 +35,3 @@ class Never:
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
         return Decision.CONTINUE
-
-    def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
-        return None

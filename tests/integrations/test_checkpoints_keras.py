@@ -23,12 +23,14 @@ def _checkpoint_dir(tmp_path, monkeypatch):
 
 
 def _exp(storage_url: str, name: str, scheduler) -> th.Experiment:
+    # new trials get the maximum; a paused one is promoted to 9 (see PauseThenPromote)
+    top = 10 if isinstance(scheduler, PauseThenPromote) else 9
     return th.Experiment.create(
         name,
         th.SearchSpace({"lr": th.Float(0.005, 0.01)}),
         metrics=[th.Metric("val_accuracy", goal="maximize")],
         budget=th.Budget(trials=1),
-        fidelity=th.Fidelity(min=1, max=9),
+        fidelity=th.Fidelity(min=1, max=top),
         storage=storage_url,
         method="random",
         seed=0,

@@ -289,7 +289,7 @@ def test_ddp_a_paused_trial_resumes_on_every_rank_from_rank0s_checkpoint(
         th.SearchSpace({"lr": th.Float(0.01, 0.05, log=True)}),
         metrics=[th.Metric("val_acc", goal="maximize"), th.Metric("rank", strategy="store")],
         budget=th.Budget(trials=1),
-        fidelity=th.Fidelity(min=1, max=9),
+        fidelity=th.Fidelity(min=1, max=10),  # new trials: 10, paused at 3, promoted to 9
         storage=storage_url,
         method="random",
         seed=0,

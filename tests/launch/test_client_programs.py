@@ -20,10 +20,12 @@ DATA = Path(__file__).parent / "data"
 pytestmark = pytest.mark.slow
 
 
-def _launch(tmp_path: Path, sweep_file: Path, **kw: Any) -> tuple[Any, str, Any]:
+def _launch(
+    tmp_path: Path, sweep_file: Path, db_name: str = "db.sqlite", **kw: Any
+) -> tuple[Any, str, Any]:
     out = io.StringIO()
     sweep = load_sweep(sweep_file)
-    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    db = f"sqlite:///{tmp_path / db_name}"
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("WANDB_")}
     result = Launcher(
         sweep,
@@ -219,8 +221,7 @@ def test_a_rescale_template_and_a_smac_wrapper(tmp_path: Path) -> None:
             }
         )
     )
-    (tmp_path / "db.sqlite").unlink()
-    result, log, exp = _launch(tmp_path, tmp_path / "smac.yaml")
+    result, log, exp = _launch(tmp_path, tmp_path / "smac.yaml", db_name="smac.sqlite")
     assert result.completed == 3, log
     for t in exp.get_trials():
         want = (t.params["x"] - 0.3) ** 2 + t.params["y"]

@@ -26,11 +26,8 @@ class PauseThenPromote:
     pauses = True
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
-        stop = (trial.fidelity or 9) <= 3 and trial.reports[-1].step >= 3
+        stop = trial.fidelity != 9 and trial.reports[-1].step >= 3  # not promoted yet
         return Decision.STOP if stop else Decision.CONTINUE
-
-    def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
-        return 3.0
 
     def promote(self, history: Sequence[TrialRecord], *, more_trials: bool) -> TrialRecord | None:
         paused = [t for t in history if t.state is TrialState.PAUSED]
@@ -43,9 +40,6 @@ class Never:
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
         return Decision.CONTINUE
 
-    def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
-        return None
-
 
 @pytest.fixture(autouse=True)
 def _checkpoint_dir(tmp_path, monkeypatch):
@@ -53,12 +47,14 @@ def _checkpoint_dir(tmp_path, monkeypatch):
 
 
 def _exp(storage_url: str, name: str, scheduler) -> th.Experiment:
+    # new trials get the maximum; a paused one is promoted to 9 (see PauseThenPromote)
+    top = 10 if isinstance(scheduler, PauseThenPromote) else 9
     return th.Experiment.create(
         name,
         th.SearchSpace({"lr": th.Float(0.05, 0.1)}),
         metrics=[th.Metric("val_accuracy", goal="maximize")],
         budget=th.Budget(trials=1),
-        fidelity=th.Fidelity(min=1, max=9),
+        fidelity=th.Fidelity(min=1, max=top),
         storage=storage_url,
         method="random",
         seed=0,

@@ -28,7 +28,15 @@ NULL = "None"
 @dataclass(frozen=True)
 class ParamLayout:
     """``nested``: dotted names are nested groups; ``flag_style``: ``dotted`` or ``wandb``;
-    ``nulls``: the text :data:`NULL` stands for ``None`` (a W&B ``null`` choice)."""
+    ``nulls``: the text :data:`NULL` stands for ``None`` (a W&B ``null`` choice).
+
+    Example:
+        >>> layout = ParamLayout(nested=True, flag_style="wandb")
+        >>> layout.program_params({"optimizer.lr": 0.1, "epochs": 3})
+        {'optimizer': {'lr': 0.1}, 'epochs': 3}
+        >>> layout.flags({"optimizer.lr": 0.1})
+        [('optimizer', {'lr': 0.1})]
+    """
 
     nested: bool = False
     flag_style: str = "dotted"
