@@ -271,8 +271,8 @@ class Experiment:
         """The scheduler ``fidelity`` selects; with the multi-fidelity optimizer, a rung
         rule's STOP is checked with the model first (:class:`ModelGuidedScheduler`)."""
         base = make_scheduler(self.fidelity, self.metrics, seed=self.seed)
-        if not getattr(base, "needs_history", True):
-            return base
+        if not getattr(base, "needs_history", True) or not getattr(base, "second_opinion", True):
+            return base  # (a rule that declines the model's opinion says so)
         if self.method is not Method.BAYES:
             return base
         options = self.config.get("optimizer_options") or {}

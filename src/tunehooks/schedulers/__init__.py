@@ -10,6 +10,7 @@ from tunehooks.metrics import Metric
 from tunehooks.schedulers.asha import ASHAScheduler
 from tunehooks.schedulers.asha_promotion import ASHAPromotionScheduler
 from tunehooks.schedulers.base import NoScheduler, Scheduler
+from tunehooks.schedulers.hedged import HedgedScheduler
 from tunehooks.schedulers.hyperband import HyperbandScheduler
 from tunehooks.schedulers.median import MedianScheduler
 from tunehooks.schedulers.model_guided import ChanceToWin, ModelGuidedScheduler
@@ -19,6 +20,7 @@ __all__ = [
     "ASHAPromotionScheduler",
     "ASHAScheduler",
     "ChanceToWin",
+    "HedgedScheduler",
     "HyperbandScheduler",
     "MedianScheduler",
     "ModelGuidedScheduler",
@@ -48,6 +50,8 @@ def make_scheduler(
         return HyperbandScheduler(fidelity, metrics, seed=seed)
     if fidelity.scheduler is SchedulerKind.ASHA_PROMOTION:
         return ASHAPromotionScheduler(fidelity, metrics, seed=seed)
+    if fidelity.scheduler is SchedulerKind.HEDGED:
+        return HedgedScheduler(fidelity, metrics, seed=seed)
     if fidelity.scheduler is SchedulerKind.PROMOTION:
         return PromotionHyperbandScheduler(fidelity, metrics, seed=seed)
     return MedianScheduler(fidelity, metrics, seed=seed)
