@@ -8,7 +8,7 @@ import pytest
 import tunehooks as th
 from tunehooks.fidelity import Fidelity, Task
 from tunehooks.optimizers import make_optimizer
-from tunehooks.optimizers.multifidelity import MultiFidelityOptimizer, fidelity_observations
+from tunehooks.optimizers.gp import MultiFidelityOptimizer, fidelity_observations
 from tunehooks.simulate import LearningCurves, simulate
 from tunehooks.trial import Report, TrialRecord, TrialState
 
@@ -162,3 +162,14 @@ def test_the_model_rates_a_partial_curve_by_its_chance_to_beat_the_best():
     p_far = opt.chance_to_win(far, [*history, far])
     assert p_near is not None and p_far is not None
     assert p_near > 0.5 > 0.01 > p_far
+
+
+def test_the_old_module_path_still_imports_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    sys.modules.pop("tunehooks.optimizers.multifidelity", None)
+    with pytest.warns(DeprecationWarning, match="tunehooks.optimizers.gp"):
+        old = importlib.import_module("tunehooks.optimizers.multifidelity")
+    assert old.MultiFidelityOptimizer is MultiFidelityOptimizer
+    assert old.fidelity_observations is fidelity_observations

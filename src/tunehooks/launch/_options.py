@@ -36,7 +36,7 @@ def optimizer_class(method: Method, fidelity: Fidelity | None) -> type[Any]:
 
         return GridOptimizer
     if _is_multi(method, fidelity):
-        from tunehooks.optimizers.multifidelity import MultiFidelityOptimizer
+        from tunehooks.optimizers.gp import MultiFidelityOptimizer
 
         return MultiFidelityOptimizer
     from tunehooks.optimizers.gp import GPOptimizer

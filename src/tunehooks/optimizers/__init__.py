@@ -45,7 +45,7 @@ def make_optimizer(
     if fidelity is not None and (
         fidelity.tasks is not None or fidelity.scheduler is not SchedulerKind.NONE
     ):
-        from tunehooks.optimizers.multifidelity import MultiFidelityOptimizer
+        from tunehooks.optimizers.gp import MultiFidelityOptimizer
 
         return MultiFidelityOptimizer(space, metrics, fidelity=fidelity, seed=seed, **opts)
     from tunehooks.optimizers.gp import GPOptimizer

@@ -7,6 +7,8 @@
 * :func:`limited_threads`: caps torch / BLAS threads during an ask, restoring them after.
 * :class:`LogEHVI`, :func:`reference_point`: expected hypervolume improvement (k >= 2).
 * :class:`GPOptimizer`: the optimizer that puts them together.
+* :class:`MultiFidelityOptimizer`: the same GP over (configuration, fidelity), from every
+  intermediate report (``method="bayes"`` with a fidelity that schedules trials).
 
 Only this package imports torch and gpytorch; importing it is done lazily by
 :func:`tunehooks.optimizers.make_optimizer`.
@@ -22,6 +24,7 @@ from tunehooks.optimizers.gp.acquisition import (
 )
 from tunehooks.optimizers.gp.encoding import SpaceEncoder
 from tunehooks.optimizers.gp.model import FittedGP, fit_gp
+from tunehooks.optimizers.gp.multifidelity import MultiFidelityOptimizer, fidelity_observations
 from tunehooks.optimizers.gp.multiobjective import LogEHVI, pareto_rows, reference_point
 from tunehooks.optimizers.gp.optimizer import GPOptimizer, default_n_initial, observations
 from tunehooks.optimizers.gp.threads import limited_threads
@@ -37,9 +40,11 @@ __all__ = [
     "FittedGP",
     "GPOptimizer",
     "LogEHVI",
+    "MultiFidelityOptimizer",
     "SpaceEncoder",
     "chebyshev_scalarize",
     "default_n_initial",
+    "fidelity_observations",
     "fill_failed",
     "fit_gp",
     "limited_threads",
