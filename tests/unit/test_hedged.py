@@ -114,3 +114,29 @@ def test_hedged_through_a_real_experiment():
     for t in trials:  # resumed curves continue at their next step
         assert [r.step for r in t.reports] == list(range(1, len(t.reports) + 1))
     assert res.total_epochs == sum(t.last_step for t in trials) < 12 * epochs
+
+
+def test_it_is_the_default_and_declines_the_models_second_opinion():
+    from tunehooks.fidelity import SchedulerKind
+    from tunehooks.schedulers import ASHAScheduler, ModelGuidedScheduler, make_scheduler
+
+    fid = th.Fidelity(min=1, max=30, eta=3)
+    assert fid.scheduler is SchedulerKind.HEDGED and fid.to_dict()["scheduler"] == "hedged"
+    assert isinstance(make_scheduler(fid, ACC), HedgedScheduler)
+    space = th.SearchSpace({"x": th.Float(0.0, 1.0)})
+
+    def exp(fidelity: Fidelity) -> th.Experiment:
+        return th.Experiment.create(
+            f"default-{fidelity.scheduler.value}",
+            space,
+            metrics=ACC,
+            budget=th.Budget(cost=10),
+            storage="sqlite://",
+            method="bayes",
+            seed=0,
+            fidelity=fidelity,
+        )
+
+    assert isinstance(exp(fid).scheduler, HedgedScheduler)  # used as it is, no judge
+    guided = exp(th.Fidelity(min=1, max=30, eta=3, scheduler="asha")).scheduler
+    assert isinstance(guided, ModelGuidedScheduler) and isinstance(guided.base, ASHAScheduler)

@@ -7,7 +7,7 @@ one line a run in loto.py's format (table, variant, seed, e05, e10; 10**6 when
 never within the cap).
 
 Usage:
-    python bench/multifidelity/select.py --methods a,b --tables t1,t2 [--seeds 5]
+    python bench/multifidelity/compare.py --methods a,b --tables t1,t2 [--seeds 5]
         [--workers 1] [--jsonl runs.jsonl]
 """
 
