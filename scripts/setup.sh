@@ -20,8 +20,13 @@ if [ ! -f .venv/.stamp ] || [ "$(cat .venv/.stamp)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q torch==2.13.0
   .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev,lightning,tensorflow,postgres,analysis,launch,dashboard,migrate,mlflow,tensorboard]"
-  # the transformers.Trainer integration's tests; torch pinned in the same command
-  .venv/bin/python -m pip install -q -c constraints.txt torch==2.13.0 -e ".[transformers]"
+  # the transformers.Trainer integration's and the Ray executor's tests; torch pinned in the same command
+  .venv/bin/python -m pip install -q -c constraints.txt torch==2.13.0 -e ".[transformers,ray]"
+  # W&B and SigOpt programs run by `tunehooks launch` (tests/launch/test_client_programs.py);
+  # sigopt pins urllib3<2 but what the launcher uses of it runs on urllib3 2: no downgrade
+  .venv/bin/python -m pip install -q -c constraints.txt torch==2.13.0 -e ".[wandb]" \
+    "backoff>=1.10,<2" "pypng>=0.0.20" "GitPython>=2" "click>=8"
+  .venv/bin/python -m pip install -q --no-deps "sigopt==8.8.3"
   echo "$want" > .venv/.stamp
 fi
 

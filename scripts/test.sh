@@ -13,8 +13,15 @@ echo "== lint: ruff, mypy"
 
 if [ -d tests/mxnet ]; then
   echo "== MXNet tests (.venv-mxnet)"
-  .venv-mxnet/bin/python -m pytest -q -p no:cacheprovider tests/mxnet
+  .venv-mxnet/bin/python -m pytest -q -p no:cacheprovider --run-slow tests/mxnet
+fi
+
+echo "== Ray cluster tests (two nodes, in a network namespace with only loopback)"
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+  unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m pytest -q -p no:cacheprovider tests/ray'
+else
+  echo "skipped: a network namespace (unshare -n) needs root; the Ray tests need it"
 fi
 
 echo "== tests (.venv)"
-.venv/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/mxnet tests "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider --run-slow --ignore=tests/mxnet --ignore=tests/ray tests "$@"

@@ -152,7 +152,7 @@ class PeerMethod:
 
 def _conform(space: SearchSpace, params: Mapping[str, Any]) -> dict[str, Any]:
     """Clip floats a peer returned a rounding error outside the bounds, then validate."""
-    from tunehooks.space import Float
+    from tunehooks.params import Float
 
     fixed = dict(params)
     for name, p in space.params.items():

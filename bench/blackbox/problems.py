@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from tunehooks.space import Categorical, Float, Int, SearchSpace
+from tunehooks.params import Categorical, Float, Int
+from tunehooks.space import SearchSpace
 
 __all__ = ["PROBLEMS", "Problem"]
 

@@ -22,15 +22,15 @@ if TYPE_CHECKING:
     from tunehooks.fidelity import Fidelity, SchedulerKind
     from tunehooks.metrics import Budget, Goal, Metric, Strategy
     from tunehooks.optimizers.base import Method
-    from tunehooks.space import (
+    from tunehooks.params import (
         Categorical,
         Constant,
         Float,
         Int,
         LinearConstraint,
-        SearchSpace,
         SpaceError,
     )
+    from tunehooks.space import SearchSpace
     from tunehooks.trial import (
         Decision,
         Report,
@@ -45,22 +45,22 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Budget": "tunehooks.metrics",
-    "Categorical": "tunehooks.space",
+    "Categorical": "tunehooks.params",
     "ConfigMismatchError": "tunehooks.experiment",
-    "Constant": "tunehooks.space",
+    "Constant": "tunehooks.params",
     "Decision": "tunehooks.trial",
     "Experiment": "tunehooks.experiment",
     "Fidelity": "tunehooks.fidelity",
-    "Float": "tunehooks.space",
+    "Float": "tunehooks.params",
     "Goal": "tunehooks.metrics",
-    "Int": "tunehooks.space",
-    "LinearConstraint": "tunehooks.space",
+    "Int": "tunehooks.params",
+    "LinearConstraint": "tunehooks.params",
     "Method": "tunehooks.optimizers.base",
     "Metric": "tunehooks.metrics",
     "Report": "tunehooks.trial",
     "SchedulerKind": "tunehooks.fidelity",
     "SearchSpace": "tunehooks.space",
-    "SpaceError": "tunehooks.space",
+    "SpaceError": "tunehooks.params",
     "Strategy": "tunehooks.metrics",
     "Trial": "tunehooks.trial",
     "TrialPruned": "tunehooks.trial",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from tunehooks._cli_common import CLIError, require_database, shown_url, table
 
 if TYPE_CHECKING:
-    from tunehooks.storage.sql import SQLStorage
+    from tunehooks.storage import Storage
 
 __all__ = ["cmd_dashboard", "cmd_delete", "cmd_list", "cmd_rename", "cmd_storage_upgrade"]
 
@@ -53,20 +53,20 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _writable(storage: str | None) -> SQLStorage:
+def _writable(storage: str | None) -> Storage:
     from tunehooks.storage import open_storage
 
     return open_storage(require_database(storage))
 
 
-def _running(store: SQLStorage, name: str) -> int:
+def _running(store: Storage, name: str) -> int:
     from tunehooks.trial import TrialState
 
     exp_id, _ = store.get_experiment(name)
     return store.count_trials(exp_id).get(TrialState.RUNNING, 0)
 
 
-def _refuse_if_running(store: SQLStorage, name: str, force: bool, what: str) -> None:
+def _refuse_if_running(store: Storage, name: str, force: bool, what: str) -> None:
     n = _running(store, name)
     if n and not force:
         raise CLIError(

@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         + (f"  cost={cost:.2f}/{budget.cost:g}" if budget.cost else f"  cost={cost:.2f}")
     )
     metric_names = [m.name for m in exp.metrics]
+    fid = exp.fidelity
+    with_tasks = fid is not None and fid.tasks is not None
     rows = []
     for t in trials[-args.last :] if args.last else trials:
         curve = ""
@@ -65,15 +68,27 @@ def cmd_status(args: argparse.Namespace) -> int:
             curve = " ".join(fmt(p) for p in pts[-5:] if p is not None)
             if len(pts) > 5:
                 curve = "… " + curve
+        task = fid.task(t.fidelity) if with_tasks and fid is not None else None
         rows.append(
             [str(t.number), t.state.value, str(len(t.reports))]
+            + ([] if task is None else [task.name])
             + [fmt(t.values.get(n, "")) for n in metric_names]
             + [format_params(t.params), curve, (t.error or "")[:60]]
         )
     if rows:
-        print(table(rows, ["#", "state", "steps", *metric_names, "params", "curve", "error"]))
+        head = ["#", "state", "steps", *(["task"] if with_tasks else []), *metric_names]
+        print(table(rows, [*head, "params", "curve", "error"]))
+    _print_checkpoints(exp, [t.id for t in trials], Path(args.runs_dir))
     _print_best(exp)
     return 0
+
+
+def _print_checkpoints(exp: Experiment, trial_ids: list[int], runs_dir: Path) -> None:
+    from tunehooks.checkpoint import disk_usage
+
+    n, size, where = disk_usage(exp.name, trial_ids, runs_dir=runs_dir)
+    if n:
+        print(f"checkpoints: {n} trial{'s' if n != 1 else ''}, {size / 1e6:.1f} MB in {where}")
 
 
 def _print_best(exp: Experiment) -> None:
@@ -85,10 +100,39 @@ def _print_best(exp: Experiment) -> None:
         return
     best = exp.best
     if best is None:
-        print("best: none yet")
+        print("best: none yet" + _best_below_full(exp))
     else:
         vals = ", ".join(f"{k}={fmt(v)}" for k, v in best.values.items())
         print(f"best: trial {best.number}  {vals}  params: {format_params(best.params)}")
+
+
+def _best_below_full(exp: Experiment) -> str:
+    """For a sweep with tasks and no trial of the full task yet: the best of the largest task
+    tried (the task by its name)."""
+    from tunehooks.metrics import Goal
+    from tunehooks.trial import TrialState
+
+    fid = exp.fidelity
+    if fid is None or fid.tasks is None or not exp.objectives:
+        return ""
+    obj = exp.objectives[0]
+    done = [
+        t
+        for t in exp.get_trials()
+        if t.state is TrialState.COMPLETED and t.values.get(obj.name) is not None
+    ]
+    if not done:
+        return ""
+    top = max(t.fidelity or 0.0 for t in done)
+    at_top = [t for t in done if (t.fidelity or 0.0) == top]
+    sign = 1.0 if obj.goal is Goal.MAXIMIZE else -1.0
+    t = max(at_top, key=lambda r: sign * float(r.values[obj.name]))
+    task = fid.task(top)
+    name = fid.task(None)
+    return (
+        f" at task {name.name if name else '-'}; so far, at task "
+        f"{task.name if task else top}: trial {t.number}  {obj.name}={fmt(t.values[obj.name])}"
+    )
 
 
 def cmd_best(args: argparse.Namespace) -> int:
@@ -176,6 +220,10 @@ def cmd_launch(args: argparse.Namespace) -> int:
         sweep = load_sweep(args.sweep)
     except ModuleNotFoundError as e:
         raise CLIError(str(e)) from None
+    if args.trials is not None:
+        sweep = sweep.with_trials(args.trials)
+    for note in sweep.notes:
+        print(note, file=sys.stderr)
     if args.dry_run:
         from tunehooks.launch.dryrun import dry_run
 
@@ -191,9 +239,13 @@ def cmd_launch(args: argparse.Namespace) -> int:
         runs_dir=args.runs_dir,
         progress=progress,
         retry_failed=args.retry_failed,
+        executor=args.executor,
+        address=args.address,
     )
     try:
         result = launcher.run()
+    except ModuleNotFoundError as e:  # an optional extra (the executor ray's)
+        raise CLIError(str(e)) from None
     except StorageUnavailableError as e:  # the database stayed away: not the user's input
         print(f"tunehooks launch: error: {e}", file=sys.stderr)
         return 1
@@ -267,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="trials, their states and the best so far")
     p.add_argument("experiment", nargs="?", help="experiment name (optional if only one)")
     p.add_argument("--last", type=int, default=0, help="show only the last N trials")
+    p.add_argument(
+        "--runs-dir",
+        default="runs",
+        help="where `tunehooks launch` wrote the trials' runs (their checkpoints' size is shown)",
+    )
     _storage_arg(p)
     p.set_defaults(func=cmd_status)
 
@@ -329,9 +386,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--commands", type=int, default=3, help="commands shown by --dry-run")
     p.add_argument("--json", action="store_true", help="--dry-run prints JSON")
     p.add_argument("--workers", type=int, default=None, help="parallel trials (default: sweep)")
+    p.add_argument(
+        "--trials",
+        type=int,
+        default=None,
+        help="trial budget N (default: the sweep's; none there: until stopped with Ctrl-C)",
+    )
     p.add_argument("--runs-dir", default="runs", help="trial logs go to RUNS_DIR/<experiment>/<id>")
     p.add_argument(
         "--retry-failed", action="store_true", help="run the failed trials again (after a fix)"
+    )
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default=None,
+        help="where trials run: processes of this machine, or a Ray cluster (default: sweep)",
+    )
+    p.add_argument(
+        "--address", default=None, help="--executor ray: the cluster (auto, ray://host:10001)"
     )
     _storage_arg(p)
     p.set_defaults(func=cmd_launch)

@@ -2,48 +2,41 @@
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import logging
 import math
 import os
 import secrets
 import socket
-import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tunehooks import _ranks, _trainings
+from tunehooks import _ranks, _trainings, asking, budgets, reporting
 from tunehooks.fidelity import Fidelity
-from tunehooks.metrics import Budget, Metric, Strategy, optimized_metrics, validate_metrics
+from tunehooks.metrics import Budget, Metric, optimized_metrics, validate_metrics
 from tunehooks.optimizers import Method, Optimizer, make_optimizer
-from tunehooks.optimizers.base import DEFAULT_CONTINUE_CHANCE
 from tunehooks.report_buffer import DEFAULT_REPORT_INTERVAL, ReportBuffer
-from tunehooks.schedulers import ModelGuidedScheduler, Scheduler, make_scheduler
+from tunehooks.scheduler_config import rebuild_scheduler, scheduler_spec
+from tunehooks.schedulers import Scheduler, as_scheduler, make_scheduler
 from tunehooks.space import SearchSpace
-from tunehooks.storage import DuplicateExperimentError, StorageUnavailableError, open_storage
+from tunehooks.storage import DuplicateExperimentError, open_storage
 from tunehooks.storage._retry import DEFAULT_RETRY_TIMEOUT
 from tunehooks.trial import (
-    CONFIG_ERROR_PREFIX,
     Decision,
     Suggestion,
     Trial,
     TrialRecord,
     TrialState,
-    TrialStateError,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tunehooks.storage.sql import SQLStorage
+    from tunehooks.storage import Storage
 
 __all__ = ["CONFIG_VERSION", "ConfigMismatchError", "Experiment", "default_worker_id"]
 
 CONFIG_VERSION = 1
 _PENDING = (TrialState.QUEUED, TrialState.RUNNING)
-_REPORT_RETRY = 1.0  # seconds a write on the report path retries before its reports wait
 
 
 def default_worker_id() -> str:
@@ -88,7 +81,7 @@ class Experiment:
         name: str,
         experiment_id: int,
         config: Mapping[str, Any],
-        storage: SQLStorage,
+        storage: Storage,
         *,
         scheduler: Scheduler | None = None,
     ) -> None:
@@ -104,10 +97,10 @@ class Experiment:
         fid = config.get("fidelity")
         self.fidelity = Fidelity.from_dict(fid) if fid else None
         self._optimizer: Optimizer | None = None
-        self._scheduler: Scheduler | None = scheduler
+        self._scheduler: Scheduler | None = None if scheduler is None else as_scheduler(scheduler)
         self._buffers: dict[int, ReportBuffer] = {}
         self._objectives = tuple(m.name for m in optimized_metrics(self.metrics))
-        weakref.finalize(self, _write_at_exit, self._buffers, storage)
+        weakref.finalize(self, reporting.write_at_exit, self._buffers, storage)
         self.report_interval = DEFAULT_REPORT_INTERVAL
         """Seconds a report may wait in memory before it is written (see
         :mod:`tunehooks.report_buffer`); 0 writes every report at once."""
@@ -136,9 +129,11 @@ class Experiment:
         """Create and store a new experiment (``load_if_exists``: reuse one of the same name).
 
         ``storage`` is a SQLAlchemy URL; by default ``$TUNEHOOKS_STORAGE`` or
-        ``sqlite:///tunehooks.db``. ``scheduler`` replaces, in this process only,
-        the scheduler that ``fidelity`` selects (a custom rule, or a scripted one
-        in tests); it is not stored. ``seed``: without one, a new experiment draws a
+        ``sqlite:///tunehooks.db``. ``scheduler`` replaces the scheduler that
+        ``fidelity`` selects (a custom rule, or a scripted one in tests); a new
+        experiment stores its class and settings, so a process that loads it (a
+        launched trial, another worker) decides with the same rule (see
+        :mod:`tunehooks.scheduler_config`). ``seed``: without one, a new experiment draws a
         random seed and stores it (so two sweeps propose different first trials, and a
         relaunch or :meth:`load` continues the same sequence); ``load_if_exists`` then
         keeps the stored one. An explicit seed reproduces the suggestions.
@@ -175,6 +170,8 @@ class Experiment:
             "fidelity": None if fidelity is None else fidelity.to_dict(),
             "optimizer_options": dict(optimizer_options or {}),
         }
+        if scheduler is not None:  # stored: a process that loads it decides the same way
+            config["scheduler"] = scheduler_spec(scheduler)
         store = open_storage(storage)
         # build the optimizer once so that bad options fail before anything is stored
         make_optimizer(
@@ -203,6 +200,9 @@ class Experiment:
                 return exp
             if differ == ["budget"]:
                 # a grown (or shrunk) budget continues the same experiment
+                config.pop("scheduler", None)
+                if "scheduler" in exp.config:  # the one stored at creation stays
+                    config["scheduler"] = exp.config["scheduler"]
                 store.update_experiment_config(exp.id, config)
                 return cls.load(name, storage=store.url, scheduler=scheduler)
             raise ConfigMismatchError(name, differ) from None
@@ -212,7 +212,7 @@ class Experiment:
     def _as_created(
         cls,
         name: str,
-        store: SQLStorage,
+        store: Storage,
         config: dict[str, Any],
         scheduler: Scheduler | None,
         *,
@@ -258,33 +258,47 @@ class Experiment:
                 seed=self.seed,
                 options=self.config.get("optimizer_options"),
                 fidelity=self.fidelity,
+                scheduler=self.scheduler,
             )
         return self._optimizer
 
     @property
     def scheduler(self) -> Scheduler:
+        """The rule that stops (or pauses) trials: the one passed to :meth:`create` or
+        :meth:`load`, else the one stored with the experiment, else the default of
+        ``fidelity`` (see :mod:`tunehooks.scheduler_config`)."""
+        if self._scheduler is None:
+            spec = self.config.get("scheduler")
+            if spec:
+                rebuilt = rebuild_scheduler(
+                    spec,
+                    fidelity=self.fidelity,
+                    metrics=self.metrics,
+                    seed=self.seed,
+                    experiment=self.name,
+                )
+                self._scheduler = None if rebuilt is None else as_scheduler(rebuilt)
         if self._scheduler is None:
             self._scheduler = self._default_scheduler()
         return self._scheduler
 
     def _default_scheduler(self) -> Scheduler:
-        """The scheduler ``fidelity`` selects; with the multi-fidelity optimizer, a rung
-        rule's STOP is checked with the model first (:class:`ModelGuidedScheduler`)."""
-        base = make_scheduler(self.fidelity, self.metrics, seed=self.seed)
-        if not getattr(base, "needs_history", True) or not getattr(base, "second_opinion", True):
-            return base  # (a rule that declines the model's opinion says so)
-        if self.method is not Method.BAYES:
-            return base
+        """The scheduler ``fidelity`` selects; with the Bayesian optimizer, a rung rule's
+        STOP is checked with the model first (the model-guided scheduler)."""
         options = self.config.get("optimizer_options") or {}
-        min_chance = float(options.get("continue_chance", DEFAULT_CONTINUE_CHANCE))
-        if min_chance <= 0:
-            return base
-        # the optimizer (and torch) is only built once a rung rule says STOP
-        return ModelGuidedScheduler(base, self._chance_to_win, min_chance=min_chance)
+        settings: dict[str, Any] = {}
+        if "continue_chance" in options:  # deprecated there: the scheduler's setting
+            settings["continue_chance"] = options["continue_chance"]
+        return make_scheduler(
+            self.fidelity,
+            self.metrics,
+            seed=self.seed,
+            settings=settings,
+            judge=self._chance_to_win if self.method is Method.BAYES else None,
+        )
 
     def _chance_to_win(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> float | None:
-        judge = getattr(self.optimizer, "chance_to_win", None)  # the multi-fidelity optimizer's
-        chance = None if judge is None else judge(trial, history)
+        chance = self.optimizer.chance_to_win(trial, history)
         return None if chance is None else float(chance)
 
     @property
@@ -295,31 +309,29 @@ class Experiment:
     def ask(self, *, worker_id: str | None = None) -> Trial | None:
         """Start the next trial (queued ones first); ``None`` once the budget is spent."""
         self._flush_all()
-        record = self.storage.ask(
-            self.id, self._propose, worker_id=worker_id or default_worker_id()
+        record = asking.ask(
+            self.storage, self.id, self._propose, worker_id=worker_id or default_worker_id()
         )
         return None if record is None else Trial(self, record)
 
     def _propose(self, history: Sequence[TrialRecord]) -> Suggestion | None:
+        for t in history:  # an interrupted trial resumes first (its cost is already counted)
+            if t.interrupted:
+                return Suggestion(t.params, t.fidelity, resume=t.id)
         n, cost = self.budget_used(history)
         if self.budget.cost is not None and cost >= self.budget.cost:
             return None
         more = self.budget.trials is None or n < self.budget.trials
-        promote = getattr(self.scheduler, "promote", None)  # promotion schedulers resume
-        if promote is not None:
-            promotion = promote(history, more_trials=more)
-            if promotion is not None:
-                return Suggestion(promotion.params, promotion.fidelity, resume=promotion.id)
+        promotion = self.scheduler.promote(history, more_trials=more)
+        if promotion is not None:  # a pausing scheduler resumes a trial
+            return Suggestion(promotion.params, promotion.fidelity, resume=promotion.id)
         if not more:
             return None
         suggestion = self.optimizer.suggest(history)
         if suggestion is None:
             return None
         if suggestion.fidelity is None and self.fidelity is not None:
-            fid = self.scheduler.new_trial_fidelity(history)
-            suggestion = Suggestion(
-                suggestion.params, fid if fid is not None else self.fidelity.max
-            )
+            suggestion = Suggestion(suggestion.params, self.fidelity.max)
         return suggestion
 
     def trials(self, *, worker_id: str | None = None) -> Iterator[Trial]:
@@ -359,34 +371,10 @@ class Experiment:
                 self._settle(trial, failure)
 
     def _settle(self, trial: Trial, failure: str | None = None) -> None:
-        record = self._record(trial.id)
-        if record.state is not TrialState.RUNNING:
-            return
-        if failure is not None:  # a training in the body raised (seen by an integration)
-            self._finish(trial.id, TrialState.FAILED, None, failure)
-        elif all(record.last_reported(m.name) is not None for m in self.objectives):
-            self._finish(trial.id, TrialState.COMPLETED, None, None)
-        else:
-            self._finish(
-                trial.id,
-                TrialState.FAILED,
-                None,
-                "the loop body neither completed nor reported this trial",
-            )
+        reporting.settle_trial(self, trial, failure)
 
     def _abandon(self, trial: Trial, failure: str | None = None) -> None:
-        with contextlib.suppress(TrialStateError):  # finished elsewhere: nothing to write
-            self._flush(trial.id)
-        record = self.storage.get_trial(trial.id)
-        if record.state is TrialState.RUNNING:
-            self._finish(
-                trial.id,
-                TrialState.FAILED,
-                None,
-                failure
-                or "the trials() loop was left (an exception or break) before this trial "
-                "was completed; call trial.complete() or trial.fail() inside the loop",
-            )
+        reporting.abandon_trial(self, trial, failure)
 
     def tell(
         self,
@@ -399,7 +387,7 @@ class Experiment:
         """Finish a trial by handle, record or id (for ask/tell from another process)."""
         trial_id = trial if isinstance(trial, int) else trial.id
         clean = None if values is None else {k: float(v) for k, v in values.items()}
-        return self._finish(trial_id, state, clean, error)
+        return self.finish_trial(trial_id, state, clean, error)
 
     def enqueue(self, params: Mapping[str, Any], *, fidelity: float | None = None) -> TrialRecord:
         """Queue a configuration to be evaluated before any suggestion."""
@@ -411,97 +399,22 @@ class Experiment:
     def trial(self, trial_id: int) -> Trial:
         """A handle on an existing trial (e.g. one a launcher started)."""
         record = self.storage.get_trial(trial_id)
-        if self.storage._experiment_of(trial_id) != self.id:
+        if self.storage.experiment_of(trial_id) != self.id:
             raise ValueError(f"trial id {trial_id} does not belong to experiment {self.name!r}")
         return Trial(self, record)
 
-    # -- TrialSink -----------------------------------------------------------------------
-    def _record(self, trial_id: int) -> TrialRecord:
-        self._flush(trial_id)
-        return self.storage.get_trial(trial_id)
+    # -- TrialSink: the report path (tunehooks.reporting) ------------------------------------
+    def read_trial(self, trial_id: int) -> TrialRecord:
+        """The stored trial, after this process's waiting reports of it are written."""
+        return reporting.read_trial(self, trial_id)
 
-    def _report(self, record: TrialRecord, step: int, metrics: Mapping[str, float]) -> Decision:
-        trial_id = record.id
-        buf = self._buffers.get(trial_id)
-        if buf is None:  # the handle's record is what storage held when it was handed out
-            buf = ReportBuffer(record.number, record.last_step, knows_all=not record.reports)
-            self._buffers[trial_id] = buf
-        previous = buf.last_step
-        buf.add(step, metrics)
-        diverged = None
-        for name in self._objectives:  # a plain loop: this runs every epoch
-            if not math.isfinite(metrics.get(name, 0.0)):
-                diverged = name
-                break
-        if diverged is not None:
-            self._finish(
-                trial_id,
-                TrialState.FAILED,
-                None,
-                f"metric {diverged!r} is {metrics[diverged]} at step {step}; the training diverged",
-            )
-            return Decision.STOP
-        sched = self.scheduler
-        decides = getattr(sched, "decides", None)  # optional: skip the history load
-        if not getattr(sched, "needs_history", True) or (
-            decides is not None and not decides(buf.trial_number, step, previous)
-        ):
-            if buf.is_due(self.report_interval):
-                self._write_soon(trial_id, buf)
-            return Decision.CONTINUE
-        # a decision point: every report of this process is in storage first (this
-        # trial's own write raises when it was finished elsewhere; the others' never do)
-        if not self._write_soon(trial_id, buf):
-            return Decision.CONTINUE  # the database is unavailable: decide at the next point
-        self._flush_all()
-        history = self.storage.get_trials(self.id)
-        current = next(t for t in history if t.id == trial_id)
-        return sched.decide(current, history)
+    def report_trial(
+        self, record: TrialRecord, step: int, metrics: Mapping[str, float]
+    ) -> Decision:
+        """Take a report of a trial handed out as ``record``; the scheduler's decision."""
+        return reporting.report_trial(self, record, step, metrics)
 
-    def _write_soon(self, trial_id: int, buf: ReportBuffer) -> bool:
-        """Write the trial's waiting reports; while the database is unavailable keep them
-        (tried again after a backoff) and return False, for ``storage_timeout`` seconds."""
-        now = time.monotonic()
-        if now < buf.next_try:
-            return False
-        try:
-            self._flush(trial_id, retry_for=_REPORT_RETRY)
-        except StorageUnavailableError as e:
-            if buf.write_failed(now, e.cause) >= self.storage_timeout:
-                raise StorageUnavailableError(
-                    f"{e}; {len(buf.pending)} reports of trial {buf.trial_number} could not "
-                    f"be written for {self.storage_timeout:.0f}s",
-                    transient=e.transient,
-                    cause=e.cause,
-                ) from None
-            return False
-        buf.write_worked()
-        return True
-
-    def _flush(self, trial_id: int, *, retry_for: float | None = None) -> None:
-        """Write the trial's reports that wait in memory (see :mod:`tunehooks.report_buffer`)."""
-        buf = self._buffers.get(trial_id)
-        if buf is None or not buf.pending:
-            return
-        waiting = buf.take()
-        try:
-            self.storage.add_reports(trial_id, waiting, retry_for=retry_for)
-        except TrialStateError:
-            raise  # finished elsewhere: it accepts no more reports
-        except BaseException as e:
-            if _worth_retrying(e):  # the database is away: the next write retries them
-                buf.put_back(waiting)
-            raise  # anything else would fail again: it is raised once, never kept
-        buf.write_worked()
-
-    def _flush_all(self) -> None:
-        """Write every trial's waiting reports; a trial finished elsewhere keeps them (its
-        own next report or end is told so)."""
-        for trial_id in list(self._buffers):
-            with contextlib.suppress(TrialStateError):
-                self._flush(trial_id)
-
-    def _finish(
+    def finish_trial(
         self,
         trial_id: int,
         state: TrialState,
@@ -510,96 +423,32 @@ class Experiment:
         *,
         known: TrialRecord | None = None,
     ) -> TrialRecord:
-        """Finish the trial; ``known`` is the handle's snapshot of it (nothing is read back
-        when every report went through this process)."""
-        if state is TrialState.PRUNED and getattr(self.scheduler, "pauses", False):
-            state = TrialState.PAUSED  # stopped at a rung: a promotion may resume it
-        buf = self._buffers.pop(trial_id, None)
-        waiting = buf.take() if buf is not None else []  # written with the trial's end
-        if state is TrialState.COMPLETED or (
-            state in (TrialState.PRUNED, TrialState.PAUSED) and values is None
-        ):
-            if buf is not None and buf.knows_all:  # every report went through this process
-                last = buf.latest
-            else:
-                record = self.storage.get_trial(trial_id)
-                if record.state.is_finished:
-                    raise TrialStateError(
-                        f"trial {record.number} is already {record.state.value}; "
-                        f"it cannot become {state.value}"
-                    )
-                last = {
-                    m.name: v
-                    for m in self.metrics
-                    if (v := record.last_reported(m.name)) is not None
-                }
-                for rep in waiting:  # newer than what is stored
-                    last.update(rep.metrics)
-            merged = {m.name: last[m.name] for m in self.metrics if m.name in last}
-            merged.update(values or {})
-            values = merged
-            if state is TrialState.COMPLETED:
-                problem = self._invalid_final(values)
-                if problem:
-                    state, error = TrialState.FAILED, problem
-        snapshot = None
-        if known is not None and buf is not None and buf.knows_all:
-            # every report went through this process: the curve it kept is the stored one
-            snapshot = dataclasses.replace(known, reports=tuple(buf.curve))
-        try:
-            return self.storage.finish(
-                trial_id, state, values, error, reports=waiting, known=snapshot
-            )
-        except TrialStateError:
-            raise  # finished elsewhere: it accepts no more reports
-        except BaseException as e:
-            if buf is not None and _worth_retrying(e):  # the database is away: keep them
-                buf.put_back(waiting)
-                self._buffers[trial_id] = buf
-            raise
+        """Finish a trial (its waiting reports written with the end)."""
+        return reporting.finish_trial(self, trial_id, state, values, error, known=known)
 
-    def _invalid_final(self, values: Mapping[str, float]) -> str | None:
-        for m in self.objectives:
-            if m.name not in values:
-                return (
-                    f"completed without a value for the optimized metric {m.name!r} "
-                    f"(got {sorted(values)}); pass it to complete() or report it"
-                )
-            if not math.isfinite(values[m.name]):
-                return f"metric {m.name!r} is {values[m.name]}; a non-finite result cannot be best"
-        return None
+    # the old private names (other modules and branches call them)
+    _record = read_trial
+    _report = report_trial
+    _finish = finish_trial
+
+    def _flush(self, trial_id: int, *, retry_for: float | None = None) -> None:
+        reporting.flush_trial(self, trial_id, retry_for=retry_for)
+
+    def _flush_all(self) -> None:
+        reporting.flush_all(self)
 
     # -- budget --------------------------------------------------------------------------
     def trial_cost(self, t: TrialRecord) -> float:
-        """Cost of a trial in full-training equivalents (a configuration error costs none)."""
-        if t.state is TrialState.QUEUED:
-            return 0.0
-        if t.state is TrialState.FAILED and (t.error or "").startswith(CONFIG_ERROR_PREFIX):
-            return 0.0
-        if self.fidelity is None:
-            return 1.0
-        full = self.fidelity.max
-        if self.fidelity.tasks is not None:  # a task costs its fraction, whatever it reports
-            return min(t.fidelity if t.fidelity is not None else full, full) / full
-        if t.state is TrialState.RUNNING:
-            used = t.fidelity if t.fidelity is not None else full
-        elif t.reports:
-            used = float(t.reports[-1].step)
-        else:
-            used = t.fidelity if t.fidelity is not None else full
-        return min(used, full) / full
+        """Cost of a trial in full-training equivalents (see :mod:`tunehooks.budgets`)."""
+        return budgets.trial_cost(t, self.fidelity)
 
-    def budget_used(self, history: Sequence[TrialRecord] | None = None) -> tuple[int, float]:
+    def budget_used(self, history: Sequence[TrialRecord] | None = None) -> budgets.BudgetUse:
         """(first attempts started or queued, cost spent or committed)."""
         history = self.get_trials() if history is None else history
-        n = sum(1 for t in history if t.attempt == 0)
-        return n, sum(self.trial_cost(t) for t in history)
+        return budgets.budget_used(history, self.fidelity)
 
     def budget_exhausted(self, history: Sequence[TrialRecord] | None = None) -> bool:
-        n, cost = self.budget_used(history)
-        if self.budget.trials is not None and n >= self.budget.trials:
-            return True
-        return self.budget.cost is not None and cost >= self.budget.cost
+        return budgets.is_exhausted(self.budget, self.budget_used(history))
 
     @property
     def is_done(self) -> bool:
@@ -620,11 +469,9 @@ class Experiment:
         return self.storage.get_trials(self.id, states=states, with_reports=with_reports)
 
     def _eligible(self, history: Sequence[TrialRecord]) -> list[TrialRecord]:
-        done = [t for t in history if t.state is TrialState.COMPLETED]
-        if self.fidelity is not None:
-            done = [t for t in done if (t.fidelity is None or t.fidelity >= self.fidelity.max)]
-        constraints = [m for m in self.metrics if m.strategy is Strategy.CONSTRAINT]
-        return [t for t in done if all(c.is_met(t.value(c.name)) for c in constraints)]
+        from tunehooks.analysis._data import is_eligible
+
+        return [t for t in history if is_eligible(t, self.metrics, self.fidelity)]
 
     @property
     def best(self) -> TrialRecord | None:
@@ -646,22 +493,16 @@ class Experiment:
 
     def pareto_front(self) -> list[TrialRecord]:
         """Non-dominated COMPLETED trials over the optimized metrics (constraints met)."""
+        from tunehooks.analysis.pareto import non_dominated
+
         objectives = self.objectives
         pts = [
-            (t, [m.sign * float(t.values[m.name]) for m in objectives])
+            t
             for t in self._eligible(self.get_trials(with_reports=False))
             if all(m.name in t.values for m in objectives)
         ]
-        front = []
-        for t, y in pts:
-            dominated = any(
-                all(a >= b for a, b in zip(z, y, strict=True))
-                and any(a > b for a, b in zip(z, y, strict=True))
-                for _, z in pts
-            )
-            if not dominated:
-                front.append(t)
-        return front
+        values = [[float(t.values[m.name]) for m in objectives] for t in pts]
+        return [pts[i] for i in non_dominated(values, [m.sign for m in objectives])]
 
     def to_records(self) -> list[dict[str, Any]]:
         """One flat dict per trial: number, state, params, final metrics, cost, error."""
@@ -686,13 +527,10 @@ class Experiment:
 
     def to_dataframe(self) -> pd.DataFrame:
         """The trials as a pandas DataFrame (needs pandas)."""
-        try:
-            import pandas as pd
-        except ModuleNotFoundError:
-            raise ModuleNotFoundError(
-                'to_dataframe needs pandas: pip install "tunehooks[analysis]"'
-            ) from None
-        return pd.DataFrame(self.to_records())
+        from tunehooks._extras import require
+
+        pd = require("pandas", extra="analysis", what="to_dataframe")
+        return pd.DataFrame(self.to_records())  # type: ignore[no-any-return]
 
     def to_csv(self, path: str | os.PathLike[str]) -> int:
         """Write the trials to a CSV file; return the number of rows."""
@@ -745,12 +583,33 @@ class Experiment:
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, method={self.method.value}, storage={self.storage.shown_url!r})"
 
+    # -- what a launcher uses (tunehooks.launch) -------------------------------------------
+    def flush(self) -> None:
+        """Write every report waiting in memory now."""
+        self._flush_all()
 
-def _worth_retrying(error: BaseException) -> bool:
-    """Whether reports a write could not store are kept for the next write: when the
-    database is unavailable (or the write was interrupted), never for an error that the
-    same write would meet again, so a bad report can never block every later call."""
-    return isinstance(error, StorageUnavailableError) or not isinstance(error, Exception)
+    def heartbeat(self, trial_ids: Sequence[int]) -> None:
+        """Note that the workers of ``trial_ids`` are alive (see ``tunehooks.launch.recovery``)."""
+        self.storage.heartbeat(trial_ids)
+
+    def requeue(self, trial_id: int) -> TrialRecord:
+        """Queue a new attempt of a FAILED trial; it runs before any new suggestion."""
+        return self.storage.requeue(trial_id)
+
+    def count_trials(self) -> dict[TrialState, int]:
+        """How many trials are in each state."""
+        return self.storage.count_trials(self.id)
+
+    def report_failure(self, trial_id: int) -> str | None:
+        """Why reports of ``trial_id`` wait in memory (the database is unavailable), else ``None``."""
+        buf = self._buffers.get(trial_id)
+        return None if buf is None or buf.failing_since is None else buf.failure
+
+    def drop_waiting_reports(self) -> int:
+        """Forget the reports waiting in memory (they cannot be written); return how many."""
+        n = sum(len(b.pending) for b in self._buffers.values())
+        self._buffers.clear()
+        return n
 
 
 def new_seed() -> int:
@@ -759,19 +618,10 @@ def new_seed() -> int:
 
 
 def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a continued experiment must keep (a custom scheduler is stored at
+    creation and not compared: a relaunch may pass its own, used in its process)."""
     import json
 
-    return dict(json.loads(json.dumps(config, sort_keys=True)))
-
-
-def _write_at_exit(buffers: dict[int, ReportBuffer], storage: SQLStorage) -> None:
-    """Write the reports still in memory when an experiment object goes away (or the
-    interpreter exits); a failure is logged, never raised from a finalizer."""
-    for trial_id, buf in list(buffers.items()):
-        if buf.pending:
-            try:
-                storage.add_reports(trial_id, buf.take())
-            except Exception as e:  # a finished trial, a closed database
-                logging.getLogger("tunehooks").warning(
-                    "reports of trial %s could not be written at exit: %s", buf.trial_number, e
-                )
+    data = dict(json.loads(json.dumps(config, sort_keys=True)))
+    data.pop("scheduler", None)
+    return data

@@ -11,8 +11,15 @@ Every parameter maps to zero or more columns of ``[0, 1]``:
 * ``Constant``: no column.
 
 An inactive conditional parameter is absent from the configuration; its
-columns are filled with :data:`INACTIVE_FILL` (numeric) or zeros (one-hot),
-and :meth:`SearchSpace.active_mask` tells which columns are active.
+columns are filled with the type's ``inactive_fill`` (:data:`INACTIVE_FILL`
+for numeric ones, zeros for one-hot), and :meth:`SearchSpace.active_mask`
+tells which columns are active.
+
+Each type is its own codec: ``encode``/``decode`` one value, and the
+vectorized ``round_columns`` (rows of its columns rounded to the encoding of
+the values they decode to) and ``steps`` (its one-step discrete moves), which
+the GP's :class:`~tunehooks.optimizers.gp.SpaceEncoder` uses without knowing
+the types.
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
 
 __all__ = [
     "INACTIVE_FILL",
+    "PARAM_TYPES",
     "Categorical",
     "Constant",
     "Float",
@@ -68,6 +76,12 @@ class Param:
 
     condition: dict[str, tuple[Any, ...]] | None = field(default=None, kw_only=True)
 
+    one_hot: ClassVar[bool] = False
+    """True for one-hot columns (never relaxed by the acquisition optimizer); False for
+    numeric ones (moved continuously, then rounded)."""
+    inactive_fill: ClassVar[float] = INACTIVE_FILL
+    """The value of every column while the parameter is inactive."""
+
     @property
     def n_columns(self) -> int:
         return 1
@@ -76,6 +90,26 @@ class Param:
         raise NotImplementedError
 
     def decode(self, cols: np.ndarray) -> Value:
+        raise NotImplementedError
+
+    def round_columns(self, U: np.ndarray) -> np.ndarray:
+        """Rows ``U`` (shape ``(n, n_columns)``, in ``[0, 1]``) of this parameter's columns,
+        each rounded to the encoding of the value it decodes to (``encode(decode(u))``,
+        vectorized). The default: unchanged (a continuous parameter)."""
+        return U
+
+    def steps(self, cols: np.ndarray) -> list[np.ndarray]:
+        """The columns of every value one discrete step away from the canonical ``cols``
+        (the other choices; the next lower and higher integer). The default: none."""
+        return []
+
+    def cardinality(self) -> int | None:
+        """How many values the parameter can take; ``None`` for a continuous one."""
+        return None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Param:
+        """The parameter ``to_dict`` wrote (without its ``type`` and ``name``)."""
         raise NotImplementedError
 
     def validate(self, name: str, value: Value) -> Value:
@@ -161,6 +195,10 @@ class Float(Param):
     def to_dict(self) -> dict[str, Any]:
         return {**self._base_dict("float"), "low": self.low, "high": self.high, "log": self.log}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Float:
+        return cls(data["low"], data["high"], log=data["log"], condition=data.get("condition"))
+
 
 @dataclass(frozen=True)
 class Int(Param):
@@ -242,9 +280,37 @@ class Int(Param):
         return (value - self.low) // self.step
 
     def _log_bounds(self) -> tuple[float, float]:
+        """The log-space interval a log int is encoded over: ``[low - 0.5, high + 0.5]``."""
         return math.log(self.low - 0.5 if self.low > 0.5 else self.low / 2), math.log(
             self.high + 0.5
         )
+
+    def cardinality(self) -> int:
+        return self._n()
+
+    def round_columns(self, U: np.ndarray) -> np.ndarray:
+        u = U[:, 0]
+        if self._indexed:
+            n = self._n()
+            k = np.minimum(n - 1, np.floor(u * n))
+            return np.asarray((k + 0.5) / n)[:, None]
+        a, b = self._log_bounds()
+        v = np.clip(np.round(np.exp(a + u * (b - a))), self.low, self.high)
+        return ((np.log(v) - a) / (b - a))[:, None]
+
+    def steps(self, cols: np.ndarray) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for direction in (-1.0, 1.0):
+            if self._indexed:
+                y = cols[0] + direction / self._n()
+            else:
+                a, b = self._log_bounds()
+                v = round(math.exp(a + cols[0] * (b - a)))
+                w = min(self.high, max(self.low, v + int(direction)))
+                y = (math.log(w) - a) / (b - a)
+            if 0.0 <= y <= 1.0:
+                out.append(np.array([y]))
+        return out
 
     def encode(self, value: Value) -> list[float]:
         v = int(value)
@@ -293,6 +359,17 @@ class Int(Param):
             "power_of_two": self.power_of_two,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Int:
+        return cls(
+            data["low"],
+            data["high"],
+            log=data["log"],
+            step=data["step"],
+            power_of_two=data["power_of_two"],
+            condition=data.get("condition"),
+        )
+
 
 @dataclass(frozen=True)
 class Categorical(Param):
@@ -304,6 +381,9 @@ class Categorical(Param):
     """
 
     choices: tuple[Any, ...]
+
+    one_hot: ClassVar[bool] = True
+    inactive_fill: ClassVar[float] = 0.0
 
     def __init__(self, choices: Sequence[Any], *, condition: Condition | None = None) -> None:
         if isinstance(choices, str) or not isinstance(choices, Iterable):
@@ -342,6 +422,24 @@ class Categorical(Param):
     def decode(self, cols: np.ndarray) -> Value:
         return self.choices[int(np.argmax(cols))]
 
+    def cardinality(self) -> int:
+        return len(self.choices)
+
+    def round_columns(self, U: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(U)
+        out[np.arange(len(U)), np.argmax(U, axis=1)] = 1.0
+        return out
+
+    def steps(self, cols: np.ndarray) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for j in range(len(self.choices)):
+            if cols[j] == 1.0:
+                continue
+            hot = np.zeros(len(self.choices))
+            hot[j] = 1.0
+            out.append(hot)
+        return out
+
     def validate(self, name: str, value: Value) -> Value:
         try:
             return self.choices[self.index(value)]
@@ -353,6 +451,10 @@ class Categorical(Param):
 
     def to_dict(self) -> dict[str, Any]:
         return {**self._base_dict("categorical"), "choices": list(self.choices)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Categorical:
+        return cls(data["choices"], condition=data.get("condition"))
 
 
 @dataclass(frozen=True)
@@ -382,6 +484,9 @@ class Constant(Param):
     def decode(self, cols: np.ndarray) -> Value:
         return self.value
 
+    def cardinality(self) -> int:
+        return 1
+
     def validate(self, name: str, value: Value) -> Value:
         if value != self.value:
             raise SpaceError(f"{name}: is the constant {self.value!r} (got {value!r})")
@@ -392,6 +497,10 @@ class Constant(Param):
 
     def to_dict(self) -> dict[str, Any]:
         return {**self._base_dict("constant"), "value": self.value}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Constant:
+        return cls(data["value"], condition=data.get("condition"))
 
 
 @dataclass(frozen=True)
@@ -440,7 +549,7 @@ class LinearConstraint:
         return {"terms": dict(self.terms), "lower": self.lower, "upper": self.upper}
 
 
-PARAM_TYPES: dict[str, type[Param]] = {
+PARAM_TYPES: dict[str, type[Param]] = {  # the ``type`` of ``to_dict`` -> the class
     "float": Float,
     "int": Int,
     "categorical": Categorical,

@@ -1,39 +1,21 @@
 """The search space: typed parameters, conditions, linear constraints, encoding.
 
-See :mod:`tunehooks.params` for the parameter types and the column layout.
+See :mod:`tunehooks.params` for the parameter types and the column layout (the
+parameter classes are imported from there; their old names here are deprecated).
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from tunehooks.params import (
-    INACTIVE_FILL,
-    PARAM_TYPES,
-    Categorical,
-    Constant,
-    Float,
-    Int,
-    LinearConstraint,
-    Param,
-    SpaceError,
-)
+from tunehooks import params as _params
 
-__all__ = [
-    "INACTIVE_FILL",
-    "Categorical",
-    "Constant",
-    "Float",
-    "Int",
-    "LinearConstraint",
-    "Param",
-    "SearchSpace",
-    "SpaceError",
-]
+__all__ = ["SearchSpace"]
 
 _MAX_REJECTIONS = 10_000
 
@@ -43,6 +25,7 @@ class SearchSpace:
 
     Example:
         >>> import numpy as np
+        >>> from tunehooks.params import Categorical, Float
         >>> space = SearchSpace({
         ...     "lr": Float(1e-4, 0.3, log=True),
         ...     "optimizer": Categorical(["sgd", "adam"]),
@@ -57,22 +40,24 @@ class SearchSpace:
 
     def __init__(
         self,
-        params: Mapping[str, Param],
+        params: Mapping[str, _params.Param],
         *,
-        constraints: Sequence[LinearConstraint] = (),
+        constraints: Sequence[_params.LinearConstraint] = (),
     ) -> None:
         if not isinstance(params, Mapping) or not params:
-            raise SpaceError("a search space needs at least one parameter")
+            raise _params.SpaceError("a search space needs at least one parameter")
         for name, p in params.items():
             if not isinstance(name, str) or not name:
-                raise SpaceError(f"parameter names must be non-empty strings (got {name!r})")
-            if not isinstance(p, Param):
-                raise SpaceError(
+                raise _params.SpaceError(
+                    f"parameter names must be non-empty strings (got {name!r})"
+                )
+            if not isinstance(p, _params.Param):
+                raise _params.SpaceError(
                     f"{name}: expected Float, Int, Categorical or Constant (got {type(p).__name__})"
                 )
-        self.params: dict[str, Param] = dict(params)
+        self.params: dict[str, _params.Param] = dict(params)
         self._order = self._check_conditions()
-        self.constraints: tuple[LinearConstraint, ...] = tuple(constraints)
+        self.constraints: tuple[_params.LinearConstraint, ...] = tuple(constraints)
         self._check_constraints()
         self._slices: dict[str, slice] = {}
         col = 0
@@ -86,15 +71,15 @@ class SearchSpace:
         for name, p in self.params.items():
             for parent, values in (p.condition or {}).items():
                 if parent == name:
-                    raise SpaceError(f"{name}: a parameter cannot be conditioned on itself")
+                    raise _params.SpaceError(f"{name}: a parameter cannot be conditioned on itself")
                 if parent not in self.params:
-                    raise SpaceError(
+                    raise _params.SpaceError(
                         f"{name}: condition names unknown parameter {parent!r}; "
                         f"known: {sorted(self.params)}"
                     )
                 pp = self.params[parent]
-                if not isinstance(pp, Categorical):
-                    raise SpaceError(
+                if not isinstance(pp, _params.Categorical):
+                    raise _params.SpaceError(
                         f"{name}: condition parameter {parent!r} must be categorical "
                         f"(it is {type(pp).__name__})"
                     )
@@ -102,7 +87,7 @@ class SearchSpace:
                     try:
                         pp.index(v)
                     except KeyError:
-                        raise SpaceError(
+                        raise _params.SpaceError(
                             f"{name}: condition value {v!r} is not a choice of {parent!r} "
                             f"({list(pp.choices)})"
                         ) from None
@@ -113,7 +98,7 @@ class SearchSpace:
             if state.get(n) == 2:
                 return
             if state.get(n) == 1:
-                raise SpaceError(f"conditions form a cycle: {' -> '.join((*path, n))}")
+                raise _params.SpaceError(f"conditions form a cycle: {' -> '.join((*path, n))}")
             state[n] = 1
             for parent in self.params[n].condition or {}:
                 visit(parent, (*path, n))
@@ -126,17 +111,19 @@ class SearchSpace:
 
     def _check_constraints(self) -> None:
         for c in self.constraints:
-            if not isinstance(c, LinearConstraint):
-                raise SpaceError(f"constraints: expected LinearConstraint (got {type(c).__name__})")
+            if not isinstance(c, _params.LinearConstraint):
+                raise _params.SpaceError(
+                    f"constraints: expected LinearConstraint (got {type(c).__name__})"
+                )
             lo_sum = hi_sum = 0.0
             for k, w in c.terms.items():
                 p = self.params.get(k)
                 if p is None:
-                    raise SpaceError(f"constraint {c.describe()}: unknown parameter {k!r}")
-                if not isinstance(p, Float | Int):
-                    raise SpaceError(f"constraint {c.describe()}: {k!r} is not numeric")
+                    raise _params.SpaceError(f"constraint {c.describe()}: unknown parameter {k!r}")
+                if not isinstance(p, _params.Float | _params.Int):
+                    raise _params.SpaceError(f"constraint {c.describe()}: {k!r} is not numeric")
                 if p.condition is not None:
-                    raise SpaceError(
+                    raise _params.SpaceError(
                         f"constraint {c.describe()}: {k!r} is conditional; constraints "
                         "apply to unconditional parameters only"
                     )
@@ -145,7 +132,7 @@ class SearchSpace:
             if (c.upper is not None and lo_sum > c.upper) or (
                 c.lower is not None and hi_sum < c.lower
             ):
-                raise SpaceError(
+                raise _params.SpaceError(
                     f"constraint {c.describe()} is infeasible: within the parameter bounds the "
                     f"sum ranges over [{lo_sum:g}, {hi_sum:g}]; widen the bounds or the threshold"
                 )
@@ -174,16 +161,32 @@ class SearchSpace:
     def is_conditional(self) -> bool:
         return any(p.condition for p in self.params.values())
 
+    @property
+    def parents_first(self) -> list[str]:
+        """The parameter names in an order that puts every condition's parent before
+        the parameters it switches on."""
+        return list(self._order)
+
+    def condition_indices(self, name: str) -> list[tuple[str, tuple[int, ...]]]:
+        """``name``'s condition as (parent, indices of the parent's choices that switch it
+        on), one pair per parent; empty for an unconditional parameter."""
+        out = []
+        for parent, values in (self.params[name].condition or {}).items():
+            pp = self.params[parent]
+            if not isinstance(pp, _params.Categorical):  # pragma: no cover - __init__ checks
+                raise _params.SpaceError(
+                    f"{name}: condition parameter {parent!r} must be categorical"
+                )
+            out.append((parent, tuple(pp.index(v) for v in values)))
+        return out
+
     # -- encoding ---------------------------------------------------------------------
     def encode(self, config: Mapping[str, Any]) -> np.ndarray:
         """Encode a configuration to a vector in ``[0, 1]^dim``."""
         x = np.zeros(self.dim)
         for name, p in self.params.items():
             s = self._slices[name]
-            if name in config:
-                x[s] = p.encode(config[name])
-            elif not isinstance(p, Categorical):
-                x[s] = INACTIVE_FILL
+            x[s] = p.encode(config[name]) if name in config else p.inactive_fill
         return x
 
     def encode_many(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -217,26 +220,26 @@ class SearchSpace:
         """Check a user-given configuration; return it normalized (constants filled in)."""
         unknown = sorted(set(config) - set(self.params))
         if unknown:
-            raise SpaceError(f"unknown parameters {unknown}; the space has {self.names}")
+            raise _params.SpaceError(f"unknown parameters {unknown}; the space has {self.names}")
         out: dict[str, Any] = {}
         for name in self._order:
             p = self.params[name]
             if not self.is_active(name, out):
-                if name in config and not isinstance(p, Constant):
-                    raise SpaceError(
+                if name in config and not isinstance(p, _params.Constant):
+                    raise _params.SpaceError(
                         f"{name}: is inactive for this configuration (condition "
                         f"{p.condition}); remove it"
                     )
                 continue
             if name not in config:
-                if isinstance(p, Constant):
+                if isinstance(p, _params.Constant):
                     out[name] = p.value
                     continue
-                raise SpaceError(f"{name}: missing; give a value")
+                raise _params.SpaceError(f"{name}: missing; give a value")
             out[name] = p.validate(name, config[name])
         for c in self.constraints:
             if not c.holds(out):
-                raise SpaceError(f"configuration violates constraint {c.describe()}")
+                raise _params.SpaceError(f"configuration violates constraint {c.describe()}")
         return {n: out[n] for n in self.params if n in out}
 
     def is_feasible(self, config: Mapping[str, Any]) -> bool:
@@ -253,7 +256,7 @@ class SearchSpace:
             if self.is_feasible(cfg):
                 out.append(cfg)
             elif tries > _MAX_REJECTIONS + n:
-                raise SpaceError(
+                raise _params.SpaceError(
                     f"could not sample a configuration satisfying the constraints in {tries} "
                     "tries; the constraints leave (almost) no room: relax them"
                 )
@@ -297,32 +300,16 @@ class SearchSpace:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SearchSpace:
-        params: dict[str, Param] = {}
+        params: dict[str, _params.Param] = {}
         for d in data["params"]:
             d = dict(d)
             name = d.pop("name")
             kind = d.pop("type")
-            if kind not in PARAM_TYPES:
-                raise SpaceError(f"{name}: unknown type {kind!r}")
-            if kind == "categorical":
-                params[name] = Categorical(d["choices"], condition=d.get("condition"))
-            elif kind == "constant":
-                params[name] = Constant(d["value"], condition=d.get("condition"))
-            elif kind == "float":
-                params[name] = Float(
-                    d["low"], d["high"], log=d["log"], condition=d.get("condition")
-                )
-            else:
-                params[name] = Int(
-                    d["low"],
-                    d["high"],
-                    log=d["log"],
-                    step=d["step"],
-                    power_of_two=d["power_of_two"],
-                    condition=d.get("condition"),
-                )
+            if kind not in _params.PARAM_TYPES:
+                raise _params.SpaceError(f"{name}: unknown type {kind!r}")
+            params[name] = _params.PARAM_TYPES[kind].from_dict(d)
         cons = [
-            LinearConstraint(c["terms"], lower=c["lower"], upper=c["upper"])
+            _params.LinearConstraint(c["terms"], lower=c["lower"], upper=c["upper"])
             for c in data.get("constraints", [])
         ]
         return cls(params, constraints=cons)
@@ -348,3 +335,19 @@ def _same(a: Any, b: Any) -> bool:
     return (type(a) is type(b) and a == b) or (
         not isinstance(a, bool) and not isinstance(b, bool) and a == b
     )
+
+
+_MOVED = frozenset(_params.__all__)
+
+
+def __getattr__(name: str) -> Any:
+    """The parameter classes' old import path (``tunehooks.space.Float``): deprecated."""
+    if name in _MOVED:
+        warnings.warn(
+            f"tunehooks.space.{name} is deprecated; import it from tunehooks.params "
+            f"(or tunehooks.{name})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(_params, name)
+    raise AttributeError(f"module 'tunehooks.space' has no attribute {name!r}")

@@ -15,10 +15,12 @@ import operator
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = [
     "CONFIG_ERROR_PREFIX",
+    "INTERRUPTED_PREFIX",
     "MAX_STEP",
     "Decision",
     "Report",
@@ -140,6 +142,12 @@ class TrialRecord:
         return self.reports[-1].step if self.reports else None
 
     @property
+    def interrupted(self) -> bool:
+        """PAUSED by an interruption (SIGTERM, Ctrl-C, a vanished worker), not at a rung:
+        the next ask resumes it first, from its last checkpoint."""
+        return self.state is TrialState.PAUSED and (self.error or "").startswith(INTERRUPTED_PREFIX)
+
+    @property
     def duration(self) -> float | None:
         if self.started_at is None:
             return None
@@ -148,11 +156,14 @@ class TrialRecord:
 
 
 class TrialSink(Protocol):
-    """What a :class:`Trial` handle needs from its experiment."""
+    """What a :class:`Trial` handle needs from its experiment (an
+    :class:`~tunehooks.Experiment` is one; see :mod:`tunehooks.reporting`)."""
 
-    def _report(self, record: TrialRecord, step: int, metrics: Mapping[str, float]) -> Decision: ...
+    def report_trial(
+        self, record: TrialRecord, step: int, metrics: Mapping[str, float]
+    ) -> Decision: ...
 
-    def _finish(
+    def finish_trial(
         self,
         trial_id: int,
         state: TrialState,
@@ -162,13 +173,16 @@ class TrialSink(Protocol):
         known: TrialRecord | None = None,
     ) -> TrialRecord: ...
 
-    def _record(self, trial_id: int) -> TrialRecord: ...
+    def read_trial(self, trial_id: int) -> TrialRecord: ...
 
 
 CONFIG_ERROR_PREFIX = "configuration error: "
 """How the error of a trial that failed on its configuration starts (the program is not
 there, rejects its arguments, exits without the metric): it would fail again with the
 same settings, so it is never retried and costs nothing of a cost budget."""
+
+INTERRUPTED_PREFIX = "interrupted: "
+"""How the error of a trial PAUSED by an interruption starts (see :attr:`TrialRecord.interrupted`)."""
 
 MAX_STEP = 2**63 - 1
 """The largest step a report may carry (a signed 64-bit integer, SQLite's INTEGER)."""
@@ -261,6 +275,7 @@ class Trial:
         self._record = record
         self._should_stop = False
         self._resumed = record.state is TrialState.RUNNING and bool(record.reports)
+        self._resume_step = record.last_step if self._resumed else None
 
     # -- what the training code reads ------------------------------------------------
     @property
@@ -292,13 +307,32 @@ class Trial:
 
     @property
     def resume_step(self) -> int | None:
-        """The step a resumed trial continues after (its last stored report), else ``None``.
+        """The step a resumed trial continues after (its last stored report when this
+        handle was made), else ``None``.
 
         A promotion scheduler pauses trials at rungs and later resumes the best;
         training code that can restore its state continues from this step, and
         the curve continues at ``resume_step + 1``.
         """
-        return self._record.last_step if self._resumed else None
+        return self._resume_step
+
+    @property
+    def is_resumed(self) -> bool:
+        """True when this run continues a trial that trained before (promoted from PAUSED,
+        or requeued after an interruption); its curve continues after :attr:`resume_step`."""
+        return self._resumed
+
+    @property
+    def checkpoint_dir(self) -> Path | None:
+        """The folder this trial's checkpoints live in (created on the first save), or
+        ``None`` when this process has none: ``$TUNEHOOKS_CHECKPOINT_DIR/<experiment>/<id>``
+        (the sweep's ``checkpoint_dir``), else ``<run dir>/checkpoints`` under
+        ``tunehooks launch``. It outlives the trial's process, so a resumed run (on any
+        host that sees the folder) restores from it; see :mod:`tunehooks.checkpoint`."""
+        from tunehooks.checkpoint import trial_checkpoint_dir
+
+        name = getattr(self._sink, "name", None)
+        return None if not isinstance(name, str) else trial_checkpoint_dir(name, self.id)
 
     @property
     def should_stop(self) -> bool:
@@ -311,7 +345,7 @@ class Trial:
 
     def refresh(self) -> TrialRecord:
         """Re-read the trial from storage."""
-        self._record = self._sink._record(self.id)
+        self._record = self._sink.read_trial(self.id)
         return self._record
 
     # -- what the training code does ------------------------------------------------
@@ -320,8 +354,9 @@ class Trial:
 
         Reports are written in batches: at every decision point, once the
         oldest waiting one is ``exp.report_interval`` seconds old, and with the
-        trial's end (see :mod:`tunehooks.report_buffer`). A non-finite value of an optimized metric fails the trial (its state
-        becomes FAILED, the error says which metric and step) and returns STOP.
+        trial's end (see :mod:`tunehooks.report_buffer`). A non-finite value of any metric fails the
+        trial (its state becomes FAILED, the error says which metric and step) and
+        returns STOP.
         """
         return self._report_floats(step, _clean_metrics(metrics))
 
@@ -332,7 +367,7 @@ class Trial:
             raise TrialStateError(
                 f"trial {self.number} is already {self.state.value}; it accepts no more reports"
             )
-        decision = self._sink._report(self._record, checked, metrics)
+        decision = self._sink.report_trial(self._record, checked, metrics)
         if decision is Decision.STOP:
             self._should_stop = True
             self.refresh()
@@ -345,7 +380,7 @@ class Trial:
         non-finite optimized metric makes the trial FAILED instead.
         """
         clean = _clean_metrics(values) if values is not None else None
-        self._record = self._sink._finish(
+        self._record = self._sink.finish_trial(
             self.id, TrialState.COMPLETED, clean, None, known=self._record
         )
         return self._record
@@ -356,15 +391,24 @@ class Trial:
         Under a promotion scheduler (one that resumes trials) the trial becomes
         PAUSED instead: stopped at its rung, to be resumed if it is promoted.
         """
-        self._record = self._sink._finish(
+        self._record = self._sink.finish_trial(
             self.id, TrialState.PRUNED, None, None, known=self._record
+        )
+        return self._record
+
+    def interrupt(self, reason: str = "the training was interrupted") -> TrialRecord:
+        """Stop this run to be resumed later: the trial becomes PAUSED (marked interrupted,
+        its reports kept) and the next ask of its experiment resumes it, from its last
+        checkpoint when it has one. What SIGTERM, Ctrl-C or a vanished worker leads to."""
+        self._record = self._sink.finish_trial(
+            self.id, TrialState.PAUSED, None, INTERRUPTED_PREFIX + reason, known=self._record
         )
         return self._record
 
     def fail(self, error: BaseException | str | None = None) -> TrialRecord:
         """Finish the trial as FAILED, keeping ``error``'s text."""
         text = _error_text(error)
-        self._record = self._sink._finish(
+        self._record = self._sink.finish_trial(
             self.id, TrialState.FAILED, None, text, known=self._record
         )
         return self._record
@@ -379,7 +423,3 @@ def _error_text(error: BaseException | str | None) -> str:
     if isinstance(error, BaseException):
         return f"{type(error).__name__}: {error}"
     return str(error)
-
-
-def is_finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))

@@ -40,6 +40,7 @@ resources: {workers: 1, gpus_per_trial: 0}
 """
 
 
+@pytest.mark.slow  # many CLI subprocesses: CI runs it (--run-slow)
 @pytest.mark.postgres
 def test_no_command_prints_the_password(tmp_path: Path, pg_server: object) -> None:
     base = pg_server.new_database()  # type: ignore[attr-defined]

@@ -135,7 +135,7 @@ def test_nan_in_any_metric_fails_the_trial_and_the_next_one_runs(make_exp) -> No
         states.append(trial.refresh())
     assert [s.state for s in states] == [TrialState.FAILED, TrialState.COMPLETED]
     assert "'train_loss' is nan at step 2" in (states[0].error or "")
-    assert [r.step for r in states[0].reports] == [1]
+    assert [r.step for r in states[0].reports] == [1, 2]  # kept with the end (one rule)
 
 
 def test_non_writer_reads_but_never_writes(make_exp) -> None:

@@ -15,6 +15,7 @@ pytest.importorskip("lightning")
 import lightning.pytorch as pl
 from _lightning_digits import DigitsModule, loaders, trainer
 
+import tunehooks as th
 from tunehooks.context import ENV_EXPERIMENT, ENV_STORAGE, ENV_TRIAL_ID, NoTrialError
 from tunehooks.integrations._common import MissingMetricError
 from tunehooks.integrations.lightning import ReportEvery, TuneCallback
@@ -221,7 +222,9 @@ def test_a_ddp_rank_without_a_trial_id_refuses_to_ask_its_own(
     assert exp.get_trials() == []
 
 
-def _run_ddp(exp, storage_url, tmp_path, mode: str, trial_id: int | None) -> list[dict]:
+def _run_ddp(
+    exp, storage_url, tmp_path, mode: str, trial_id: int | None, **extra: str
+) -> list[dict]:
     env = {
         **os.environ,
         ENV_STORAGE: storage_url,
@@ -230,6 +233,7 @@ def _run_ddp(exp, storage_url, tmp_path, mode: str, trial_id: int | None) -> lis
         "MODE": mode,
         "STOP_AT": "2",
         "PYTHONPATH": str(HERE),
+        **extra,
     }
     env.pop(ENV_TRIAL_ID, None)
     if trial_id is not None:
@@ -272,3 +276,36 @@ def test_ddp_without_launcher_hands_rank0s_trial_to_every_rank(
     assert [r["epochs"] for r in ranks] == [2, 2]  # rank 0's NaN verdict stopped both
     assert rec.state is TrialState.FAILED
     assert "is nan at step 2" in (rec.error or "")
+
+
+@pytest.mark.slow
+def test_ddp_a_paused_trial_resumes_on_every_rank_from_rank0s_checkpoint(
+    storage_url, tmp_path
+) -> None:
+    from _resumable import PauseThenPromote
+
+    exp = th.Experiment.create(
+        "ddp-resume",
+        th.SearchSpace({"lr": th.Float(0.01, 0.05, log=True)}),
+        metrics=[th.Metric("val_acc", goal="maximize"), th.Metric("rank", strategy="store")],
+        budget=th.Budget(trials=1),
+        fidelity=th.Fidelity(min=1, max=9),
+        storage=storage_url,
+        method="random",
+        seed=0,
+        scheduler=PauseThenPromote(),
+    )
+    ckpt = str(tmp_path / "ckpt")
+    first = exp.ask()
+    ranks = _run_ddp(exp, storage_url, tmp_path, "resume", first.id, TUNEHOOKS_CHECKPOINT_DIR=ckpt)
+    assert [r["epochs"] for r in ranks] == [3, 3] and [r["restored"] for r in ranks] == [None] * 2
+    assert exp.get_trials()[0].state is TrialState.PAUSED
+    promoted = exp.ask()
+    assert promoted is not None and promoted.id == first.id
+    ranks = _run_ddp(exp, storage_url, tmp_path, "resume", first.id, TUNEHOOKS_CHECKPOINT_DIR=ckpt)
+    assert [r["restored"] for r in ranks] == [3, 3]  # every rank loaded rank 0's checkpoint
+    assert [r["epochs"] for r in ranks] == [9, 9]
+    assert ranks[0]["weight_sum"] == ranks[1]["weight_sum"]
+    (rec,) = exp.get_trials()
+    assert rec.state is TrialState.COMPLETED
+    assert [r.step for r in rec.reports] == list(range(1, 10))

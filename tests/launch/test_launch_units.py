@@ -99,7 +99,8 @@ def test_detect_gpus_parses_nvidia_smi_output(tmp_path, monkeypatch) -> None:
 
 def test_slots_hand_out_gpus_in_groups_and_fall_back_to_cpu() -> None:
     slots, note = make_slots(workers=None, gpus_per_trial=2, devices=["0", "1", "2", "3", "4"])
-    assert [s.gpus for s in slots] == [("0", "1"), ("2", "3")] and note is None
+    assert [s.gpus for s in slots] == [("0", "1"), ("2", "3")]
+    assert note == "resources.gpus_per_trial=2 on 5 GPUs: GPU 4 stays idle"
     assert slots[1].cuda_visible_devices == "2,3"
     slots, note = make_slots(workers=8, gpus_per_trial=1, devices=["0", "1"])
     assert len(slots) == 2 and note is not None and "2 slots" in note

@@ -67,6 +67,7 @@ def test_version_and_python_dash_m() -> None:
         assert cmd in out.stdout
 
 
+@pytest.mark.slow  # many CLI subprocesses: CI runs it (--run-slow)
 def test_reads_never_create_a_database(tmp_path) -> None:
     for argv in (["status"], ["best"], ["list"], ["export", "--csv", "x.csv"], ["delete", "x"]):
         out = cli(*argv, cwd=tmp_path)  # the default storage: ./tunehooks.db
@@ -79,6 +80,7 @@ def test_reads_never_create_a_database(tmp_path) -> None:
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow  # many CLI subprocesses: CI runs it (--run-slow)
 def test_status_and_best_print_sensible_numbers_and_whole_params(storage_url: str) -> None:
     make(storage_url, "digits")
     out = cli("status", "--storage", storage_url)
@@ -120,6 +122,7 @@ def test_list_shows_every_experiment(storage_url: str) -> None:
     assert second.split()[:9] == ["second", "random", "3", "0", "1", "2", "0", "0", "0"]
 
 
+@pytest.mark.slow  # many CLI subprocesses: CI runs it (--run-slow)
 def test_delete_asks_and_yes_skips_the_question(storage_url: str) -> None:
     make(storage_url, "keep")
     make(storage_url, "drop")
@@ -146,6 +149,7 @@ def test_delete_asks_and_yes_skips_the_question(storage_url: str) -> None:
     assert out.returncode == 2 and "no experiment 'nope'" in out.stderr
 
 
+@pytest.mark.slow  # many CLI subprocesses: CI runs it (--run-slow)
 def test_delete_and_rename_refuse_a_running_sweep_unless_forced(storage_url: str) -> None:
     make(storage_url, "live", running=True)
     out = cli("delete", "live", "--yes", "--storage", storage_url)
@@ -159,6 +163,7 @@ def test_delete_and_rename_refuse_a_running_sweep_unless_forced(storage_url: str
     assert out.returncode == 0, out.stderr
 
 
+@pytest.mark.slow  # many CLI subprocesses: CI runs it (--run-slow)
 def test_rename_keeps_the_trials(storage_url: str) -> None:
     make(storage_url, "old")
     make(storage_url, "taken")
@@ -176,6 +181,7 @@ def test_rename_keeps_the_trials(storage_url: str) -> None:
     assert out.returncode == 2 and "no experiment 'old'" in out.stderr
 
 
+@pytest.mark.slow  # many CLI subprocesses: CI runs it (--run-slow)
 def test_status_best_list_export_leave_the_database_unchanged(storage_url: str, tmp_path) -> None:
     make(storage_url, "ro")
     files = sorted(p for p in tmp_path.iterdir() if p.name.startswith("tunehooks.db"))

@@ -172,6 +172,6 @@ def test_reports_still_in_memory_are_written_when_the_process_exits(
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(max_size=8), st.floats(allow_nan=True, allow_infinity=True)))
 def test_the_report_encoder_writes_what_json_dumps_writes(metrics: dict[str, float]) -> None:
-    from tunehooks.storage.sql import _metrics_json
+    from tunehooks.storage._fastpath import _metrics_json
 
     assert _metrics_json(metrics) == json.dumps(metrics, sort_keys=True)

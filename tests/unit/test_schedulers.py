@@ -282,7 +282,7 @@ def test_the_model_overrules_a_stop_only_with_enough_chance():
         False,
         True,
     ]
-    assert guided.needs_history and guided.new_trial_fidelity(both) is None
+    assert guided.needs_history and guided.first_rung() == asha.first_rung()
     with pytest.raises(ValueError, match="min_chance"):
         ModelGuidedScheduler(asha, judge(0.5), min_chance=1.0)
 
@@ -308,3 +308,105 @@ def test_bayes_with_a_rung_rule_asks_the_model_before_stopping(storage_url):
     assert isinstance(make("random", method="random").scheduler, ASHAScheduler)
     with pytest.raises(ValueError, match=r"optimizer_options\.continue_chance"):
         make("bad", optimizer_options={"continue_chance": 1.5})
+
+
+def test_every_scheduler_name_has_a_registered_class_and_every_optimizer_name_too():
+    from tunehooks.optimizers import OPTIMIZERS, Method, optimizer_class
+    from tunehooks.schedulers import SCHEDULERS
+
+    assert set(SCHEDULERS) == set(SchedulerKind)
+    assert set(OPTIMIZERS) == set(Method)
+    fid = Fidelity(min=1, max=27, eta=3)
+    for kind in SchedulerKind:
+        sched = make_scheduler(Fidelity(min=1, max=27, scheduler=kind), ACC)
+        assert type(sched) is SCHEDULERS[kind]
+    assert optimizer_class(Method.BAYES).__name__ == "GPOptimizer"
+    assert optimizer_class(Method.BAYES, fid).__name__ == "MultiFidelityOptimizer"
+    assert optimizer_class(Method.RANDOM, fid).__name__ == "RandomOptimizer"
+
+
+def test_scheduler_settings_reach_the_class_and_a_wrong_one_names_the_scheduler():
+    fid = Fidelity(min=1, max=27, eta=3, scheduler="hyperband")
+    assert len(make_scheduler(fid, ACC, settings={"brackets": 2}).weights) == 2
+    with pytest.raises(ValueError, match=r"scheduler: hyperband does not take \['bogus'\]"):
+        make_scheduler(fid, ACC, settings={"bogus": 1})
+    guided = make_scheduler(fid, ACC, settings={"continue_chance": 0.3}, judge=lambda t, h: None)
+    assert isinstance(guided, ModelGuidedScheduler) and guided.min_chance == 0.3
+    off = make_scheduler(fid, ACC, settings={"continue_chance": 0}, judge=lambda t, h: None)
+    assert isinstance(off, HyperbandScheduler)
+    with pytest.raises(ValueError, match=r"scheduler\.continue_chance must lie in \[0, 1\)"):
+        make_scheduler(fid, ACC, settings={"continue_chance": 1})
+    none = Fidelity(min=1, max=27, scheduler="none")
+    assert isinstance(make_scheduler(none, ACC, judge=lambda t, h: 0.9), NoScheduler)
+
+
+def test_the_first_rung_is_where_a_stop_rule_first_judges_a_new_trial():
+    from tunehooks.schedulers import FirstRung
+
+    def first(kind: str):
+        return make_scheduler(Fidelity(min=2, max=54, eta=3, scheduler=kind), ACC).first_rung()
+
+    assert first("asha") == FirstRung(2.0, 1 / 3)
+    assert first("hyperband") == FirstRung(2.0, 1 / 3)  # the most aggressive bracket's
+    for kind in ("none", "median", "promotion", "asha_promotion"):  # nothing stopped for good
+        assert first(kind) is None
+
+
+def test_the_multifidelity_optimizer_asks_the_scheduler_for_its_first_rung():
+    from tunehooks.optimizers import make_optimizer
+    from tunehooks.schedulers import FirstRung
+
+    space = th.SearchSpace({"x": th.Float(0.0, 1.0)})
+    fid = Fidelity(min=1, max=9, eta=3, scheduler="asha")
+    default = make_optimizer("bayes", space, ACC, fidelity=fid)
+    assert default.first_rung == FirstRung(1.0, 1 / 3)  # type: ignore[attr-defined]
+    told = make_optimizer("bayes", space, ACC, fidelity=fid, scheduler=NoScheduler())
+    assert told.first_rung is None  # type: ignore[attr-defined]
+
+
+class _DuckTyped:
+    """A custom rule that is no Scheduler subclass: it only decides."""
+
+    calls = 0
+
+    def decide(self, trial: TrialRecord, history) -> Decision:
+        _DuckTyped.calls += 1
+        return Decision.STOP if trial.reports[-1].step >= 2 else Decision.CONTINUE
+
+
+def test_a_duck_typed_scheduler_gets_the_defaults_of_the_members_it_lacks(storage_url):
+    exp = th.Experiment.create(
+        "duck",
+        th.SearchSpace({"q": th.Float(0.0, 1.0)}),
+        metrics=[th.Metric("acc", goal="maximize")],
+        budget=th.Budget(trials=1),
+        storage=storage_url,
+        method="random",
+        fidelity=th.Fidelity(min=1, max=9, eta=3),
+        scheduler=_DuckTyped(),
+    )
+    sched = exp.scheduler
+    assert sched.needs_history and not sched.pauses and sched.first_rung() is None
+    assert sched.calls == 0  # type: ignore[attr-defined]  # its own attributes stay reachable
+    trial = exp.ask()
+    assert trial is not None
+    assert trial.report(1, {"acc": 0.5}) is Decision.CONTINUE
+    assert trial.report(2, {"acc": 0.6}) is Decision.STOP
+    assert _DuckTyped.calls == 2
+    with pytest.raises(TypeError, match="scheduler: expected an object with decide"):
+        th.Experiment.load("duck", storage=storage_url, scheduler=object())
+
+
+def test_continue_chance_as_an_optimizer_option_is_a_deprecated_alias(storage_url):
+    with pytest.warns(DeprecationWarning, match="model-guided scheduler's setting"):
+        exp = th.Experiment.create(
+            "alias",
+            th.SearchSpace({"q": th.Float(0.0, 1.0)}),
+            metrics=[th.Metric("acc", goal="maximize")],
+            budget=th.Budget(trials=4),
+            storage=storage_url,
+            fidelity=th.Fidelity(min=1, max=9, eta=3, scheduler="asha"),
+            optimizer_options={"continue_chance": 0.35},
+        )
+    sched = exp.scheduler
+    assert isinstance(sched, ModelGuidedScheduler) and sched.min_chance == 0.35

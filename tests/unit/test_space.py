@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tunehooks as th
-from tunehooks.space import INACTIVE_FILL, SpaceError
+from tunehooks.params import INACTIVE_FILL, SpaceError
 
 
 def mixed_space() -> th.SearchSpace:
@@ -212,3 +212,51 @@ def test_space_roundtrips_through_json() -> None:
     assert again == SPACE and again.dim == SPACE.dim
     cfg = SPACE.sample(1, rng=np.random.default_rng(3))[0]
     assert np.array_equal(again.encode(cfg), SPACE.encode(cfg))
+
+
+PARAMS = [
+    th.Float(1e-4, 0.3, log=True),
+    th.Float(-1.0, 1.0),
+    th.Int(1, 6),
+    th.Int(10, 50, step=10),
+    th.Int(16, 256, power_of_two=True),
+    th.Int(8, 512, log=True),
+    th.Int(1, 3, log=True),  # low <= 0.5 + 0.5: the log bounds' other branch
+    th.Categorical(["a", "b", "c"]),
+    th.Constant(3),
+]
+
+
+@pytest.mark.parametrize("param", PARAMS, ids=lambda p: repr(p)[:40])
+def test_each_type_rounds_its_columns_as_encode_of_decode_does(param) -> None:
+    U = np.random.default_rng(0).random((200, param.n_columns))
+    rounded = param.round_columns(U)
+    assert rounded.shape == U.shape
+    for u, r in zip(U, rounded, strict=True):
+        assert r.tolist() == pytest.approx(param.encode(param.decode(u)), abs=1e-12)
+        for step in param.steps(r):  # each move lands on a value (a log int's end: itself)
+            assert step.tolist() == pytest.approx(param.encode(param.decode(step)), abs=1e-12)
+
+
+def test_the_discrete_steps_are_the_neighbouring_values_and_the_other_choices() -> None:
+    def values(p, v):
+        return sorted(p.decode(s) for s in p.steps(np.asarray(p.encode(v))))
+
+    assert values(th.Int(1, 6), 1) == [2]
+    assert values(th.Int(16, 256, power_of_two=True), 64) == [32, 128]
+    assert values(th.Int(8, 512, log=True), 100) == [99, 101]
+    assert values(th.Categorical(["a", "b", "c"]), "b") == ["a", "c"]
+    assert th.Float(0.0, 1.0).steps(np.array([0.5])) == []
+    assert [th.Int(1, 6).cardinality(), th.Float(0.0, 1.0).cardinality()] == [6, None]
+
+
+def test_the_parameter_classes_have_one_import_path() -> None:
+    import tunehooks.params
+    import tunehooks.space
+
+    assert tunehooks.space.__all__ == ["SearchSpace"]
+    for name in ("Float", "Int", "Categorical", "Constant", "LinearConstraint", "SpaceError"):
+        assert getattr(th, name) is getattr(tunehooks.params, name)
+        assert name not in vars(tunehooks.space)
+        with pytest.warns(DeprecationWarning, match="tunehooks.params"):
+            assert getattr(tunehooks.space, name) is getattr(tunehooks.params, name)

@@ -15,6 +15,7 @@ from typing import TypeVar
 from tunehooks.experiment import CONFIG_VERSION, Experiment
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Metric, Strategy
+from tunehooks.storage import Storage
 from tunehooks.storage.sql import SQLStorage
 from tunehooks.trial import TrialRecord, TrialState
 
@@ -64,7 +65,7 @@ def open_readonly(name: str | None = None, *, storage: str | None = None) -> Exp
     return load_from(ReadOnlyStorage(storage or default_storage_url()), name)
 
 
-def load_from(store: SQLStorage, name: str | None) -> Experiment:
+def load_from(store: Storage, name: str | None) -> Experiment:
     """Experiment ``name`` (the only one when ``None``) from an open storage."""
     if name is None:
         names = store.list_experiments()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
+from tunehooks import budgets
 from tunehooks._format import format_number
 from tunehooks.analysis._data import (
     epochs_of,
@@ -32,6 +32,17 @@ class CostTable:
     ``None`` when nothing improved. ``hours`` adds up the trials' wall-clock
     time; ``gpu_hours`` is that times ``gpus_per_trial``, and ``None`` when the
     number of GPUs was not given (the database does not record devices).
+
+    Example:
+        >>> import tunehooks as th
+        >>> exp = th.Experiment.create("doc-cost-table", th.SearchSpace({"x": th.Float(0, 1)}),
+        ...     metrics=[th.Metric("acc", goal="maximize")], budget=th.Budget(trials=2),
+        ...     storage="sqlite://", method="random")
+        >>> for t, acc in zip(exp.trials(), [0.80, 0.90]):
+        ...     _ = t.complete({"acc": acc})
+        >>> table = cost_table(exp)
+        >>> table.trials, table.completed, table.full_trainings, round(table.improvement, 2)
+        (2, 2, 2.0, 0.1)
     """
 
     metric: str
@@ -54,9 +65,6 @@ class CostTable:
     trials_per_point: float | None
     epochs_per_point: float | None
     gpu_hours_per_point: float | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def rows(self) -> list[tuple[str, str]]:
         """(label, formatted value) pairs, for a table a reader understands."""
@@ -139,7 +147,7 @@ def cost_table(
     if gpus_per_trial is not None and not (gpus_per_trial > 0 and math.isfinite(gpus_per_trial)):
         raise ValueError(f"gpus_per_trial must be a positive number (got {gpus_per_trial!r})")
     gpu_hours = None if gpus_per_trial is None else hours * gpus_per_trial
-    full = sum(exp.trial_cost(t) for t in started)
+    full = budgets.budget_used(started, exp.fidelity).cost
     first: float | None = None
     best: float | None = None
     for t in finished_in_order(history):

@@ -104,6 +104,17 @@ class ParetoResult:
 
     ``front`` is sorted by the first metric; ``others`` are the dominated
     eligible trials.
+
+    Example:
+        >>> import tunehooks as th
+        >>> exp = th.Experiment.create("doc-pareto-result", th.SearchSpace({"x": th.Float(0, 1)}),
+        ...     metrics=[th.Metric("acc", goal="maximize"), th.Metric("ms", goal="minimize")],
+        ...     budget=th.Budget(trials=3), storage="sqlite://", method="random")
+        >>> for t, (a, ms) in zip(exp.trials(), [(0.9, 30), (0.8, 40), (0.7, 20)]):
+        ...     _ = t.complete({"acc": a, "ms": ms})
+        >>> result = pareto_front(exp)
+        >>> result.points(result.front), [t.number for t in result.others]
+        ([(0.7, 20.0), (0.9, 30.0)], [1])
     """
 
     metrics: tuple[Metric, ...]
@@ -179,6 +190,17 @@ class HypervolumeTrace:
     ``numbers[i]`` is a trial number, ``values[i]`` the hypervolume of the
     front of the eligible trials up to it; ``ref`` the reference point (in the
     metrics' own units and directions).
+
+    Example:
+        >>> import tunehooks as th
+        >>> exp = th.Experiment.create("doc-hv-trace", th.SearchSpace({"x": th.Float(0, 1)}),
+        ...     metrics=[th.Metric("acc", goal="maximize"), th.Metric("ms", goal="minimize")],
+        ...     budget=th.Budget(trials=2), storage="sqlite://", method="random")
+        >>> for t, (a, ms) in zip(exp.trials(), [(0.5, 30), (0.9, 10)]):
+        ...     _ = t.complete({"acc": a, "ms": ms})
+        >>> trace = hypervolume_trace(exp, ref=(0.0, 50.0))
+        >>> trace.numbers, [round(v, 1) for v in trace.values]
+        ([0, 1], [10.0, 36.0])
     """
 
     metrics: tuple[Metric, ...]

@@ -27,6 +27,13 @@ from tunehooks.integrations._guards import (
     portable_trial,
     reload_trial,
 )
+from tunehooks.integrations._resume import (
+    Resumer,
+    StateSaver,
+    interruption_text,
+    is_interruption,
+)
+from tunehooks.reporting import first_non_finite  # re-exported: the one rule's test
 from tunehooks.trial import (
     Decision,
     Trial,
@@ -43,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MissingMetricError",
     "Reporter",
+    "StateSaver",
     "check_monitor",
     "end_state",
     "first_non_finite",
@@ -171,14 +179,6 @@ def check_monitor(monitor: Sequence[str], metrics: Mapping[str, float], *, where
         )
 
 
-def first_non_finite(metrics: Mapping[str, float]) -> tuple[str, float] | None:
-    """The first NaN or infinite metric, or None when all are finite."""
-    for name, value in metrics.items():
-        if not math.isfinite(value):
-            return name, value
-    return None
-
-
 def end_state(
     *, finished: bool, stopped_by_scheduler: bool, error: BaseException | None
 ) -> TrialState | None:
@@ -215,6 +215,9 @@ class Reporter:
     metrics that must be present in every report. ``writer=False`` (DDP ranks
     other than 0) reads the trial and never writes, except the error when its
     training raised; by default only rank 0 (from the environment) writes.
+    ``state``: a :class:`StateSaver` that saves and restores the training (see
+    :mod:`tunehooks.integrations._resume`): a resumed trial is restored from its last
+    checkpoint when the reporter is made, and :meth:`epochs` continues after it.
 
     The first report is checked against the experiment's optimized metric: when
     it is missing and one metric is monitored, each report carries the monitored
@@ -246,10 +249,13 @@ class Reporter:
         *,
         monitor: str | Sequence[str] | None = None,
         writer: bool | None = None,
+        state: StateSaver | None = None,
     ) -> None:
         self.monitor = _monitor_names(monitor)
         self.trial = resolve_trial(trial)
         self.writer = process_rank() == 0 if writer is None else writer
+        self.resumer = Resumer(self.trial)
+        self.state = state
         self.last_metrics: dict[str, float] = {}
         self.last_step: int | None = None
         self._checked = False  # the first report was checked against the objective
@@ -257,14 +263,26 @@ class Reporter:
         self._base: int | None = None  # the last step before the current fit
         self._offset: int | None = 0  # added to this fit's steps (None: not known yet)
         self._adjust = True  # the next report goes through _adjusted
+        self.restored_step: int | None = None  # the step the training was restored at
+        if state is not None:
+            self.restored_step = self.resumer.restore(state.load)
+            if self.restored_step is not None:
+                self.begin_fit(restored=self.restored_step)
 
     @property
     def stopped(self) -> bool:
         """True once the scheduler said STOP or the trial finished (e.g. failed by a NaN)."""
         return self.trial.should_stop
 
-    def begin_fit(self) -> None:
-        """A fit of the trial begins; its steps continue the trial's curve."""
+    def begin_fit(self, *, restored: int | None = None) -> None:
+        """A fit of the trial begins; its steps continue the trial's curve.
+
+        ``restored``: the fit was restored from a checkpoint taken at that step (0: a
+        resumed trial starting afresh); its steps are the curve's own, not offset.
+        """
+        if restored is not None:
+            self._base, self._offset, self._adjust = restored, 0, True
+            return
         base = self.last_step
         if base is None and self.writer and not self.trial.is_finished:
             base = self.trial.refresh().last_step  # reported by an earlier callback
@@ -295,19 +313,14 @@ class Reporter:
             return Decision.STOP if self.trial.should_stop else Decision.CONTINUE
         if self.trial.is_finished:
             return Decision.STOP
-        bad = first_non_finite(values)
-        if bad is not None:
-            name, value = bad
-            self.trial.fail(
-                f"metric {name!r} is {value} at step {step}: the training diverged "
-                "(try a smaller learning rate); the trial is FAILED and the next one runs"
-            )
-            return Decision.STOP
-        try:
-            return self.trial._report_floats(step, values)
+        try:  # a non-finite value fails the trial (tunehooks.reporting's one rule)
+            decision = self.trial._report_floats(step, values)
         except TrialStateError:  # finished elsewhere (e.g. reclaimed by a launcher): stop
             self.trial.refresh()
             return Decision.STOP
+        if self.state is not None and self.resumer.due(decision):
+            self.resumer.save(step, self.state.save)
+        return decision
 
     def _adjusted(self, step: int, values: dict[str, float], where: str) -> int:
         """The step (after this fit's offset); ``values`` get the objective's alias."""
@@ -333,7 +346,7 @@ class Reporter:
             raise ValueError(
                 f"max_epochs: trial {self.trial.number} has no fidelity; pass max_epochs="
             )
-        for epoch in range(1, int(n) + 1):
+        for epoch in range((self.restored_step or 0) + 1, int(n) + 1):
             if self.stopped:
                 return
             yield epoch
@@ -349,6 +362,11 @@ class Reporter:
         rank 0 failing with another rank's echo (gloo's "Connection closed by peer")
         first waits a little for that rank's real error.
         """
+        if error is not None and is_interruption(error):
+            if self.writer and not self.trial.is_finished:  # resumed by the next ask
+                with contextlib.suppress(TrialStateError):
+                    return self.trial.interrupt(interruption_text(error))
+            return None
         if not self.writer:
             if error is not None and not isinstance(error, TrialPruned) and not is_peer_echo(error):
                 with contextlib.suppress(TrialStateError):  # rank 0 was faster: keep that
@@ -368,16 +386,19 @@ class Reporter:
         peer_echo = state is TrialState.FAILED and error is not None and is_peer_echo(error)
         if peer_echo and self._peer_failed():
             return None
+        out = None
         try:
             if state is TrialState.COMPLETED:
-                return self.trial.complete(self.last_metrics or None)
-            if state is TrialState.PRUNED:
-                return self.trial.prune()
-            if state is TrialState.FAILED:
-                return self.trial.fail(error)
+                out = self.trial.complete(self.last_metrics or None)
+            elif state is TrialState.PRUNED:
+                out = self.trial.prune()
+            elif state is TrialState.FAILED:
+                out = self.trial.fail(error)
         except TrialStateError:  # finished elsewhere in the meantime: keep that outcome
             self.trial.refresh()
-        return None
+        if out is not None:
+            self.resumer.clean_finished()
+        return out
 
     def _peer_failed(self) -> bool:
         """Wait up to :data:`PEER_WAIT_S` for another rank to store its error."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ _LIST_HOOKS = (
 )
 _MODEL_STEPS = ("train_function", "test_function")
 _MISSING = object()
+_WEIGHTS = "model.weights.h5"
 
 
 class TuneCallback(_Callback):
@@ -54,6 +56,14 @@ class TuneCallback(_Callback):
     model's train and test steps and the fit's callbacks: the trial becomes
     FAILED with the error (inside ``trials()`` or ``with``; outside them, at the
     raise when the callback saw it).
+
+    Checkpoints: when the trial has a checkpoint folder (:attr:`tunehooks.Trial.checkpoint_dir`)
+    the callback saves ``model.save_weights`` (the weights and the optimizer's state, on
+    every backend) after every report (``TUNEHOOKS_CHECKPOINT_EVERY``). A resumed trial
+    (promoted from PAUSED, or requeued after an interruption) loads them when ``fit``
+    begins and continues from the epoch after the checkpoint, as Keras's own
+    ``BackupAndRestore`` does (``initial_epoch`` continues). Ctrl-C pauses the trial to
+    resume instead of failing it.
 
     Args:
         trial: the trial to train; an Experiment (its next trial); or None for
@@ -84,6 +94,7 @@ class TuneCallback(_Callback):
         self._reporter = Reporter(trial, monitor=monitor)
         self._last_logs: dict[str, Any] = {}
         self._watched: list[tuple[Any, str, Any]] = []  # (object, attribute) wrapped for one fit
+        self._may_restore = True  # the first fit of this run restores a resumed trial
 
     @property
     def trial(self) -> Trial:
@@ -103,7 +114,9 @@ class TuneCallback(_Callback):
             if self.model is not None:
                 self.model.stop_training = True
             return
-        self._reporter.begin_fit()
+        restored = self._restore() if self._may_restore else None
+        self._may_restore = False
+        self._reporter.begin_fit(restored=restored)
         _trainings.opened(trial.id, "model.fit")
         self._watch(sys._getframe(1).f_locals.get("self"), _LIST_HOOKS)
         self._watch(self.model, _MODEL_STEPS)
@@ -116,10 +129,34 @@ class TuneCallback(_Callback):
         if _skips_validation(self._reporter.monitor, logs):
             return  # fit(validation_freq=n): no validation metrics in this epoch's logs
         decision = self._reporter.report(epoch + 1, logs, where="model.fit's epoch logs")
+        resumer = self._reporter.resumer
+        if self.model is not None and resumer.due(decision):
+            step = self._reporter.last_step
+            if step is not None:
+                resumer.save(step, lambda folder: self.model.save_weights(folder / _WEIGHTS))
         if decision is Decision.STOP and self.model is not None:
             self.model.stop_training = True
 
+    def _restore(self) -> int | None:
+        """Load a resumed trial's checkpoint into the model and its optimizer; the step
+        (epochs) restored, 0 for a fresh start, None when this run is no resumption."""
+        model = self.model
+
+        def load(folder: Path) -> None:
+            if not model.built:
+                raise ValueError("the model is not built before fit; build it to resume")
+            if model.optimizer is not None and not model.optimizer.built:
+                model.optimizer.build(model.trainable_variables)  # its variables, to load
+            model.load_weights(folder / _WEIGHTS)
+
+        step = self._reporter.resumer.restore(load) if model is not None else None
+        if step:
+            model._initial_epoch = step  # as keras.callbacks.BackupAndRestore does
+        return step
+
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        if self.model is not None:
+            self.model._initial_epoch = None  # a later fit starts where it is told
         self._unwatch()
         _trainings.closed(self.trial.id)
         if self._reporter.last_step is None and self._reporter.monitor and self._last_logs:

@@ -9,10 +9,13 @@ import enum
 import os
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tunehooks.checkpoint import warn_fresh_start
 from tunehooks.context import ENV_EXPERIMENT, ENV_TRIAL_ID, NoTrialError
 from tunehooks.integrations._common import Reporter, require
+from tunehooks.integrations.torch import _rng_state, _set_rng_state
 from tunehooks.trial import Decision, Trial, TrialRecord
 
 if TYPE_CHECKING:
@@ -23,6 +26,8 @@ _states = require("lightning.pytorch.trainer.states", extra="lightning")
 _Callback: Any = pl.Callback
 
 __all__ = ["ReportEvery", "TuneCallback"]
+
+_CKPT = "trial.ckpt"
 
 
 class ReportEvery(str, enum.Enum):
@@ -60,6 +65,15 @@ class TuneCallback(_Callback):
     rank that raises stores its own error (rank 0 does not overwrite it with the
     connection error it then gets). The callback pickles (``strategy="ddp_spawn"``)
     as its storage URL and trial id.
+
+    Checkpoints: when the trial has a checkpoint folder (:attr:`tunehooks.Trial.checkpoint_dir`)
+    the callback saves the Trainer's own checkpoint (``trainer.save_checkpoint``: model,
+    optimizers, LR schedulers, loops, callbacks; rank 0 writes) after every report
+    (``TUNEHOOKS_CHECKPOINT_EVERY``), with the random number generators in the callback's
+    state. A resumed trial (promoted from PAUSED, or requeued after SIGTERM, Ctrl-C or a
+    lost worker) is restored from it as ``fit(ckpt_path=...)`` would, on every rank, and
+    its epochs continue the curve. SIGTERM (Lightning's ``SIGTERMException``) and Ctrl-C
+    pause the trial to resume instead of failing it.
 
     Args:
         trial: the trial to train; an Experiment (its next trial); or None for
@@ -102,6 +116,7 @@ class TuneCallback(_Callback):
         self._reporter = Reporter(trial, monitor=monitor)
         self._validated = False  # a validation of this epoch is waiting to be reported
         self._said_min_epochs = False
+        self._restored: int | None = None  # the step this fit was restored at
         # Without a launcher, DDP ranks started later by Lightning must find the
         # trial this process asked for: hand its id down through the environment.
         self._exported = (
@@ -125,9 +140,47 @@ class TuneCallback(_Callback):
 
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
         self._reporter.writer = bool(trainer.is_global_zero)
+        self._restored = None
+        if stage == "fit":
+            self._restored = self._restore(trainer)
+
+    def _restore(self, trainer: Any) -> int | None:
+        """Preload a resumed trial's checkpoint, as ``fit(ckpt_path=...)`` does: Lightning
+        then restores the model, callbacks, optimizers and loops from it."""
+        resumer = self._reporter.resumer
+        if not self.trial.is_resumed:
+            return None
+        found = resumer.checkpoint()
+        if found is None:
+            return 0
+        path = found.path / _CKPT
+        try:
+            # the connector fit(ckpt_path=) loads through; the restore that follows uses it
+            trainer._checkpoint_connector.resume_start(
+                str(path), weights_only=False
+            )  # our own file
+        except Exception as e:  # corrupt or unreadable: train from the start
+            trainer._checkpoint_connector._loaded_checkpoint = {}
+            warn_fresh_start(
+                self.trial.number, path, f"its checkpoint cannot be read ({type(e).__name__}: {e})"
+            )
+            return 0
+        return found.step
+
+    def state_dict(self) -> dict[str, Any]:
+        """The random number generators, so a resumed fit draws what an unbroken one would."""
+        import torch
+
+        return {"rng": _rng_state(torch)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        import torch
+
+        if "rng" in state_dict:
+            _set_rng_state(torch, state_dict["rng"])
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
-        self._reporter.begin_fit()
+        self._reporter.begin_fit(restored=self._restored)
         self._validated = False
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
@@ -155,6 +208,14 @@ class TuneCallback(_Callback):
             where="trainer.callback_metrics (what self.log logged)",
         )
         stop = trainer.strategy.broadcast(decision is Decision.STOP, src=0)
+        resumer = self._reporter.resumer
+        due = resumer.enabled and resumer.due(Decision.STOP if stop else Decision.CONTINUE)
+        if trainer.strategy.broadcast(due and self.is_writer, src=0):  # rank 0's say, all ranks
+            # rank 0 writes; the others join the call (a collective) with a path they ignore
+            folder = resumer.target(step) if self.is_writer else Path(trainer.default_root_dir)
+            trainer.save_checkpoint(str(folder / _CKPT))
+            if self.is_writer:
+                resumer.commit(step)
         if stop:
             trainer.should_stop = True
             self._say_min_epochs(trainer, step)

@@ -5,11 +5,19 @@ Requires ``pip install "tunehooks[mxnet]"`` (MXNet 1.9.1 needs numpy < 1.24).
 ``Module.fit`` has no stop flag, so :class:`TuneHook` stops a pruned trial by
 raising :class:`~tunehooks.TrialPruned` from its ``eval_end_callback``;
 :meth:`TuneHook.fit` (or ``with hook:``) swallows it and finishes the trial.
+
+Checkpoints (when the trial has a checkpoint folder, :attr:`tunehooks.Trial.checkpoint_dir`):
+:meth:`TuneHook.fit` saves ``Module.save_checkpoint`` (symbol, parameters, optimizer
+states) after every report and resumes a resumed trial from it (``begin_epoch``, the
+parameters and the optimizer states, as ``Module.load`` does); a Gluon loop passes
+``tune_loop(state=GluonState(net, trainer))`` (``save_parameters`` and the trainer's
+``save_states``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +29,38 @@ if TYPE_CHECKING:
 
 mx = require("mxnet", extra="mxnet")
 
-__all__ = ["MissingMetricError", "TuneHook", "report_epoch", "tune_loop"]
+__all__ = ["GluonState", "MissingMetricError", "TuneHook", "report_epoch", "tune_loop"]
+
+_PREFIX = "module"
+
+
+class GluonState:
+    """Saves and restores a Gluon network's parameters (``save_parameters``) and its
+    ``gluon.Trainer``'s optimizer states (``save_states``); MXNet's own formats.
+
+    Example:
+        >>> import tempfile
+        >>> net = mx.gluon.nn.Dense(2, in_units=3)
+        >>> net.initialize()
+        >>> trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> GluonState(net, trainer).save(folder)
+        >>> sorted(p.name for p in folder.iterdir())
+        ['net.params', 'trainer.states']
+    """
+
+    def __init__(self, net: Any, trainer: Any | None = None) -> None:
+        self.net, self.trainer = net, trainer
+
+    def save(self, folder: Path) -> None:
+        self.net.save_parameters(str(Path(folder) / "net.params"))
+        if self.trainer is not None:
+            self.trainer.save_states(str(Path(folder) / "trainer.states"))
+
+    def load(self, folder: Path) -> None:
+        self.net.load_parameters(str(Path(folder) / "net.params"))
+        if self.trainer is not None:
+            self.trainer.load_states(str(Path(folder) / "trainer.states"))
 
 
 class TuneHook:
@@ -61,6 +100,7 @@ class TuneHook:
     ) -> None:
         self._reporter = Reporter(trial, monitor=monitor)
         self.prefix = prefix
+        self._module: Any = None  # the module fit() trains (to checkpoint)
 
     @property
     def trial(self) -> Trial:
@@ -76,6 +116,15 @@ class TuneHook:
         """The ``eval_end_callback``: ``param`` is MXNet's ``BatchEndParam``."""
         pairs = param.eval_metric.get_name_value() if param.eval_metric is not None else []
         decision = self.report(int(param.epoch) + 1, dict(pairs))
+        resumer, step = self._reporter.resumer, self._reporter.last_step
+        if self._module is not None and step is not None and resumer.due(decision):
+            module = self._module
+            resumer.save(
+                step,
+                lambda folder: module.save_checkpoint(
+                    str(folder / _PREFIX), step, save_optimizer_states=True
+                ),
+            )
         if decision is Decision.STOP:
             raise TrialPruned(f"trial {self.trial.number} stopped after epoch {param.epoch + 1}")
 
@@ -91,9 +140,35 @@ class TuneHook:
             callbacks = [callbacks]
         if "num_epoch" not in kwargs and self.trial.fidelity is not None:
             kwargs["num_epoch"] = round(self.trial.fidelity)
+        self._module = module
+        self._resume(module, kwargs)
         with self:
             module.fit(*args, eval_end_callback=[*callbacks, self], **kwargs)
         return self.trial.record
+
+    def _resume(self, module: Any, kwargs: dict[str, Any]) -> None:
+        """A resumed trial continues from its checkpoint, as ``Module.load`` would."""
+        loaded: dict[str, Any] = {}
+
+        def load(folder: Path) -> None:
+            step = int(folder.name.split("-")[1])
+            _, loaded["arg_params"], loaded["aux_params"] = mx.model.load_checkpoint(
+                str(folder / _PREFIX), step
+            )
+            states = folder / f"{_PREFIX}-{step:04d}.states"
+            if not states.exists():
+                raise FileNotFoundError(f"no optimizer states {states.name}")
+            loaded["states"] = str(states)
+
+        step = self._reporter.resumer.restore(load)
+        if step is None:
+            return
+        if step:
+            kwargs.update(
+                arg_params=loaded["arg_params"], aux_params=loaded["aux_params"], begin_epoch=step
+            )
+            module._preload_opt_states = loaded["states"]  # what Module.load sets
+        self._reporter.begin_fit(restored=step)
 
     def __enter__(self) -> TuneHook:
         return self
@@ -108,14 +183,19 @@ class TuneHook:
 
 
 def tune_loop(
-    trial: Trial | Experiment | None = None, *, monitor: str | Sequence[str] | None = None
+    trial: Trial | Experiment | None = None,
+    *,
+    monitor: str | Sequence[str] | None = None,
+    state: GluonState | None = None,
 ) -> Reporter:
     """A :class:`~tunehooks.integrations._common.Reporter` for a Gluon loop (a context manager).
 
     ``loop.epochs(n)`` counts epochs up to the trial's fidelity and ends early
     on STOP; ``loop.report(epoch, {"val_acc": acc})`` accepts NDArrays.
+    ``state=GluonState(net, trainer)`` checkpoints after every report; a resumed trial
+    is restored at once and ``loop.epochs`` continues after the restored epoch.
     """
-    return Reporter(trial, monitor=monitor)
+    return Reporter(trial, monitor=monitor, state=state)
 
 
 def report_epoch(

@@ -7,41 +7,11 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from tunehooks.fidelity import Fidelity, SchedulerKind
+from tunehooks.fidelity import Fidelity
 from tunehooks.optimizers.base import Method
+from tunehooks.optimizers.registry import optimizer_class
 
 __all__ = ["optimizer_class", "options_problem"]
-
-
-def _is_multi(method: Method, fidelity: Fidelity | None) -> bool:
-    return (
-        method is Method.BAYES
-        and fidelity is not None
-        and (fidelity.tasks is not None or fidelity.scheduler is not SchedulerKind.NONE)
-    )
-
-
-def optimizer_class(method: Method, fidelity: Fidelity | None) -> type[Any]:
-    """The optimizer class ``make_optimizer`` builds for ``method`` (imported now)."""
-    if method is Method.RANDOM:
-        from tunehooks.optimizers.random import RandomOptimizer
-
-        return RandomOptimizer
-    if method is Method.SOBOL:
-        from tunehooks.optimizers.sobol import SobolOptimizer
-
-        return SobolOptimizer
-    if method is Method.GRID:
-        from tunehooks.optimizers.grid import GridOptimizer
-
-        return GridOptimizer
-    if _is_multi(method, fidelity):
-        from tunehooks.optimizers.gp import MultiFidelityOptimizer
-
-        return MultiFidelityOptimizer
-    from tunehooks.optimizers.gp import GPOptimizer
-
-    return GPOptimizer
 
 
 def options_problem(
@@ -54,7 +24,7 @@ def options_problem(
         'optimizer_options.bogus: not an option of the random optimizer; it takes none'
     """
     params = inspect.signature(optimizer_class(method, fidelity)).parameters.values()
-    fixed = {"space", "metrics", "seed", "fidelity", "self"}
+    fixed = {"space", "metrics", "seed", "fidelity", "scheduler", "self"}
     known = sorted(p.name for p in params if p.name not in fixed and p.kind is not p.VAR_KEYWORD)
     bad = [k for k in options if k not in known]
     if not bad:

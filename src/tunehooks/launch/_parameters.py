@@ -47,6 +47,10 @@ def _is_integral(v: Any) -> bool:
 
 
 def _kind(path: str, spec: ParameterSpec) -> str:
+    if spec.grid is not None and spec.type is not None and spec.type.lower() != "categorical":
+        if spec.bounds is not None or spec.min is not None or spec.max is not None:
+            raise SweepError(f"{path}: give `grid` (the values) or `bounds`, not both")
+        return "categorical"  # SigOpt: a numeric parameter that takes only these values
     if spec.type is not None:
         kind = _TYPES.get(spec.type.lower())
         if kind is None:

@@ -1,4 +1,4 @@
-"""The sweep file as written: pydantic models of both dialects (W&B and SigOpt keys).
+"""The sweep file in tunehooks' own keys: pydantic models (other tools' files are translated first).
 
 Validation errors are turned into one line that names the YAML path and the fix.
 """
@@ -82,8 +82,11 @@ class BudgetSpec(_Spec):
 
 class ResourcesSpec(_Spec):
     workers: int | None = None
-    gpus_per_trial: int = 1
+    gpus_per_trial: int | float = 1  # a fraction shares a GPU: 0.5 runs two trials on one
     devices: list[int | str] | None = None
+    executor: str | None = None  # local, or ray: trials placed on a Ray cluster
+    cpus_per_trial: int | float = 1  # the executor ray's num_cpus
+    memory_gb: int | float | None = None  # the executor ray's memory
 
 
 class TaskSpec(_Spec):
@@ -155,14 +158,15 @@ class OnFailureSpec(_Spec):
 
 
 class SweepSpec(_Spec):
-    """The raw sweep file, as written (both dialects); :func:`~tunehooks.launch.parse_sweep`
+    """The sweep file in tunehooks' own keys (another tool's file is translated into them
+    first, by its module in :mod:`tunehooks.launch.dialects`); :func:`~tunehooks.launch.parse_sweep`
     validates it and normalizes it to a :class:`~tunehooks.launch.Sweep`.
 
     Example:
-        >>> spec = SweepSpec.model_validate({"program": "train.py", "run_cap": 5,
+        >>> spec = SweepSpec.model_validate({"program": "train.py", "budget": 5,
         ...     "metric": {"name": "acc", "goal": "maximize"},
         ...     "parameters": {"lr": {"min": 0.001, "max": 0.1}}})
-        >>> spec.run_cap, spec.parameters["lr"].max
+        >>> spec.budget, spec.parameters["lr"].max
         (5, 0.1)
     """
 
@@ -171,17 +175,13 @@ class SweepSpec(_Spec):
     program: str | None = None
     command: list[str] | str | None = None
     method: str | None = None
-    type: str | None = None  # SigOpt: offline | random | grid
     metric: MetricSpec | None = None
     metrics: list[MetricSpec] | None = None
     parameters: dict[str, ParameterSpec] | list[ParameterSpec]
     conditionals: list[ConditionalSpec] | None = None
     linear_constraints: list[LinearConstraintSpec] | None = None
     budget: BudgetSpec | int | None = None
-    run_cap: int | None = None
-    observation_budget: int | None = None
     resources: ResourcesSpec | None = None
-    parallel_bandwidth: int | None = None
     fidelity: FidelitySpec | None = None
     early_terminate: EarlyTerminateSpec | None = None
     on_failure: OnFailureSpec | None = None
@@ -189,9 +189,8 @@ class SweepSpec(_Spec):
     seed: int | None = None  # None: a random seed, drawn once and stored with the experiment
     optimizer_options: dict[str, Any] | None = None
     storage_timeout: float | None = None
-    # metadata of either dialect: accepted, unused
-    project: str | None = None
-    entity: str | None = None
+    templates: list[str] | None = None  # Rescale: input files with ${name} macros, per trial
+    # metadata: accepted, unused (each tool's own keys: launch/dialects/)
     description: str | None = None
     metadata: dict[str, Any] | None = None
 

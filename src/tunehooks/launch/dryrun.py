@@ -47,6 +47,7 @@ def first_commands(sweep: Sweep, n: int = 3) -> list[list[str]]:
                 task=None if task is None else task.name,
                 run_dir=f"runs/{sweep.name}/<id{trial.number}>",
                 args_json_file=f"runs/{sweep.name}/<id{trial.number}>/params.json",
+                layout=sweep.layout,
             )
             out.append(expand_command(sweep.command, ctx))
     finally:
@@ -60,17 +61,25 @@ def dry_run(
 ) -> str:
     """The normalized sweep and its first ``commands`` commands, as YAML text or JSON."""
     from tunehooks._urls import mask_url
+    from tunehooks.launch._schema import SweepError
+    from tunehooks.launch.checks import params_warning, program_problem
+    from tunehooks.launch.macros import shell_warning
     from tunehooks.storage import default_storage_url
 
+    warnings = [w for w in (params_warning(sweep), shell_warning(sweep.command)) if w]
     url = mask_url(storage or sweep.storage or default_storage_url())
     data = sweep.to_dict()
     data["storage"] = url
     argvs = first_commands(sweep, commands)
+    problem = program_problem(sweep)
+    if problem is not None:
+        raise SweepError(problem)  # what the launch itself refuses
     if as_json:
-        return json.dumps({"sweep": data, "commands": argvs}, indent=1)
+        return json.dumps({"sweep": data, "commands": argvs, "warnings": warnings}, indent=1)
     import yaml
 
-    out = ["# normalized sweep", yaml.safe_dump(data, sort_keys=False).rstrip(), ""]
+    out = [f"# {w}" for w in warnings]
+    out += ["# normalized sweep", yaml.safe_dump(data, sort_keys=False).rstrip(), ""]
     out.append(f"# first {commands} commands (environment: TUNEHOOKS_STORAGE={url} ")
     out.append(f"#   TUNEHOOKS_EXPERIMENT={sweep.name} TUNEHOOKS_TRIAL_ID=<id>)")
     out += [shlex.join(argv) for argv in argvs]

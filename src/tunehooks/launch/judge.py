@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from tunehooks.launch.devices import Slot
 from tunehooks.launch.ending import crash_text, failure_lines
+from tunehooks.launch.executors.base import TrialHandle
 from tunehooks.launch.output import OutputParser
 from tunehooks.launch.policy import CONFIG_PREFIX, FailureKind, FailureTracker, classify_failure
-from tunehooks.launch.process import TrialProcess
 from tunehooks.trial import Trial, TrialRecord, TrialState, TrialStateError
 
 if TYPE_CHECKING:
@@ -53,26 +53,12 @@ class LaunchResult:
 
 
 @dataclass
-class _Running:
-    slot: Slot
-    trial: Trial
-    process: TrialProcess
-    parser: OutputParser
-    started: float
-    stopping: bool = False
-    interrupted: bool = False
-    warned: int = 0
-    rc: int | None = None
-    duration: float = 0.0
-
-
-@dataclass
 class RunningTrial:
     """A trial the launcher started: its slot, handle, process and what it printed."""
 
     slot: Slot
     trial: Trial
-    process: TrialProcess
+    process: TrialHandle
     parser: OutputParser
     started: float
     stopping: bool = False
@@ -102,6 +88,10 @@ class TrialJudge:
         self.durations: list[float] = []
 
     def finish(self, p: RunningTrial, rc: int) -> None:
+        lost = p.process.lost
+        if lost is not None:
+            self._lost(p, lost)
+            return
         rec = p.trial.refresh()
         crashed = rc != 0 and not p.stopping
         kind = FailureKind.CRASH
@@ -134,7 +124,7 @@ class TrialJudge:
             and rec.attempt < self.sweep.retries
         )
         if retry:
-            again = self.exp.storage.requeue(rec.id)
+            again = self.exp.requeue(rec.id)
             self.say(
                 f"trial {rec.number} queued again as trial {again.number} "
                 f"(attempt {again.attempt + 1} of {self.sweep.retries + 1})"
@@ -143,6 +133,21 @@ class TrialJudge:
         # on a diverged metric (stopped, or ended by the program itself) is a result
         broken = rec.state is TrialState.FAILED and (crashed or kind is FailureKind.CONFIGURATION)
         self.note_end(failed=broken, error=rec.error)
+
+    def _lost(self, p: RunningTrial, why: str) -> None:
+        """Its node died: FAILED with the reason and queued again (a vanished worker always
+        earns one more attempt, as a reclaimed trial does); not the trial's fault, so the
+        failure policy does not count it."""
+        try:
+            rec = p.trial.fail(why)
+        except TrialStateError:
+            rec = p.trial.refresh()
+        self.durations.append(p.duration)
+        self.say(f"trial {rec.number} {rec.state.value} after {p.duration:.1f}s: {why}")
+        if rec.state is TrialState.FAILED and rec.attempt <= self.sweep.retries:
+            again = self.exp.requeue(rec.id)
+            self.say(f"trial {rec.number} queued again as trial {again.number}")
+        self.note_end(failed=False, error=None)
 
     def note_end(self, *, failed: bool, error: str | None) -> None:
         why = self.failures.ended(failed=failed, error=error)

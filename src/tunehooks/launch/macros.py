@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunehooks.launch._schema import SweepError
+from tunehooks.launch.layout import ParamLayout
 
 __all__ = [
     "DEFAULT_COMMAND",
@@ -45,6 +46,10 @@ MACROS = (
     "args_quoted",
     "args_json",
     "args_json_file",
+    "args_no_equals",
+    "args_no_boolean_flags",
+    "args_smac",
+    "args_dotted",
     "trial_id",
     "trial_number",
     "fidelity",
@@ -54,7 +59,14 @@ MACROS = (
     "env",
     "interpreter",
 )
-_LIST_MACROS = ("args", "args_no_hyphens")
+_LIST_MACROS = (
+    "args",
+    "args_no_hyphens",
+    "args_no_equals",
+    "args_no_boolean_flags",
+    "args_smac",
+    "args_dotted",
+)
 _TOKEN = re.compile(r"\$\$|\$\{([^}]*)\}")
 
 
@@ -74,9 +86,16 @@ def _fidelity_text(value: float | None) -> str:
 
 
 def check_command(
-    command: Sequence[str], *, has_fidelity: bool = True, has_tasks: bool = False
+    command: Sequence[str],
+    *,
+    has_fidelity: bool = True,
+    has_tasks: bool = False,
+    params: Sequence[str] = (),
 ) -> None:
-    """Raise :class:`MacroError` for an unknown macro or one the sweep cannot fill."""
+    """Raise :class:`MacroError` for an unknown macro or one the sweep cannot fill.
+
+    ``params``: the parameter names, each a macro of its own (``--lr=${lr}``, W&B's and
+    Rescale's form)."""
     for i, item in enumerate(command):
         if not isinstance(item, str):
             raise MacroError(f"command[{i}]: expected a string (got {item!r}); quote it in YAML")
@@ -84,9 +103,12 @@ def check_command(
             name = m.group(1)
             if name is None:
                 continue
-            if name not in MACROS:
+            if name not in MACROS and name not in params:
                 known = " ".join(f"${{{k}}}" for k in MACROS)
-                raise MacroError(f"command[{i}]: unknown macro ${{{name}}}; known: {known}")
+                raise MacroError(
+                    f"command[{i}]: unknown macro ${{{name}}}; known: {known} and the "
+                    "parameters' names"
+                )
             if name == "fidelity" and not has_fidelity:
                 raise MacroError(
                     f"command[{i}]: ${{fidelity}} needs a `fidelity:` section (min, max) in "
@@ -116,16 +138,33 @@ class MacroContext:
     run_dir: str = ""
     args_json_file: str = ""
     interpreter: str = field(default_factory=lambda: sys.executable)
+    layout: ParamLayout = field(default_factory=ParamLayout)
 
     def value(self, name: str) -> str | list[str]:
+        flags = self.layout.flags(self.params)
         if name == "args":
-            return [f"--{k}={format_value(v)}" for k, v in self.params.items()]
+            return [f"--{k}={format_value(v)}" for k, v in flags]
         if name == "args_no_hyphens":
-            return [f"{k}={format_value(v)}" for k, v in self.params.items()]
+            return [f"{k}={format_value(v)}" for k, v in flags]
+        if name == "args_dotted":  # nested groups as dotted flags: --optimizer.lr=0.01
+            return [
+                f"--{k}={format_value(self.layout.program_value(v))}"
+                for k, v in self.params.items()
+            ]
+        if name == "args_no_equals":  # W&B: --name value
+            return [w for k, v in flags for w in (f"--{k}", format_value(v))]
+        if name == "args_smac":  # SMAC's wrapper convention: -name value
+            return [w for k, v in flags for w in (f"-{k}", format_value(v))]
+        if name == "args_no_boolean_flags":  # W&B: --flag for true, nothing for false
+            return [
+                f"--{k}" if v is True else f"--{k}={format_value(v)}"
+                for k, v in flags
+                if v is not False
+            ]
         if name == "args_quoted":
-            return " ".join(shlex.quote(f"--{k}={format_value(v)}") for k, v in self.params.items())
+            return " ".join(shlex.quote(f"--{k}={format_value(v)}") for k, v in flags)
         if name == "args_json":
-            return json.dumps(dict(self.params), sort_keys=True)
+            return json.dumps(self.layout.program_params(self.params), sort_keys=True)
         if name == "fidelity":
             return _fidelity_text(self.fidelity)
         if name == "env":
@@ -136,6 +175,8 @@ class MacroContext:
             return self.program
         if name == "task":
             return self.task or ""
+        if name not in MACROS and name in self.params:  # ${lr}: one parameter's value
+            return format_value(self.layout.program_value(self.params[name]))
         return str(getattr(self, name))
 
 
@@ -152,7 +193,7 @@ def expand_command(command: Sequence[str], ctx: MacroContext) -> list[str]:
             name = m.group(1)
             if name is None:
                 return "$"
-            if name not in MACROS:
+            if name not in MACROS and name not in ctx.params:
                 raise MacroError(f"command[{i}]: unknown macro ${{{name}}}")
             v = ctx.value(name)
             return " ".join(v) if isinstance(v, list) else v

@@ -15,6 +15,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from tunehooks.launch.dialects.commands import smac_result
 from tunehooks.trial import check_step
 
 __all__ = ["PREFIX", "OutputParser", "ParsedReport"]
@@ -59,6 +60,11 @@ class OutputParser:
         tagged = _TAGGED.search(line)  # "[default0]:tunehooks: {...}", "INFO:root:tunehooks: {...}"
         if tagged is not None:
             return self._report(tagged.group(1))
+        smac = smac_result(line) if "Result " in line else None  # SMAC's wrapper line
+        if smac is not None:
+            names = self.final_names
+            self.finals.update({k: v for k, v in smac.items() if names is None or k in names})
+            return None
         if line.count("\t") == 1:
             name, raw = (s.strip() for s in line.split("\t"))
             if name and (self.final_names is None or name in self.final_names):

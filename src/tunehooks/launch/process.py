@@ -78,6 +78,7 @@ class TrialProcess:
         self._buf = b""
         self.eof = False
         self.kill_at: float | None = None
+        self.lost: str | None = None  # a process of this machine is never lost
 
     @property
     def pid(self) -> int:
@@ -135,6 +136,10 @@ class TrialProcess:
             self.signal(signal.SIGKILL)
             self.kill_at = None
 
+    def kill(self) -> None:
+        """SIGKILL to the process group now."""
+        self.signal(signal.SIGKILL)
+
     def signal(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, sig)
@@ -181,8 +186,10 @@ def trial_env(
     run_dir: Path,
     gpus: Sequence[str] = (),
     hide_gpus: bool = False,
+    pci_order: bool = False,
 ) -> dict[str, str]:
-    """The environment of a trial process: the launcher's, plus the trial and its GPUs."""
+    """The environment of a trial process: the launcher's, plus the trial and its GPUs
+    (``pci_order``: the GPU indices are ``nvidia-smi``'s, so CUDA numbers GPUs by PCI bus)."""
     env = dict(base)
     env.update(
         {
@@ -195,6 +202,8 @@ def trial_env(
     )
     if gpus:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
+        if pci_order:
+            env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
     elif hide_gpus:
         env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU worker on a GPU machine
     return env

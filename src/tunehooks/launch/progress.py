@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from tunehooks import budgets
 from tunehooks.trial import TrialState
 
 if TYPE_CHECKING:
@@ -75,16 +76,18 @@ def sweep_stats(
     for t in trials:
         c[t.state] += 1
     retried = sum(1 for t in trials if t.attempt > 0)  # each stands for a failed attempt
-    done = c[TrialState.COMPLETED] + c[TrialState.PRUNED] + c[TrialState.FAILED] - retried
+    done = budgets.configurations_done(trials)
     etas = []
     budget = exp.budget.trials
-    if budget and durations:
-        etas.append(max(0, budget - done) * (sum(durations) / len(durations)) / max(1, slots))
+    left = budgets.trials_left(exp.budget, done)
+    if left is not None and budget and durations:
+        etas.append(left * (sum(durations) / len(durations)) / max(1, slots))
     cost = None
     if exp.budget.cost is not None:  # needs every report: only when a cost budget is set
-        cost = exp.budget_used()[1]
-        if cost > 0 and elapsed > 0:
-            etas.append(max(0.0, exp.budget.cost - cost) * elapsed / cost)
+        cost = exp.budget_used().cost
+        cost_left = budgets.cost_left(exp.budget, cost)
+        if cost_left is not None and cost > 0 and elapsed > 0:
+            etas.append(cost_left * elapsed / cost)
     best = None
     if len(exp.objectives) > 1:
         best = f"{len(exp.pareto_front())} on the Pareto front"

@@ -8,11 +8,13 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tunehooks.trial import TrialRecord, TrialState, TrialStateError
+from tunehooks.checkpoint import ENV_CHECKPOINT_DIR, TrialCheckpoints, trial_checkpoint_dir
+from tunehooks.trial import INTERRUPTED_PREFIX, TrialRecord, TrialState, TrialStateError
 
 if TYPE_CHECKING:
     from tunehooks.experiment import Experiment
@@ -23,6 +25,8 @@ __all__ = [
     "end_leftover_processes",
     "leftover_processes",
     "local_worker_is_dead",
+    "pause_if_resumable",
+    "reclaim_and_say",
     "reclaim_stale_trials",
     "write_process_file",
 ]
@@ -33,7 +37,8 @@ PROCESS_FILE = "process.json"
 
 @dataclass(frozen=True)
 class Reclaimed:
-    """A RUNNING trial whose worker vanished: now FAILED, and its new attempt (if any).
+    """A RUNNING trial whose worker vanished: now FAILED, and its new attempt (if any);
+    or, when it has a checkpoint, PAUSED to resume from it (``retry`` is then itself).
 
     Example:
         >>> from tunehooks.trial import TrialRecord, TrialState
@@ -81,6 +86,7 @@ def reclaim_stale_trials(
     host: str | None = None,
     own: str | None = None,
     by_heartbeat: bool = True,
+    runs_dir: Path | None = None,
 ) -> list[Reclaimed]:
     """Fail and requeue the RUNNING trials whose worker is gone.
 
@@ -91,7 +97,9 @@ def reclaim_stale_trials(
     hosts at once: the finish is guarded, only one host reclaims a trial.
     Trials of the worker ``own`` (a launcher's id: its own trials) are skipped;
     ``by_heartbeat=False`` reclaims only trials of local workers that are gone (just
-    after an outage every heartbeat is old).
+    after an outage every heartbeat is old). A trial with a checkpoint (in ``runs_dir``'s
+    run folders or ``$TUNEHOOKS_CHECKPOINT_DIR``) is PAUSED instead, to resume from it:
+    the next ask continues the same trial, its curve and its cost.
     """
     now = time.time()
     out = []
@@ -105,6 +113,10 @@ def reclaim_stale_trials(
             reason = f"no heartbeat from worker {t.worker_id} for {now - beat:.0f}s"
         else:
             continue
+        paused = pause_if_resumable(exp, t.id, f"reclaimed: {reason}", runs_dir=runs_dir)
+        if paused is not None:
+            out.append(Reclaimed(paused, paused, f"{reason}; it resumes from its checkpoint"))
+            continue
         try:
             rec = exp.storage.finish(t.id, TrialState.FAILED, error=f"reclaimed: {reason}")
         except TrialStateError:
@@ -112,6 +124,75 @@ def reclaim_stale_trials(
         retry = exp.storage.requeue(t.id) if t.attempt <= retries else None
         out.append(Reclaimed(rec, retry, reason))
     return out
+
+
+def checkpoints_of(exp_name: str, trial_id: int, runs_dir: Path | None) -> TrialCheckpoints | None:
+    """A launcher's view of a trial's checkpoint folder (what the trial's process sees as
+    :attr:`tunehooks.Trial.checkpoint_dir`)."""
+    from tunehooks.launch.process import ENV_RUN_DIR, safe_name
+
+    env = dict(os.environ)
+    if runs_dir is not None and not env.get(ENV_CHECKPOINT_DIR):
+        env[ENV_RUN_DIR] = str((Path(runs_dir) / safe_name(exp_name) / str(trial_id)).resolve())
+    path = trial_checkpoint_dir(exp_name, trial_id, env=env)
+    return None if path is None else TrialCheckpoints(path)
+
+
+def pause_if_resumable(
+    exp: Experiment, trial_id: int, reason: str, *, runs_dir: Path | None
+) -> TrialRecord | None:
+    """PAUSE a RUNNING trial that was interrupted (its process ended by a signal, its
+    worker gone) when it has a checkpoint, so the next ask resumes it from there; None
+    (nothing written) when it has none or is no longer RUNNING."""
+    folder = checkpoints_of(exp.name, trial_id, runs_dir)
+    if folder is None or folder.latest() is None:
+        return None
+    try:
+        return exp.tell(trial_id, state=TrialState.PAUSED, error=INTERRUPTED_PREFIX + reason)
+    except TrialStateError:
+        return None
+
+
+def reclaim_and_say(
+    exp: Experiment,
+    *,
+    stale_after: float,
+    retries: int,
+    own: str,
+    by_heartbeat: bool,
+    runs_dir: Path,
+    grace: float,
+    say: Callable[[str], None],
+) -> int:
+    """:func:`reclaim_stale_trials`, then end the processes of this host still running for
+    them (in ``runs_dir/<experiment>/<trial id>/``) and say each; return how many were
+    reclaimed (a trial with a checkpoint is PAUSED, to resume from it)."""
+    from tunehooks.launch.process import safe_name
+
+    found = reclaim_stale_trials(
+        exp,
+        stale_after=stale_after,
+        retries=retries,
+        own=own,
+        by_heartbeat=by_heartbeat,
+        runs_dir=runs_dir,
+    )
+    runs = runs_dir / safe_name(exp.name)
+    for r in found:
+        left = end_leftover_processes(runs / str(r.trial.id), grace=grace)
+        if left:
+            say(
+                f"trial {r.trial.number}: {len(left)} of its old processes were still "
+                f"running (pids {', '.join(map(str, left[:5]))}); ended them before a new "
+                "copy starts"
+            )
+        again = (
+            f"; queued again as trial {r.retry.number}"
+            if r.retry is not None and r.retry.id != r.trial.id
+            else ""
+        )
+        say(f"trial {r.trial.number} reclaimed ({r.reason}){again}")
+    return len(found)
 
 
 def write_process_file(run_dir: Path, pid: int) -> None:

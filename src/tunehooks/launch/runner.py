@@ -14,6 +14,12 @@ process of theirs still running. While the database is unavailable the trials
 go on and their reports wait in memory (:mod:`tunehooks.launch.outage`).
 SIGINT/SIGTERM stop cleanly: running trials are failed with "interrupted" and
 queued again, so the next launch runs them first.
+
+The next trial is asked for in a background thread (:mod:`tunehooks.launch.asker`:
+a GP fit takes seconds), so output is read and heartbeats are written meanwhile.
+Trials run through an executor (:mod:`tunehooks.launch.executors`): processes of
+this machine, or Ray actors on a cluster (``--executor ray``), whose capacity
+then makes the slots (:mod:`tunehooks.launch.placement`).
 """
 
 from __future__ import annotations
@@ -21,39 +27,39 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import selectors
 import signal
 import socket
 import sys
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from tunehooks.experiment import Experiment
+from tunehooks.launch._loop import Every, LoopState, install_stop_handlers
 from tunehooks.launch._schema import SweepError
-from tunehooks.launch.devices import Slot, detect_gpus, make_slots
+from tunehooks.launch.asker import Asked, Asker, in_memory_url
+from tunehooks.launch.checks import program_problem
+from tunehooks.launch.devices import Slot
 from tunehooks.launch.ending import nothing_to_run, requeue_failed
+from tunehooks.launch.executors import Executor
 from tunehooks.launch.judge import LaunchResult, RunningTrial, TrialJudge
-from tunehooks.launch.macros import MacroContext, expand_command, shell_warning
 from tunehooks.launch.outage import StorageGuard
 from tunehooks.launch.output import OutputParser
+from tunehooks.launch.placement import cluster_capacity, on_ray, on_this_machine
 from tunehooks.launch.policy import CONFIG_PREFIX
-from tunehooks.launch.process import ENV_RUN_DIR, TrialProcess, safe_name, trial_env
+from tunehooks.launch.process import ENV_RUN_DIR, safe_name
 from tunehooks.launch.progress import LogProgress, ProgressSink, SweepStats, sweep_stats
-from tunehooks.launch.recovery import (
-    end_leftover_processes,
-    reclaim_stale_trials,
-    write_process_file,
-)
+from tunehooks.launch.recovery import pause_if_resumable, reclaim_and_say
+from tunehooks.launch.starting import prepare_start
 from tunehooks.launch.sweep import MAX_WORKERS
-from tunehooks.launch.watchdog import Watchdog
 from tunehooks.storage import StorageUnavailableError
 from tunehooks.storage._retry import Transient
 from tunehooks.trial import Decision, Trial, TrialState, TrialStateError
 
 if TYPE_CHECKING:
+    from tunehooks.launch.executors.ray_cluster import RayExecutor
     from tunehooks.launch.sweep import Sweep
     from tunehooks.schedulers import Scheduler
 
@@ -63,6 +69,8 @@ T = TypeVar("T")
 _STDERR_TAIL = 2000
 _MAX_WARNINGS = 20  # malformed-line warnings shown per trial
 _OP_RETRY = 2.0  # seconds one storage call of the launcher retries before the loop goes on
+_ASK_WAIT = 60.0  # seconds a stopping launcher waits for an ask still running
+EXECUTORS = ("local", "ray")
 
 
 class Launcher:
@@ -95,6 +103,8 @@ class Launcher:
         cwd: str | os.PathLike[str] | None = None,
         retry_failed: bool = False,
         storage_timeout: float | None = None,
+        executor: str | None = None,
+        address: str | None = None,
     ) -> None:
         if workers is not None and not 1 <= workers <= MAX_WORKERS:
             raise ValueError(f"--workers: must be between 1 and {MAX_WORKERS} (got {workers})")
@@ -111,13 +121,21 @@ class Launcher:
         self.env = dict(os.environ if env is None else env)
         self.cwd = None if cwd is None else str(cwd)
         self.retry_failed = bool(retry_failed)
+        self.executor = executor or sweep.executor
+        if self.executor not in EXECUTORS:
+            where = "--executor" if executor else "resources.executor"
+            raise SweepError(
+                f"{where}: {self.executor!r} is not an executor; use {' or '.join(EXECUTORS)}"
+            )
+        self.address = address
+        self._cluster: RayExecutor | None = None
+        self._asking: Slot | None = None
         self.storage_timeout = float(
             sweep.storage_timeout if storage_timeout is None else storage_timeout
         )
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._running: dict[int, RunningTrial] = {}
         self._ended: list[RunningTrial] = []  # exited, their end not yet written (database down)
-        self._sel = selectors.DefaultSelector()
         self._stop_signal: int | None = None
         self._kill_now = False
         self._started = 0
@@ -126,121 +144,54 @@ class Launcher:
         self._n_slots = 1
         self._t0 = time.time()
         self._has_gpus = False
+        self._pci_order = False
         self._guard = StorageGuard(self.storage_timeout, self.progress.event)
         self._outage_ended_at = 0.0
-        self._watchdog: Watchdog | None = None
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> LaunchResult:
         """Run trials until the budget is spent (or a stop signal, or too many failures);
         return the totals. Raises :class:`~tunehooks.storage.StorageUnavailableError`
         when the database stayed unavailable for ``storage_timeout`` seconds."""
-        program = self.sweep.program_path
-        uses_program = any("${program}" in c for c in self.sweep.command)
-        where = program if self.cwd is None or program is None else os.path.join(self.cwd, program)
-        if program is not None and uses_program and not os.path.exists(str(where)):
-            raise SweepError(
-                f"program: {program!r} not found (a relative program is looked up from the "
-                "sweep file's folder)"
-            )
+        problem = program_problem(self.sweep, self.cwd)
+        if problem is not None:
+            raise SweepError(problem)
         exp = self.sweep.open_experiment(storage=self.storage, scheduler=self.scheduler)
         self.exp = exp
         self._judge = TrialJudge(exp, self.sweep, self.progress.event, lambda: len(self._running))
         exp.storage_timeout = self.storage_timeout
         saved_timeout = exp.storage.retry_timeout
         exp.storage.retry_timeout = min(saved_timeout, _OP_RETRY)  # the loop never waits long
+        twin = None
+        if not in_memory_url(exp.storage.url):  # the ask thread's own handle
+            twin = Experiment.load(exp.name, storage=exp.storage.url, scheduler=self.scheduler)
+            twin.storage.retry_timeout = exp.storage.retry_timeout
+        self._asker = Asker(exp, twin=twin)
         try:
-            return self._run(exp)
+            return self._run()
         finally:
             exp.storage.retry_timeout = saved_timeout
+            if twin is not None:
+                twin.storage.close()
 
-    def _run(self, exp: Any) -> LaunchResult:
+    def _run(self) -> LaunchResult:
         self._reclaim()
         if self.retry_failed:
             requeue_failed(self.exp, self.progress.event)
-        gpus = list(self.sweep.devices) if self.sweep.devices is not None else detect_gpus(self.env)
-        self._has_gpus = bool(gpus)
-        slots, note = make_slots(
-            workers=self.workers or self.sweep.workers,
-            gpus_per_trial=self.sweep.gpus_per_trial,
-            devices=gpus,
-        )
-        self._n_slots = len(slots)
-        if note:
-            self.progress.event(note)
-        self.progress.event(
-            f"sweep {exp.name}: {len(slots)} worker{'s' if len(slots) > 1 else ''} "
-            f"({', '.join(s.describe() for s in slots)}), storage {exp.storage.shown_url}, "
-            f"logs in {self.runs_dir / safe_name(exp.name)}/"
-        )
-        warning = shell_warning(self.sweep.command)
-        if warning:
-            self.progress.event(warning)
-        self._watchdog = Watchdog(grace=self.stop_grace)
-        restore = self._install_signal_handlers()
-        free = list(slots)
-        more = changed = True
-        last_beat = last_stats = last_reclaim = time.time()
+        slots = self._place()
+        restore = install_stop_handlers(self._on_signal)
         gave_up: StorageUnavailableError | None = None
         try:
-            while self._stop_signal is None:
-                while free and more and self._can_start():
-                    trial = self._guarded(lambda: exp.ask(worker_id=self._slot_id(free[0])))
-                    if self._guard.down:
-                        break
-                    if trial is None:
-                        more = False
-                        if self._started == 0 and not self._running:
-                            self.progress.event(
-                                nothing_to_run(
-                                    self.exp.storage.get_trials(self.exp.id, with_reports=False),
-                                    self.sweep,
-                                )
-                            )
-                    elif self._start_or_fail(free[0], trial):
-                        free.pop(0)
-                if changed and not self._guard.down:
-                    self._update_stats()
-                    changed = False
-                    last_stats = time.time()
-                idle = not self._running and not self._ended and not self._guard.down
-                if idle and (not more or self._judge.halted is not None):
-                    break
-                finished = self._poll()
-                if finished:
-                    free.extend(finished)
-                    free.sort(key=lambda s: s.index)
-                    more = changed = True
-                now = time.time()
-                if self._guard.down:
-                    if self._guard.due():
-                        free.extend(self._try_again())
-                        free.sort(key=lambda s: s.index)
-                        more = changed = True
-                    if self._guard.expired():
-                        gave_up = self._give_up()
-                        break
-                    continue
-                if now - last_beat >= self.heartbeat_interval:
-                    self._heartbeat()
-                    last_beat = now
-                if now - last_reclaim >= self.stale_after / 3:
-                    more = self._reclaim() or more  # another host died: run its trials here
-                    last_reclaim = now
-                if now - last_stats >= 1.0:
-                    self._update_stats(cheap=True)
-                    last_stats = now
+            state = LoopState(
+                free=list(slots),
+                beat=Every(self.heartbeat_interval),
+                reclaim=Every(self.stale_after / 3),
+            )
+            gave_up = self._loop(state)
         finally:
-            if (self._running or self._ended) and gave_up is None:
-                why = (
-                    f"interrupted: the launcher got {signal.Signals(self._stop_signal).name}"
-                    if self._stop_signal is not None
-                    else f"interrupted: the launcher stopped ({sys.exc_info()[1]!r})"
-                )
-                self._shutdown(why)
+            self._wind_down(gave_up)
             restore()
-            if self._watchdog is not None:
-                self._watchdog.close()
+            self._executor.close()
             if gave_up is None:
                 self._update_stats()
             self.progress.close()
@@ -248,7 +199,177 @@ class Launcher:
             raise gave_up
         if self._judge.halted is not None:
             self.progress.event(self._judge.halt_message())
-        c = exp.storage.count_trials(exp.id)
+        return self._result()
+
+    def _place(self) -> list[Slot]:
+        """The slots, their executor; what they are is said at start."""
+        workers = self.workers or self.sweep.workers
+        logs = self.runs_dir / safe_name(self.exp.name)
+        if self.executor == "ray":
+            placed = on_ray(self.sweep, self.exp, workers=workers, address=self.address, logs=logs)
+        else:
+            placed = on_this_machine(
+                self.sweep,
+                self.exp,
+                workers=workers,
+                env=self.env,
+                grace=self.stop_grace,
+                logs=logs,
+            )
+        self._executor: Executor = placed.executor
+        self._cluster = placed.cluster
+        self._has_gpus, self._pci_order = placed.has_gpus, placed.pci_order
+        self._n_slots = len(placed.slots)
+        for line in placed.lines:
+            self.progress.event(line)
+        return placed.slots
+
+    def _loop(self, s: LoopState) -> StorageUnavailableError | None:
+        """One pass: start trials on free slots, read output, write ends, keep timers.
+        Returns the error to raise when the database stayed unavailable too long."""
+        while self._stop_signal is None:
+            self._start_trials(s)
+            if s.changed and not self._guard.down:
+                self._update_stats()
+                s.changed = False
+                s.stats.last = time.time()
+            if self._all_done(s):
+                return None
+            self._watch(s)
+            if self._guard.down:
+                if self._outage_step(s):
+                    return self._give_up()
+                continue
+            self._timers(s)
+        return None
+
+    def _start_trials(self, s: LoopState) -> None:
+        """Start the trial an ask answered; ask for the next while a slot is free. The ask
+        runs in the background: the loop goes on meanwhile."""
+        while True:
+            answer = self._asker.take()
+            if answer is not None:
+                self._use_answer(s, answer)
+            if self._asker.busy or not (s.free and s.more and self._can_start()):
+                return
+            self._ask_for(s.free[0])
+            if self._guard.down:
+                return
+
+    def _ask_for(self, slot: Slot) -> None:
+        self._guarded(self.exp.flush)  # the ask sees every report read so far
+        if not self._guard.down:
+            self._asking = slot
+            self._asker.submit(slot, worker_id=self._slot_id(slot))
+
+    def _use_answer(self, s: LoopState, answer: Asked) -> None:
+        self._asking = None
+        if answer.error is not None:
+            if isinstance(answer.error, StorageUnavailableError):
+                self._guard.failed(answer.error.cause)
+                return
+            raise answer.error
+        trial = answer.trial
+        if trial is None:
+            s.more = False
+            if self._started == 0 and not self._running:
+                history = self._guarded(lambda: self.exp.get_trials(with_reports=False))
+                if history is not None:
+                    self.progress.event(nothing_to_run(history, self.sweep))
+            return
+        if self._stop_signal is not None or self._judge.halted is not None:
+            self._unused(trial)  # the sweep stopped while it was asked for
+        elif self._start_or_fail(answer.slot, trial) and answer.slot in s.free:
+            s.free.remove(answer.slot)
+
+    def _unused(self, trial: Trial) -> None:
+        """A trial asked for that will not run here: failed and queued again."""
+
+        def put_back() -> None:
+            trial.fail("interrupted: the launcher stopped before starting it")
+            retry = self.exp.requeue(trial.id)
+            self.progress.event(
+                f"trial {trial.number} not started (the launcher stops); queued again as "
+                f"trial {retry.number}"
+            )
+
+        with contextlib.suppress(TrialStateError):
+            self._guarded(put_back)
+
+    def _all_done(self, s: LoopState) -> bool:
+        """Nothing runs, nothing waits to be written, and nothing more will start."""
+        idle = (
+            not self._running and not self._ended and not self._guard.down and not self._asker.busy
+        )
+        return idle and (not s.more or self._judge.halted is not None)
+
+    def _watch(self, s: LoopState) -> None:
+        """Read the trials' output; write the ends of those that exited (their slots free)."""
+        finished = self._poll()
+        if finished:
+            s.free.extend(finished)
+            s.free.sort(key=lambda slot: slot.index)
+            s.more = s.changed = True
+            self._resize(s)
+
+    def _outage_step(self, s: LoopState) -> bool:
+        """While the database is unavailable: try again when due; True once it is too late."""
+        if self._guard.due():
+            s.free.extend(self._try_again())
+            s.free.sort(key=lambda slot: slot.index)
+            s.more = s.changed = True
+        return self._guard.expired()
+
+    def _timers(self, s: LoopState) -> None:
+        now = time.time()
+        if s.beat.due(now):
+            self._heartbeat()
+        if s.reclaim.due(now):
+            s.more = self._reclaim() or s.more  # another host died: run its trials here
+        if s.stats.due(now):
+            self._update_stats(cheap=True)
+        if self._cluster is not None and s.resize.due(now):
+            self._resize(s)
+
+    # -- a cluster (Ray) ---------------------------------------------------------------------
+    def _resize(self, s: LoopState) -> None:
+        """On a cluster: as many slots as it holds trials now (nodes join and leave)."""
+        if self._cluster is None:
+            return
+        try:
+            n = cluster_capacity(self._cluster, self.workers or self.sweep.workers)
+        except Exception:  # the cluster did not answer: keep the slots as they are
+            return
+        if n != self._n_slots:
+            self.progress.event(
+                f"the cluster now holds {n} trial{'s' if n != 1 else ''} at a time "
+                f"(was {self._n_slots}; {self._cluster.nodes()} nodes)"
+            )
+            self._n_slots = n
+            s.more = True
+        busy = {p.slot.index for p in [*self._running.values(), *self._ended]}
+        if self._asking is not None:
+            busy.add(self._asking.index)
+        s.free = [Slot(i, label="ray") for i in range(n) if i not in busy]
+
+    def _wind_down(self, gave_up: StorageUnavailableError | None) -> None:
+        """The loop ended (or raised): stop what still runs, put back an unused ask."""
+        if (self._running or self._ended) and gave_up is None:
+            why = (
+                f"interrupted: the launcher got {signal.Signals(self._stop_signal).name}"
+                if self._stop_signal is not None
+                else f"interrupted: the launcher stopped ({sys.exc_info()[1]!r})"
+            )
+            self._shutdown(why)
+        deadline = time.time() + _ASK_WAIT
+        while self._asker.busy and not self._kill_now and time.time() < deadline:
+            answer = self._asker.wait(0.2)
+            if answer is not None and answer.trial is not None:
+                self._unused(answer.trial)
+
+    def _result(self) -> LaunchResult:
+        exp = self.exp
+        c = exp.count_trials()
         best = None if len(exp.objectives) > 1 else exp.best
         return LaunchResult(
             experiment=exp.name,
@@ -277,25 +398,10 @@ class Launcher:
             return None
         return out
 
-    def _install_signal_handlers(self) -> Callable[[], None]:
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-
-        def handler(signum: int, _frame: Any) -> None:
-            if self._stop_signal is not None:
-                self._kill_now = True
-            self._stop_signal = signum
-
-        signals = [signal.SIGINT, signal.SIGTERM]
-        if hasattr(signal, "SIGHUP"):  # the terminal closed
-            signals.append(signal.SIGHUP)
-        old = {s: signal.signal(s, handler) for s in signals}
-
-        def restore() -> None:
-            for s, h in old.items():
-                signal.signal(s, h)
-
-        return restore
+    def _on_signal(self, signum: int) -> None:
+        if self._stop_signal is not None:  # a second signal: kill at once
+            self._kill_now = True
+        self._stop_signal = signum
 
     # -- starting ----------------------------------------------------------------------------
     def _start_or_fail(self, slot: Slot, trial: Trial) -> bool:
@@ -309,36 +415,19 @@ class Launcher:
 
     def _start(self, slot: Slot, trial: Trial) -> bool:
         exp = self.exp
-        run_dir = self.runs_dir / safe_name(exp.name) / str(trial.id)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        params_file = run_dir / "params.json"
-        params_file.write_text(json.dumps(trial.params, indent=1, sort_keys=True))
-        ctx = MacroContext(
-            params=trial.params,
-            experiment=exp.name,
-            trial_id=trial.id,
-            trial_number=trial.number,
-            program=self.sweep.program_path,
-            fidelity=trial.fidelity,
-            task=self._task(trial.fidelity),
-            run_dir=str(run_dir),
-            args_json_file=str(params_file),
-        )
-        argv = expand_command(self.sweep.command, ctx)
-        env = trial_env(
-            self.env,
-            storage=exp.storage.url,
-            experiment=exp.name,
-            trial_id=trial.id,
-            run_dir=run_dir,
-            gpus=slot.gpus,
+        start = prepare_start(
+            exp,
+            self.sweep,
+            trial,
+            slot,
+            runs_dir=self.runs_dir,
+            base_env=self.env,
             hide_gpus=self._has_gpus,
+            pci_order=self._pci_order,
         )
-        (run_dir / "command.json").write_text(
-            json.dumps({"argv": argv, "slot": slot.describe(), "trial": trial.number}, indent=1)
-        )
+        argv = start.argv
         try:
-            process = TrialProcess(argv, env=env, cwd=self.cwd, run_dir=run_dir)
+            process = self._executor.start(argv, env=start.env, cwd=self.cwd, run_dir=start.run_dir)
         except OSError as e:
             error = f"{CONFIG_PREFIX}could not start the command {argv[0]!r}: {e}; check `command:`"
             self._guarded(lambda: trial.fail(error))
@@ -346,27 +435,20 @@ class Launcher:
             self._started += 1
             self._judge.note_end(failed=True, error=error)
             return False
-        if self._watchdog is not None:
-            self._watchdog.watch(process.pgid)
-        write_process_file(run_dir, process.pid)
         names = [m.name for m in exp.metrics]
         p = RunningTrial(slot, trial, process, OutputParser(final_names=names), time.time())
-        self._sel.register(process.stdout, selectors.EVENT_READ, p)
         self._running[trial.id] = p
         self._started += 1
         params = json.dumps(trial.params, default=str)
         fid = "" if trial.fidelity is None else f" fidelity={trial.fidelity:g}"
+        if start.task:  # tasks keep their names
+            fid = f" task={start.task}"
         self.progress.event(f"trial {trial.number} started on {slot.describe()}{fid}: {params}")
         return True
 
-    def _task(self, fidelity: float | None) -> str | None:
-        task = None if self.sweep.fidelity is None else self.sweep.fidelity.task(fidelity)
-        return None if task is None else task.name
-
     # -- watching ----------------------------------------------------------------------------
     def _poll(self) -> list[Slot]:
-        for key, _ in self._sel.select(timeout=self.poll_interval):
-            self._read(key.data)
+        self._read_ready()
         now = time.time()
         for p in list(self._running.values()):
             p.process.tick(now)
@@ -377,24 +459,24 @@ class Launcher:
                 self._ended.append(p)
         return self._settle() if not self._guard.down else []
 
+    def _read_ready(self) -> None:
+        """Read the output that is there, waiting up to ``poll_interval`` for some."""
+        ready = self._executor.ready(self.poll_interval)
+        for p in list(self._running.values()):
+            if any(h is p.process for h in ready):
+                self._read(p)
+
     def _read(self, p: RunningTrial) -> None:
         for line in p.process.read_lines():
             self._line(p, line)
         if p.process.eof:
-            self._unregister(p)
-
-    def _unregister(self, p: RunningTrial) -> None:
-        with contextlib.suppress(KeyError, ValueError):
-            self._sel.unregister(p.process.stdout)
+            self._executor.unregister(p.process)
 
     def _end(self, p: RunningTrial) -> None:
         """Read the rest of a process that ended and forget it."""
         for line in p.process.drain():
             self._line(p, line)
-        self._unregister(p)
-        p.process.close()
-        if self._watchdog is not None:
-            self._watchdog.forget(p.process.pgid)
+        self._executor.forget(p.process)
         del self._running[p.trial.id]
 
     def _line(self, p: RunningTrial, line: str) -> None:
@@ -408,7 +490,8 @@ class Launcher:
                     f"trial {p.trial.number}: more malformed lines ignored; see "
                     f"{p.process.run_dir / 'stdout.log'}"
                 )
-        if report is None or p.stopping or p.interrupted:
+        # a report read while the launcher stops is kept, unless nothing can be written
+        if report is None or p.stopping or (p.interrupted and self._guard.down):
             return
         try:
             decision = p.trial.report(report.step, report.metrics)
@@ -418,9 +501,9 @@ class Launcher:
         except StorageUnavailableError as e:  # waited storage_timeout: the loop gives up
             self._guard.failed(e.cause)
             return
-        buf = self.exp._buffers.get(p.trial.id)
-        if buf is not None and buf.failing_since is not None:  # the report waits in memory
-            self._guard.failed(buf.failure)
+        failure = self.exp.report_failure(p.trial.id)
+        if failure is not None:  # the report waits in memory
+            self._guard.failed(failure)
         if decision is Decision.STOP:
             p.stopping = True
             why = "failed" if p.trial.state is TrialState.FAILED else "stopped by the scheduler"
@@ -451,40 +534,48 @@ class Launcher:
             f"stopping {n} running trial{'s' if n != 1 else ''} ({reason}); "
             "send the signal again to kill them at once"
         )
-        for p in list(self._running.values()):
-            p.interrupted = True
-            p.process.terminate(self.stop_grace)
-        while self._running:
-            for key, _ in self._sel.select(timeout=self.poll_interval):
-                self._read(key.data)
-            for p in list(self._running.values()):
-                if self._kill_now:
-                    p.process.signal(signal.SIGKILL)
-                p.process.tick(time.time())
-                rc = p.process.poll()
-                if rc is None:
-                    continue
-                self._end(p)
-                try:
-                    self._interrupted(p, reason)
-                except StorageUnavailableError:  # it stays RUNNING: a relaunch reclaims it
-                    self.progress.event(
-                        f"trial {p.trial.number} ended; the database is unavailable, a "
-                        "relaunch runs it again"
-                    )
+        for p in self._stop_all():
+            try:
+                self._interrupted(p, reason)
+            except StorageUnavailableError:  # it stays RUNNING: a relaunch reclaims it
+                self.progress.event(
+                    f"trial {p.trial.number} ended; the database is unavailable, a "
+                    "relaunch runs it again"
+                )
         with contextlib.suppress(StorageUnavailableError):
             for p in list(self._ended):  # ended before the stop, end not yet written
                 self._judge.finish(p, p.rc if p.rc is not None else 0)
                 self._ended.remove(p)
 
+    def _stop_all(self) -> Iterator[RunningTrial]:
+        """Stop every running trial (SIGKILL at once after a second signal); yield each as
+        it ends, its output read."""
+        for p in list(self._running.values()):
+            p.interrupted = True
+            p.process.terminate(self.stop_grace)
+        while self._running:
+            self._read_ready()
+            for p in list(self._running.values()):
+                if self._kill_now:
+                    p.process.kill()
+                p.process.tick(time.time())
+                if p.process.poll() is not None:
+                    self._end(p)
+                    yield p
+
     def _interrupted(self, p: RunningTrial, reason: str) -> None:
         if p.trial.refresh().state is not TrialState.RUNNING:
+            return
+        if pause_if_resumable(self.exp, p.trial.id, reason, runs_dir=self.runs_dir) is not None:
+            self.progress.event(
+                f"trial {p.trial.number} interrupted; it resumes from its checkpoint"
+            )
             return
         try:
             p.trial.fail(reason)
         except TrialStateError:
             return
-        retry = self.exp.storage.requeue(p.trial.id)
+        retry = self.exp.requeue(p.trial.id)
         self.progress.event(
             f"trial {p.trial.number} interrupted; queued again as trial {retry.number}"
         )
@@ -494,8 +585,8 @@ class Launcher:
         """While the database is unavailable: write what waits (reports, heartbeats, trial
         ends); when it all works the outage is over. Returns the slots freed."""
         try:
-            self.exp._flush_all()
-            self.exp.storage.heartbeat([p.trial.id for p in self._running.values()])
+            self.exp.flush()
+            self.exp.heartbeat([p.trial.id for p in self._running.values()])
         except StorageUnavailableError as e:
             self._guard.failed(e.cause)
             return []
@@ -508,18 +599,9 @@ class Launcher:
 
     def _give_up(self) -> StorageUnavailableError:
         n = len(self._running)
-        waiting = sum(len(b.pending) for b in self.exp._buffers.values())
-        self.exp._buffers.clear()  # they cannot be written: do not wait at exit to try
-        for p in list(self._running.values()):
-            p.interrupted = True
-            p.process.terminate(self.stop_grace)
-        while self._running:
-            for key, _ in self._sel.select(timeout=self.poll_interval):
-                self._read(key.data)
-            for p in list(self._running.values()):
-                p.process.tick(time.time())
-                if p.process.poll() is not None:
-                    self._end(p)
+        waiting = self.exp.drop_waiting_reports()  # they cannot be written: no try at exit
+        for _ in self._stop_all():
+            pass
         message = (
             f"storage {self.exp.storage.shown_url}: unavailable for "
             f"{self._guard.seconds():.0f}s ({self._guard.cause}); stopped {n} running "
@@ -537,34 +619,24 @@ class Launcher:
         of this host whose processes are still running is ended first."""
         after_outage = time.time() - self._outage_ended_at < self.stale_after
         try:
-            found = reclaim_stale_trials(
+            n = reclaim_and_say(
                 self.exp,
                 stale_after=self.stale_after,
                 retries=self.sweep.retries,
                 own=self.worker_id,
                 by_heartbeat=not after_outage,
+                runs_dir=self.runs_dir,
+                grace=min(self.stop_grace, 5.0),
+                say=self.progress.event,
             )
         except StorageUnavailableError as e:
             self._guard.failed(e.cause)
             return False
-        for r in found:
-            run_dir = self.runs_dir / safe_name(self.exp.name) / str(r.trial.id)
-            left = end_leftover_processes(run_dir, grace=min(self.stop_grace, 5.0))
-            if left:
-                self.progress.event(
-                    f"trial {r.trial.number}: {len(left)} of its old processes were still "
-                    f"running (pids {', '.join(map(str, left[:5]))}); ended them before a new "
-                    "copy starts"
-                )
-            again = f"; queued again as trial {r.retry.number}" if r.retry else ""
-            self.progress.event(f"trial {r.trial.number} reclaimed ({r.reason}){again}")
-        self._reclaimed += len(found)
-        return bool(found)
+        self._reclaimed += n
+        return n > 0
 
     def _heartbeat(self) -> None:
-        self._guarded(
-            lambda: self.exp.storage.heartbeat([p.trial.id for p in self._running.values()])
-        )
+        self._guarded(lambda: self.exp.heartbeat([p.trial.id for p in self._running.values()]))
 
     def _update_stats(self, *, cheap: bool = False) -> None:
         if not cheap or self._stats is None:

@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from tunehooks._urls import mask_url
-from tunehooks.fidelity import Fidelity, Task
+from tunehooks.fidelity import Fidelity
 from tunehooks.launch._options import options_problem
 from tunehooks.launch._parameters import build_space
 from tunehooks.launch._schema import OnFailureSpec, ResourcesSpec, SweepError, SweepSpec, explain
+from tunehooks.launch._sections import (
+    budget_of,
+    command_of,
+    fidelity_of,
+    method_of,
+    metrics_of,
+    templates_of,
+)
 from tunehooks.launch._yaml import read_yaml
-from tunehooks.launch.macros import DEFAULT_COMMAND, check_command
+from tunehooks.launch.dialects import Prepared, prepare
+from tunehooks.launch.layout import ParamLayout
+from tunehooks.launch.macros import check_command
 from tunehooks.launch.policy import FailurePolicy
-from tunehooks.metrics import Budget, Metric, validate_metrics
+from tunehooks.metrics import Budget, Metric
 from tunehooks.optimizers.base import Method
 from tunehooks.params import SpaceError
 from tunehooks.space import SearchSpace
@@ -65,7 +75,7 @@ class Sweep:
     program: str | None = None
     storage: str | None = None
     workers: int | None = None
-    gpus_per_trial: int = 1
+    gpus_per_trial: float = 1
     devices: tuple[str, ...] | None = None
     failure: FailurePolicy = field(default_factory=FailurePolicy)
     enqueue: tuple[Mapping[str, Any], ...] = ()
@@ -73,6 +83,24 @@ class Sweep:
     optimizer_options: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
     storage_timeout: float = DEFAULT_STORAGE_TIMEOUT
+    dialect: str = "tunehooks"
+    notes: tuple[str, ...] = ()
+    layout: ParamLayout = field(default_factory=ParamLayout)
+    clients: tuple[str, ...] = ()
+    open_rungs: bool = False
+    templates: tuple[str, ...] = ()
+
+    def with_trials(self, trials: int) -> Sweep:
+        """The sweep with a trial budget of ``trials`` (``--trials N``), its cost budget kept."""
+        try:
+            budget = Budget(trials, cost=None if self.budget is None else self.budget.cost)
+        except ValueError:
+            raise SweepError(f"--trials: a positive whole number (got {trials!r})") from None
+        return replace(self, budget=budget)
+
+    executor: str = "local"
+    cpus_per_trial: float = 1.0
+    memory_gb: float | None = None
 
     @property
     def retries(self) -> int:
@@ -82,7 +110,11 @@ class Sweep:
     @property
     def program_path(self) -> str | None:
         """``program`` resolved against the sweep file's folder."""
+        from tunehooks.launch.checks import module_program
+
         if self.program is None or self.path is None or os.path.isabs(self.program):
+            return self.program
+        if module_program(self.command):  # `-m ${program}`: a module name
             return self.program
         return os.path.normpath(os.path.join(self.path.parent, self.program))
 
@@ -90,6 +122,7 @@ class Sweep:
         """The normalized sweep, as plain data (what ``--dry-run`` prints)."""
         return {
             "name": self.name,
+            "dialect": self.dialect,
             "storage": None if self.storage is None else mask_url(self.storage),
             "program": self.program_path,
             "command": list(self.command),
@@ -108,12 +141,26 @@ class Sweep:
                 "gpus_per_trial": self.gpus_per_trial,
                 "devices": None if self.devices is None else list(self.devices),
             },
-            "fidelity": None if self.fidelity is None else self.fidelity.to_dict(),
+            "fidelity": self._fidelity_dict(),
             "on_failure": self.failure.to_dict(),
             "storage_timeout": self.storage_timeout,
             "enqueue": [dict(e) for e in self.enqueue],
             "seed": self.seed,
         }
+
+    def _fidelity_dict(self) -> dict[str, Any] | None:
+        """The fidelity, with the rungs where the scheduler decides (W&B's bands)."""
+        if self.fidelity is None:
+            return None
+        out = self.fidelity.to_dict()
+        if self.fidelity.tasks is None and self.fidelity.scheduler.value != "none":
+            levels = [int(v) if float(v).is_integer() else v for v in self.fidelity.levels()]
+            if self.open_rungs:
+                out["max"] = None
+                out["rungs"] = [*levels[:6], "... as long as the program reports"]
+            else:
+                out["rungs"] = levels
+        return out
 
     def open_experiment(
         self, *, storage: str | None = None, scheduler: Scheduler | None = None
@@ -140,7 +187,7 @@ class Sweep:
                 self.name,
                 self.space,
                 metrics=self.metrics,
-                budget=self.budget,
+                budget=self.budget or Budget(),  # none: until stopped
                 storage=url,
                 method=self.method,
                 seed=self.seed,
@@ -181,11 +228,12 @@ def parse_sweep(
 ) -> Sweep:
     """Validate a sweep given as a mapping (the parsed YAML) and normalize it."""
     try:
+        prepared = prepare(data, path)
         try:
-            spec = SweepSpec.model_validate(dict(data))
+            spec = SweepSpec.model_validate(prepared.data)
         except ValidationError as e:
             raise SweepError(explain(e)) from None
-        return _normalize(spec, path=path, default_name=default_name)
+        return _normalize(spec, prepared, path=path, default_name=default_name)
     except SweepError as e:
         raise SweepError(_one_line(str(e))) from None
 
@@ -201,21 +249,20 @@ def _one_line(message: str) -> str:
     return text if len(text) <= 400 else text[:399] + "…"
 
 
-def _normalize(spec: SweepSpec, *, path: Path | None, default_name: str) -> Sweep:
-    metrics = _metrics(spec)
+def _normalize(
+    spec: SweepSpec, prepared: Prepared, *, path: Path | None, default_name: str
+) -> Sweep:
+    metrics = metrics_of(spec)
     space = build_space(spec)
-    method = _method(spec)
-    budget = _budget(spec)
-    fidelity = _fidelity(spec, metrics)
-    if budget is None and method is not Method.GRID:
-        raise SweepError(
-            f"budget: method {method.value!r} needs a budget; add `budget: {{trials: 40}}`"
-        )
-    command = _command(spec)
+    method = method_of(spec)
+    budget = budget_of(spec)  # None: until stopped (or `--trials N`)
+    fidelity, open_rungs = fidelity_of(spec, metrics)
+    command = command_of(spec)
     check_command(
         command,
-        has_fidelity=fidelity is not None,
+        has_fidelity=fidelity is not None and not open_rungs,
         has_tasks=fidelity is not None and fidelity.tasks is not None,
+        params=space.names,
     )
     enqueue = []
     for i, params in enumerate(spec.enqueue or []):
@@ -224,10 +271,9 @@ def _normalize(spec: SweepSpec, *, path: Path | None, default_name: str) -> Swee
         except SpaceError as e:
             raise SweepError(f"enqueue[{i}]: {e}") from None
     res = spec.resources or ResourcesSpec()
-    workers = res.workers if res.workers is not None else spec.parallel_bandwidth
-    where = "resources.workers" if res.workers is not None else "parallel_bandwidth"
+    workers = res.workers
     if workers is not None and not 1 <= workers <= MAX_WORKERS:
-        raise SweepError(f"{where}: must be between 1 and {MAX_WORKERS} (got {workers})")
+        raise SweepError(f"resources.workers: must be between 1 and {MAX_WORKERS} (got {workers})")
     if not 0 <= res.gpus_per_trial <= 64:
         raise SweepError(
             f"resources.gpus_per_trial: must be between 0 and 64 (got {res.gpus_per_trial})"
@@ -264,149 +310,15 @@ def _normalize(spec: SweepSpec, *, path: Path | None, default_name: str) -> Swee
         seed=spec.seed,
         optimizer_options=dict(spec.optimizer_options or {}),
         path=path,
+        dialect=prepared.dialect,
+        notes=prepared.notes,
+        layout=ParamLayout(
+            nested=prepared.nested, flag_style=prepared.flag_style, nulls=prepared.nulls
+        ),
+        clients=prepared.clients,
+        open_rungs=open_rungs,
+        templates=templates_of(spec, path),
+        executor=res.executor or "local",
+        cpus_per_trial=float(res.cpus_per_trial),
+        memory_gb=None if res.memory_gb is None else float(res.memory_gb),
     )
-
-
-def _metrics(spec: SweepSpec) -> list[Metric]:
-    if spec.metric is not None and spec.metrics is not None:
-        raise SweepError("metric: give `metric` (one) or `metrics` (a list), not both")
-    entries = [("metric", spec.metric)] if spec.metric is not None else []
-    entries += [(f"metrics[{i}]", m) for i, m in enumerate(spec.metrics or [])]
-    if not entries:
-        raise SweepError(
-            "metrics: required; add `metric: {name: val_acc, goal: maximize}` or a `metrics:` list"
-        )
-    out = []
-    for where, m in entries:
-        if m.goal is not None and m.objective is not None:
-            raise SweepError(f"{where}: give `goal` or `objective`, not both")
-        goal = m.goal if m.goal is not None else m.objective
-        if goal is None and m.strategy != "store":
-            raise SweepError(
-                f"{where}.goal: required (the W&B and SigOpt dialects default differently); "
-                "add `goal: maximize` or `goal: minimize`"
-            )
-        try:
-            out.append(Metric(m.name, goal, strategy=m.strategy, threshold=m.threshold))
-        except ValueError as e:
-            msg, own = str(e), f"metrics.{m.name}"
-            if msg.startswith(own) and msg[len(own) : len(own) + 1] in (".", ":"):
-                raise SweepError(f"{where}{msg[len(own) :]}") from None  # metric.goal: ...
-            raise SweepError(f"{where}: {msg}") from None
-    try:
-        return validate_metrics(out)
-    except ValueError as e:
-        raise SweepError(str(e)) from None
-
-
-def _method(spec: SweepSpec) -> Method:
-    if spec.method is not None:
-        try:
-            return Method(spec.method.lower())
-        except ValueError:
-            choices = " | ".join(m.value for m in Method)
-            raise SweepError(f"method: use one of {choices} (got {spec.method!r})") from None
-    if spec.type is not None:
-        sigopt = {"offline": Method.BAYES, "random": Method.RANDOM, "grid": Method.GRID}
-        if spec.type.lower() not in sigopt:
-            raise SweepError(f"type: use offline, random or grid (got {spec.type!r})")
-        return sigopt[spec.type.lower()]
-    return Method.BAYES
-
-
-def _budget(spec: SweepSpec) -> Budget | None:
-    counts: list[tuple[str, int]] = []
-    cost = None
-    if isinstance(spec.budget, int):
-        counts.append(("budget", spec.budget))
-    elif spec.budget is not None:
-        b = spec.budget
-        counts += [
-            (f"budget.{k}", v)
-            for k, v in (
-                ("trials", b.trials),
-                ("run_cap", b.run_cap),
-                ("observation_budget", b.observation_budget),
-            )
-            if v is not None
-        ]
-        cost = b.cost
-    counts += [
-        (k, v)
-        for k, v in (("run_cap", spec.run_cap), ("observation_budget", spec.observation_budget))
-        if v is not None
-    ]
-    if len(counts) > 1:
-        raise SweepError(
-            f"{counts[1][0]}: the trial budget is given twice ({counts[0][0]} too); keep one"
-        )
-    if not counts and cost is None:
-        return None
-    where = counts[0][0] if counts else "budget.cost"
-    try:
-        return Budget(counts[0][1] if counts else None, cost=cost)
-    except ValueError as e:
-        raise SweepError(f"{where}: {str(e).split(' ', 1)[1]}") from None
-
-
-def _fidelity(spec: SweepSpec, metrics: Sequence[Metric]) -> Fidelity | None:
-    if spec.fidelity is not None and spec.early_terminate is not None:
-        raise SweepError("early_terminate: give `fidelity` or `early_terminate`, not both")
-    if spec.early_terminate is not None:
-        et = spec.early_terminate
-        if et.type.lower() != "hyperband":
-            raise SweepError(f"early_terminate.type: only hyperband is supported (got {et.type!r})")
-        if et.max_iter is None:
-            raise SweepError(
-                "early_terminate.max_iter: required (the length of a full training); add it, "
-                "or write `fidelity: {min: 1, max: N, eta: 3, scheduler: asha}`"
-            )
-        try:
-            return Fidelity(min=et.min_iter or 1, max=et.max_iter, eta=et.eta, scheduler="asha")
-        except ValueError as e:
-            raise SweepError(f"early_terminate: {str(e).split(': ', 1)[-1]}") from None
-    f = spec.fidelity
-    if f is None:
-        return None
-    if f.metric is not None and f.metric not in [m.name for m in metrics]:
-        raise SweepError(
-            f"fidelity.metric: {f.metric!r} is not a metric of the sweep "
-            f"({[m.name for m in metrics]})"
-        )
-    try:
-        return Fidelity(
-            min=f.min,
-            max=f.max,
-            eta=f.eta,
-            resource=f.resource,
-            scheduler=f.scheduler,
-            metric=f.metric,
-            tasks=None if f.tasks is None else [Task(t.name, t.cost) for t in f.tasks],
-        )
-    except ValueError as e:
-        msg = str(e)
-        raise SweepError(msg if msg.startswith("fidelity") else f"fidelity: {msg}") from None
-
-
-def _command(spec: SweepSpec) -> list[str]:
-    if spec.command is None:
-        if spec.program is None:
-            raise SweepError(
-                "program: required when there is no `command`; add `program: train.py`"
-            )
-        return list(DEFAULT_COMMAND)
-    if isinstance(spec.command, str):
-        import shlex
-
-        try:
-            words = shlex.split(spec.command)  # split only: nothing is ever run through a shell
-        except ValueError as e:
-            raise SweepError(f"command: cannot split {spec.command[:60]!r} ({e})") from None
-        if not words:
-            raise SweepError(
-                'command: empty; give the program to run, e.g. `command: [python, train.py, "${args}"]`'
-            )
-        return words
-    if not spec.command or not str(spec.command[0]).strip():
-        raise SweepError("command: give at least the program to run")
-    return list(spec.command)

@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from tunehooks.metrics import Metric
+from tunehooks.schedulers.model_guided import DEFAULT_CONTINUE_CHANCE
 from tunehooks.space import SearchSpace
 from tunehooks.trial import Suggestion, TrialRecord, TrialState
 
@@ -20,10 +21,8 @@ __all__ = [
     "pending_trials",
     "seeded_rng",
 ]
-
-DEFAULT_CONTINUE_CHANCE = 0.2
-"""``optimizer_options.continue_chance`` of the multi-fidelity optimizer: a trial a rung
-rule would stop goes on while the model gives it this chance to beat the best."""
+# DEFAULT_CONTINUE_CHANCE: deprecated here, the model-guided scheduler's setting now
+# (tunehooks.schedulers.DEFAULT_CONTINUE_CHANCE)
 
 
 class Method(str, enum.Enum):
@@ -43,9 +42,18 @@ class Optimizer(Protocol):
     optimizer's seed and ``history``: the same history gives the same
     suggestion in any process. ``None`` means the optimizer has nothing left to
     propose (e.g. a finished grid).
+
+    Optional, with a default (inherited by subclasses such as
+    :class:`OptimizerBase`): :meth:`chance_to_win`, the model's opinion the
+    model-guided scheduler asks before a rung rule's STOP is final.
     """
 
     def suggest(self, history: Sequence[TrialRecord]) -> Suggestion | None: ...
+
+    def chance_to_win(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> float | None:
+        """The probability that ``trial``'s full-fidelity result beats the best one so far;
+        ``None`` (the default): no opinion."""
+        return None
 
 
 def seeded_rng(seed: int, history: Sequence[TrialRecord]) -> np.random.Generator:
@@ -57,7 +65,7 @@ def pending_trials(history: Sequence[TrialRecord]) -> list[TrialRecord]:
     return [t for t in history if t.state in (TrialState.QUEUED, TrialState.RUNNING)]
 
 
-class OptimizerBase:
+class OptimizerBase(Optimizer):
     """Holds what every optimizer needs: the space, the metrics and a seed."""
 
     def __init__(self, space: SearchSpace, metrics: Sequence[Metric], *, seed: int = 0) -> None:

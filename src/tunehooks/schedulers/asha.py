@@ -14,6 +14,7 @@ from tunehooks.schedulers._common import (
     rung_levels,
     score_at,
 )
+from tunehooks.schedulers.base import FirstRung, Scheduler
 from tunehooks.trial import Decision, TrialRecord
 
 __all__ = ["ASHAScheduler", "asha_decision"]
@@ -51,7 +52,7 @@ def asha_decision(
     return Decision.CONTINUE if own >= quantile(scores, 1.0 - 1.0 / eta) else Decision.STOP
 
 
-class ASHAScheduler:
+class ASHAScheduler(Scheduler):
     """Asynchronous successive halving, stop mode: no checkpoint is needed.
 
     Rungs lie at ``min * eta**k`` below ``max``. At each rung a trial continues
@@ -71,8 +72,6 @@ class ASHAScheduler:
         <Decision.STOP: 'STOP'>
     """
 
-    needs_history = True
-
     def __init__(self, fidelity: Fidelity, metrics: Sequence[Metric], *, seed: int = 0) -> None:
         self.fidelity = fidelity
         self.metric = decision_metric(fidelity, metrics)
@@ -87,5 +86,6 @@ class ASHAScheduler:
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
         return asha_decision(trial, history, metric=self.metric, levels=self.levels, eta=self.eta)
 
-    def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
-        return None
+    def first_rung(self) -> FirstRung | None:
+        """The first rung, where the top ``1/eta`` go on (``None`` without rungs)."""
+        return FirstRung(self.levels[0], 1.0 / self.eta) if self.levels else None

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from tunehooks.schedulers._common import rung_between, score_at
 from tunehooks.schedulers.asha import ASHAScheduler
+from tunehooks.schedulers.base import FirstRung
 from tunehooks.trial import Decision, TrialRecord, TrialState
 
 __all__ = ["ASHAPromotionScheduler"]
@@ -46,6 +47,10 @@ class ASHAPromotionScheduler(ASHAScheduler):
         prev = trial.reports[-2].step if len(trial.reports) > 1 else None
         crossed = rung_between(prev, step, self.levels)
         return Decision.CONTINUE if crossed is None else Decision.STOP
+
+    def first_rung(self) -> FirstRung | None:
+        """``None``: a rung pauses every trial (none is stopped there for good)."""
+        return None
 
     def promote(self, history: Sequence[TrialRecord], *, more_trials: bool) -> TrialRecord | None:
         """The PAUSED trial to resume next (``None``: start a new trial).

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Metric
 from tunehooks.schedulers._common import decision_metric, rung_between, score_at
+from tunehooks.schedulers.base import Scheduler
 from tunehooks.trial import Decision, TrialRecord, TrialState
 
 __all__ = ["HedgedScheduler", "ladder", "rank_correlation"]
@@ -85,7 +86,7 @@ def rank_correlation(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     return sxy / math.sqrt(sxx * syy)
 
 
-class HedgedScheduler:
+class HedgedScheduler(Scheduler):
     """Promotion-mode successive halving whose rungs promote more when they predict less.
 
     ``decide`` answers STOP (the trial pauses) at each rung of :func:`ladder`;

@@ -9,6 +9,7 @@ from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Metric
 from tunehooks.schedulers._common import decision_metric, rung_between, rung_levels
 from tunehooks.schedulers.asha import asha_decision
+from tunehooks.schedulers.base import FirstRung, Scheduler
 from tunehooks.trial import Decision, TrialRecord
 
 __all__ = ["HyperbandScheduler", "bracket_weights"]
@@ -39,7 +40,7 @@ def _assignments(weights: tuple[float, ...], offset: int, n: int) -> tuple[int, 
     return tuple(out)
 
 
-class HyperbandScheduler:
+class HyperbandScheduler(Scheduler):
     """Asynchronous Hyperband in stop mode (as in Li et al. 2020, Syne Tune's ``hyperband``).
 
     Trials are spread over brackets; bracket ``s`` applies the ASHA rule at the
@@ -57,8 +58,6 @@ class HyperbandScheduler:
         >>> s.levels, s.bracket(0), s.bracket_min(1)
         ([1.0, 3.0, 9.0], 0, 3.0)
     """
-
-    needs_history = True
 
     def __init__(
         self,
@@ -100,5 +99,6 @@ class HyperbandScheduler:
         peers = [t for t in history if self.bracket(t.number) == b]
         return asha_decision(trial, peers, metric=self.metric, levels=self.levels[b:], eta=self.eta)
 
-    def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
-        return None
+    def first_rung(self) -> FirstRung | None:
+        """The most aggressive bracket's first rung, where the top ``1/eta`` go on."""
+        return FirstRung(self.levels[0], 1.0 / self.eta) if self.levels else None

@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Metric
 from tunehooks.schedulers._common import decision_metric
+from tunehooks.schedulers.base import Scheduler
 from tunehooks.trial import Decision, TrialRecord
 
 __all__ = ["MedianScheduler"]
 
 
-class MedianScheduler:
+class MedianScheduler(Scheduler):
     """Stop a trial whose best value so far is worse than the median of the others.
 
     At a report at step ``s >= fidelity.min``, the trial's best value up to
@@ -32,8 +33,6 @@ class MedianScheduler:
         >>> s.decide(slow, [done, slow])
         <Decision.STOP: 'STOP'>
     """
-
-    needs_history = True
 
     def __init__(
         self,
@@ -84,6 +83,3 @@ class MedianScheduler:
         if len(averages) < self.min_trials:
             return Decision.CONTINUE
         return Decision.STOP if max(own) < statistics.median(averages) else Decision.CONTINUE
-
-    def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
-        return None

@@ -12,24 +12,54 @@ best full-fidelity result so far, the trial continues.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
-from tunehooks.schedulers.base import Scheduler
+from tunehooks.schedulers.base import FirstRung, Scheduler, as_scheduler
 from tunehooks.trial import Decision, TrialRecord, TrialState
 
-__all__ = ["ChanceToWin", "ModelGuidedScheduler"]
+__all__ = [
+    "DEFAULT_CONTINUE_CHANCE",
+    "ChanceToWin",
+    "ModelGuidedScheduler",
+    "check_continue_chance",
+]
+
+DEFAULT_CONTINUE_CHANCE = 0.2
+"""The model-guided scheduler's ``continue_chance`` (its ``min_chance``): a trial a rung rule
+would stop goes on while the model gives it this chance to beat the best."""
 
 ChanceToWin = Callable[[TrialRecord, Sequence[TrialRecord]], float | None]
 """(trial, history) -> probability that the trial's full-fidelity result beats the best
 so far, or ``None`` when the judge has no opinion yet (too little data)."""
 
 
-class ModelGuidedScheduler:
+def check_continue_chance(value: object, *, field: str = "continue_chance") -> float:
+    """``value`` as a ``continue_chance`` in ``[0, 1)`` (0: no second opinion), or a
+    ValueError naming ``field``.
+
+    Example:
+        >>> check_continue_chance(0.3), check_continue_chance(0)
+        (0.3, 0.0)
+    """
+    try:
+        chance = math.nan if isinstance(value, bool) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        chance = math.nan
+    if not 0.0 <= chance < 1.0:
+        raise ValueError(
+            f"{field} must lie in [0, 1) (got {value!r}); 0 turns the model's second opinion off"
+        )
+    return chance
+
+
+class ModelGuidedScheduler(Scheduler):
     """``base``'s decisions, except a STOP the judge overrules.
 
     Pure: the same trial, history and judge give the same decision. The
     judge is only asked when ``base`` says STOP, so it costs nothing between
-    rungs and nothing for trials that pass the rung anyway.
+    rungs and nothing for trials that pass the rung anyway. ``min_chance`` is
+    the ``continue_chance`` setting (:data:`DEFAULT_CONTINUE_CHANCE`).
 
     Example:
         >>> import tunehooks as th
@@ -47,16 +77,15 @@ class ModelGuidedScheduler:
     def __init__(self, base: Scheduler, judge: ChanceToWin, *, min_chance: float) -> None:
         if not 0.0 < min_chance < 1.0:
             raise ValueError(f"min_chance must lie in (0, 1) (got {min_chance!r})")
-        self.base = base
+        self.base = as_scheduler(base)
         self.judge = judge
         self.min_chance = float(min_chance)
-        self.needs_history = bool(getattr(base, "needs_history", True))
-        self.pauses = bool(getattr(base, "pauses", False))
+        self.needs_history = self.base.needs_history
+        self.pauses = self.base.pauses
 
     def decides(self, trial_number: int, step: float, previous_step: float | None) -> bool:
-        """The base scheduler's decision points (every report when it does not say)."""
-        decides = getattr(self.base, "decides", None)
-        return True if decides is None else bool(decides(trial_number, step, previous_step))
+        """The base scheduler's decision points."""
+        return self.base.decides(trial_number, step, previous_step)
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
         decision = self.base.decide(trial, history)
@@ -67,16 +96,15 @@ class ModelGuidedScheduler:
             return Decision.CONTINUE
         return Decision.STOP
 
-    def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
-        return self.base.new_trial_fidelity(history)
+    def first_rung(self) -> FirstRung | None:
+        return self.base.first_rung()
 
     def promote(self, history: Sequence[TrialRecord], *, more_trials: bool) -> TrialRecord | None:
-        """A promotion scheduler's pick, else the PAUSED trial the judge rates highest, when
-        its chance reaches ``min_chance`` (``None`` without a promoting base)."""
-        promote = getattr(self.base, "promote", None)
-        if promote is None:
+        """A pausing base scheduler's pick, else the PAUSED trial the judge rates highest,
+        when its chance reaches ``min_chance`` (``None`` when the base does not pause)."""
+        if not self.pauses:
             return None
-        pick: TrialRecord | None = promote(history, more_trials=more_trials)
+        pick = self.base.promote(history, more_trials=more_trials)
         if pick is not None:
             return pick
         best: tuple[float, int] | None = None

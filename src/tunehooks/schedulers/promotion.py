@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Metric
 from tunehooks.schedulers._common import decision_metric, rung_between, score_at
+from tunehooks.schedulers.base import Scheduler
 from tunehooks.trial import Decision, TrialRecord, TrialState
 
 __all__ = ["Bracket", "PromotionHyperbandScheduler", "hyperband_brackets"]
@@ -70,7 +71,7 @@ def hyperband_brackets(fidelity: Fidelity, *, brackets: int | None = None) -> li
     return out
 
 
-class PromotionHyperbandScheduler:
+class PromotionHyperbandScheduler(Scheduler):
     """Synchronous Hyperband in promotion mode: pause at every rung, resume the best.
 
     ``decide`` answers STOP at each rung of the trial's bracket (the trial
@@ -92,7 +93,6 @@ class PromotionHyperbandScheduler:
         True
     """
 
-    needs_history = True
     pauses = True
 
     def __init__(
@@ -135,9 +135,6 @@ class PromotionHyperbandScheduler:
         prev = trial.reports[-2].step if len(trial.reports) > 1 else None
         crossed = rung_between(prev, step, self.rungs_of(trial.number))
         return Decision.CONTINUE if crossed is None else Decision.STOP
-
-    def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
-        return None
 
     def promote(self, history: Sequence[TrialRecord], *, more_trials: bool) -> TrialRecord | None:
         """The PAUSED trial to resume next, or ``None`` (start a new trial, or nothing).

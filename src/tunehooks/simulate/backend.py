@@ -28,7 +28,14 @@ __all__ = ["Event", "SimulationResult", "simulate"]
 
 @dataclass(frozen=True)
 class Event:
-    """One simulated epoch: when it ended, which trial and row, and the cumulative epochs."""
+    """One simulated epoch: when it ended, which trial and row, and the cumulative epochs.
+
+    Example:
+        >>> e = Event(time=2.0, worker=0, trial=0, row=3, epoch=2, value=0.8, total_epochs=2,
+        ...           incumbent=None)
+        >>> e.epoch, e.total_epochs
+        (2, 2)
+    """
 
     time: float
     worker: int
@@ -42,7 +49,14 @@ class Event:
 
 @dataclass
 class SimulationResult:
-    """What a simulation did: every epoch in time order and the trials' outcomes."""
+    """What a simulation did: every epoch in time order and the trials' outcomes.
+
+    Example:
+        >>> res = SimulationResult(events=[
+        ...     Event(1.0, 0, 0, 3, 1, 0.7, 1, None), Event(2.0, 0, 0, 3, 2, 0.8, 2, 0.8)])
+        >>> res.total_epochs, res.incumbent_at(2), res.epochs_to_reach(0.75)
+        (2, 0.8, 2)
+    """
 
     events: list[Event] = field(default_factory=list)
     trials: dict[int, tuple[int, TrialState]] = field(

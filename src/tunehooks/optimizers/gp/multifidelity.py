@@ -7,8 +7,10 @@ fidelity column ``s = log(r / min) / log(max / min)`` in ``[0, 1]`` (as in
 MOBSTER, Klein et al. 2020, and Hyper-Tune, Li et al. 2022). A new
 configuration maximizes the expected improvement *at full fidelity*
 (``s = 1``) over the best predicted full-fidelity value, with running trials
-conditioned in as pending. With a stop-mode scheduler (ASHA, Hyperband) every
-new trial starts at the same resource, so EI per unit of cost ranks as EI.
+conditioned in as pending, times the chance to pass the first rung where the
+scheduler judges new trials (:meth:`~tunehooks.schedulers.Scheduler.first_rung`:
+ASHA, Hyperband). Every new trial starts at the same resource, so EI per unit
+of cost ranks as EI.
 
 With SigOpt-style discrete ``tasks`` the optimizer also picks the task: the
 configuration maximizing full-fidelity EI is assigned the task with the
@@ -22,16 +24,17 @@ pending trials are those of :class:`~tunehooks.optimizers.gp.GPOptimizer`.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from tunehooks.fidelity import Fidelity, SchedulerKind
+from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Metric, Strategy, validate_metrics
-from tunehooks.optimizers.base import DEFAULT_CONTINUE_CHANCE, OptimizerBase, seeded_rng
+from tunehooks.optimizers.base import OptimizerBase, seeded_rng
 from tunehooks.optimizers.gp.acquisition import log_ei, log_pof, optimize_acquisition
 from tunehooks.optimizers.gp.encoding import SpaceEncoder
 from tunehooks.optimizers.gp.model import FittedGP, fit_gp
@@ -39,9 +42,13 @@ from tunehooks.optimizers.gp.optimizer import _PENDING, _PENDING_NOISE, default_
 from tunehooks.optimizers.gp.threads import limited_threads
 from tunehooks.optimizers.gp.transforms import robust_transform
 from tunehooks.optimizers.sobol import SobolOptimizer
-from tunehooks.params import Categorical, Constant, Int
+from tunehooks.schedulers import FirstRung, make_scheduler
+from tunehooks.schedulers.model_guided import check_continue_chance
 from tunehooks.space import SearchSpace
 from tunehooks.trial import Suggestion, TrialRecord, TrialState
+
+if TYPE_CHECKING:
+    from tunehooks.schedulers import Scheduler
 
 __all__ = ["MultiFidelityOptimizer", "fidelity_observations"]
 
@@ -106,6 +113,8 @@ class MultiFidelityOptimizer(OptimizerBase):
         metrics: the experiment's metrics; the model follows ``fidelity.metric``
             or the first optimized metric.
         fidelity: the experiment's fidelity settings.
+        scheduler: the experiment's scheduler, asked where it first judges a new
+            trial (default: the one ``fidelity`` selects).
         seed: the seed.
         n_initial: quasi-random configurations before the GP takes over.
         max_points: observations the GP conditions on (the highest fidelities
@@ -118,10 +127,9 @@ class MultiFidelityOptimizer(OptimizerBase):
             on the new data).
         max_grid: a space of only integers and categoricals with at most this
             many configurations is searched exhaustively.
-        continue_chance: with a rung-based scheduler, a trial the rung rule
-            would stop continues while the model gives its full-fidelity result
-            at least this chance to beat the best so far (see
-            :class:`~tunehooks.schedulers.ModelGuidedScheduler`); 0 turns it off.
+        continue_chance: deprecated here: the model-guided scheduler's
+            setting (:class:`~tunehooks.schedulers.ModelGuidedScheduler`), which
+            the experiment still reads from ``optimizer_options``. Checked only.
 
     Example:
         >>> import tunehooks as th
@@ -146,6 +154,7 @@ class MultiFidelityOptimizer(OptimizerBase):
         metrics: Sequence[Metric],
         *,
         fidelity: Fidelity,
+        scheduler: Scheduler | None = None,
         seed: int = 0,
         n_initial: int | None = None,
         max_points: int = 400,
@@ -156,7 +165,7 @@ class MultiFidelityOptimizer(OptimizerBase):
         acq_maxiter: int = 20,
         refit_growth: float = 1.1,
         max_grid: int = 4096,
-        continue_chance: float = DEFAULT_CONTINUE_CHANCE,
+        continue_chance: float | None = None,
     ) -> None:
         super().__init__(space, validate_metrics(metrics), seed=seed)
         if not isinstance(fidelity, Fidelity):
@@ -188,12 +197,17 @@ class MultiFidelityOptimizer(OptimizerBase):
         if not refit_growth > 1:
             raise ValueError(f"optimizer_options.refit_growth must be > 1 (got {refit_growth!r})")
         self.refit_growth = float(refit_growth)
-        if isinstance(continue_chance, bool) or not 0.0 <= float(continue_chance) < 1.0:
-            raise ValueError(
-                "optimizer_options.continue_chance must lie in [0, 1) "
-                f"(got {continue_chance!r}); 0 turns the model's second opinion off"
+        if continue_chance is not None:
+            check_continue_chance(continue_chance, field="optimizer_options.continue_chance")
+            warnings.warn(
+                "optimizer_options.continue_chance is the model-guided scheduler's setting "
+                "now (tunehooks.schedulers.ModelGuidedScheduler); the experiment still reads it",
+                DeprecationWarning,
+                stacklevel=2,
             )
-        self.continue_chance = float(continue_chance)
+        if scheduler is None:
+            scheduler = make_scheduler(fidelity, self.metrics, seed=seed)
+        self.first_rung: FirstRung | None = scheduler.first_rung()
         self.encoder = SpaceEncoder(space)
         self._sobol = SobolOptimizer(space, self.metrics, seed=seed)
         self._grid = _enumerate(space, self.encoder, max_grid)
@@ -225,8 +239,8 @@ class MultiFidelityOptimizer(OptimizerBase):
             mean, std = gp.predict(torch.cat([C, ones], dim=1))
             value = log_ei(mean, std, best)
             if bar is not None:  # ... times the chance to pass the first rung
-                m0, s0 = gp.predict(torch.cat([C, 0 * ones], dim=1))
-                value = value + log_pof(m0 - bar, s0)
+                m0, s0 = gp.predict(torch.cat([C, bar[0] * ones], dim=1))
+                value = value + log_pof(m0 - bar[1], s0)
             return value
 
         exclude = configs if Xp is None else np.concatenate([configs, Xp])
@@ -307,24 +321,24 @@ class MultiFidelityOptimizer(OptimizerBase):
         gp = FittedGP.from_module(self._hyperparameters(rows, Z, y, len(history)), *_t(Z, yt))
         return _Model(gp, X, s, y, yt)
 
-    def _first_rung_bar(self, s: np.ndarray, yt: np.ndarray) -> float | None:
-        """The value a new trial must reach at the first rung not to be stopped there.
+    def _first_rung_bar(self, s: np.ndarray, yt: np.ndarray) -> tuple[float, float] | None:
+        """(fidelity column, value) a new trial must reach at the first rung not to be
+        stopped there.
 
         With a rung-based stop rule (ASHA, Hyperband), a configuration only
         delivers its full-fidelity value if it survives the first rung, where
-        about the top ``1/eta`` continue: the acquisition is EI at full
+        about the top ``keep`` share continue: the acquisition is EI at full
         fidelity times the probability of clearing that bar, i.e. the expected
         improvement per trial the scheduler will let finish.
         """
-        if self.fidelity.tasks is not None or self.fidelity.scheduler not in (
-            SchedulerKind.ASHA,
-            SchedulerKind.HYPERBAND,
-        ):
+        rung = self.first_rung
+        if rung is None:
             return None
-        first = yt[s <= 1e-9]
+        at = _s(rung.level, self.fidelity)
+        first = yt[s <= at + 1e-9]
         if len(first) < 3:
             return None
-        return float(np.quantile(first, 1.0 - 1.0 / self.fidelity.eta))
+        return at, float(np.quantile(first, 1.0 - rung.keep))
 
     def _checkpoint(self, n: int) -> int:
         """The largest refit point <= n: n_initial, then about 10% more trials each time."""
@@ -424,12 +438,10 @@ def _enumerate(space: SearchSpace, encoder: SpaceEncoder, limit: int) -> np.ndar
     """Every configuration's features when the space is small and discrete, else ``None``."""
     size = 1
     for p in space.params.values():
-        if isinstance(p, Int):
-            size *= len(p.values())
-        elif isinstance(p, Categorical):
-            size *= len(p.choices)
-        elif not isinstance(p, Constant):
+        n = p.cardinality()
+        if n is None:  # a continuous parameter
             return None
+        size *= n
         if size > limit:
             return None
     configs = list(space.grid(points=limit))

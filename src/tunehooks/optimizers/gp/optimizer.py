@@ -46,7 +46,8 @@ from tunehooks.optimizers.gp.multiobjective import LogEHVI, pareto_rows, referen
 from tunehooks.optimizers.gp.threads import DEFAULT_THREADS, limited_threads
 from tunehooks.optimizers.gp.transforms import fill_failed, robust_transform
 from tunehooks.optimizers.sobol import SobolOptimizer, sobol_points
-from tunehooks.space import SearchSpace, SpaceError
+from tunehooks.params import SpaceError
+from tunehooks.space import SearchSpace
 from tunehooks.trial import Suggestion, TrialRecord, TrialState
 
 __all__ = ["GPOptimizer", "default_n_initial", "observations"]

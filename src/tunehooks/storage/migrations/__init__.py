@@ -31,14 +31,11 @@ SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts")
 
 
 def _alembic() -> Any:
-    try:
-        from alembic import command
-        from alembic.config import Config
-    except ModuleNotFoundError:
-        raise ModuleNotFoundError(
-            'tunehooks storage upgrade needs alembic: pip install "tunehooks[migrate]"'
-        ) from None
-    return command, Config
+    from tunehooks._extras import require
+
+    command = require("alembic.command", extra="migrate", what="tunehooks storage upgrade")
+    config = require("alembic.config", extra="migrate", what="tunehooks storage upgrade")
+    return command, config.Config
 
 
 def _engine(url: str) -> sa.Engine:
