@@ -205,8 +205,9 @@ NOTE = (
     "digits-attn (never used for a choice) the runs that finished before the deadline. Not tuned on "
     "diabetes-reg and digits-noisy (no method's median run reaches 0.5 point there; not run for "
     "the new default for lack of time), nor on digits-attn. `tunehooks-asha` is the previous "
-    "default (its 10-seed runs of the previous revision). The new default was not run with 4 "
-    "workers before the deadline."
+    "default (its 10-seed runs of the previous revision). With 4 workers the new default ran "
+    "only on breast-mlp (5 seeds) before the deadline. On digits-attn it did worse than "
+    "the previous default (bench/results/multifidelity/heldout-digits-attn.md)."
 )
 
 VARIANTS: dict[str, Callable[[Any, int, int, int], Any]] = {
