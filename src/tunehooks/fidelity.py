@@ -23,7 +23,7 @@ class SchedulerKind(str, enum.Enum):
     HYPERBAND = "hyperband"
     PROMOTION = "promotion"  # synchronous Hyperband: pause at rungs, resume the best
     ASHA_PROMOTION = "asha_promotion"  # asynchronous: pause at rungs, resume a rung's top 1/eta
-    HEDGED = "hedged"  # promotion that promotes more where rungs mislead (the default)
+    HEDGED = "hedged"  # promotion that promotes more where rungs mislead (opt-in)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Fidelity:
     min: float = 1.0
     eta: float = 3.0
     resource: str = "epoch"
-    scheduler: SchedulerKind = SchedulerKind.HEDGED
+    scheduler: SchedulerKind = SchedulerKind.ASHA
     metric: str | None = None
     tasks: tuple[Task, ...] | None = None
 
@@ -101,7 +101,7 @@ class Fidelity:
         if max is None:
             raise ValueError("fidelity.max is required (a full training, e.g. max=27 epochs)")
         min = 1.0 if min is None else min
-        scheduler = SchedulerKind.HEDGED if scheduler is None else scheduler
+        scheduler = SchedulerKind.ASHA if scheduler is None else scheduler
         for name, v in (("min", min), ("max", max), ("eta", eta)):
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
                 raise ValueError(f"fidelity.{name} must be a finite number (got {v!r})")
