@@ -8,7 +8,8 @@ log(median epochs to 0.5 point / the best candidate's median there)); the
 chosen candidate's result on the held-out table is what may be reported for
 it. Writes a markdown table.
 
-Usage: python bench/multifidelity/loto.py RUNS.jsonl [--out FILE.md]
+Usage: python bench/multifidelity/loto.py RUNS.jsonl [--out FILE.md] [--min-seeds N]
+    [--preface FILE.md]
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def main() -> None:
     ap.add_argument("runs", type=Path)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--min-seeds", type=int, default=10)
+    ap.add_argument("--preface", type=Path, help="markdown put after the title (how it was run)")
     a = ap.parse_args()
     rows = [json.loads(line) for line in a.runs.read_text().splitlines() if line.strip()]
     med = medians(rows)
@@ -67,6 +69,7 @@ def main() -> None:
     lines = [
         "# Choosing the default by leave-one-table-out",
         "",
+        *([a.preface.read_text().strip(), ""] if a.preface else []),
         "Median epochs to <= 0.5 point / <= 1 point of the table's best (1 worker; runs stop",
         f"once within 0.5 point; `{CAP:.0f}`: not within the 1,000-epoch cap). Candidates with "
         f">= {a.min_seeds} seeds on every table: {', '.join(complete) or 'none'}.",

@@ -61,9 +61,11 @@ SKIPPED: dict[str, tuple[str, str]] = {
 }
 
 
-def methods() -> dict[str, str]:
-    """Every method's label: tunehooks' variants first, then the peers."""
-    out = {m: variants.label(m) for m in variants.VARIANTS}
+def methods(*, reported: bool = False) -> dict[str, str]:
+    """Every method's label: tunehooks' variants first, then the peers (``reported``: only
+    the variants the results report, variants.REPORTED)."""
+    names = [m for m in variants.VARIANTS if not reported or m in variants.REPORTED]
+    out = {m: variants.label(m) for m in names}
     out.update({m: lab for m, (lab, _v) in PEERS.items()})
     return out
 
@@ -187,7 +189,7 @@ def main() -> None:
 
     write_all(
         tables("all") if a.table == "all" else names,
-        known,
+        methods(reported=True),
         SKIPPED,
         sorted({1, 4, *workers}),
         a.max_epochs,

@@ -23,6 +23,7 @@ class SchedulerKind(str, enum.Enum):
     HYPERBAND = "hyperband"
     PROMOTION = "promotion"  # synchronous Hyperband: pause at rungs, resume the best
     ASHA_PROMOTION = "asha_promotion"  # asynchronous: pause at rungs, resume a rung's top 1/eta
+    HEDGED = "hedged"  # promotion that promotes more where rungs mislead (opt-in)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from tunehooks.schedulers.asha import ASHAScheduler
 from tunehooks.schedulers.asha_promotion import ASHAPromotionScheduler
 from tunehooks.schedulers.base import FirstRung, NoScheduler, Scheduler, as_scheduler
+from tunehooks.schedulers.hedged import HedgedScheduler
 from tunehooks.schedulers.hyperband import HyperbandScheduler
 from tunehooks.schedulers.median import MedianScheduler
 from tunehooks.schedulers.model_guided import (
@@ -23,6 +24,7 @@ __all__ = [
     "ASHAScheduler",
     "ChanceToWin",
     "FirstRung",
+    "HedgedScheduler",
     "HyperbandScheduler",
     "MedianScheduler",
     "ModelGuidedScheduler",

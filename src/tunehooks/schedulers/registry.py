@@ -15,6 +15,7 @@ from tunehooks.metrics import Metric
 from tunehooks.schedulers.asha import ASHAScheduler
 from tunehooks.schedulers.asha_promotion import ASHAPromotionScheduler
 from tunehooks.schedulers.base import NoScheduler, Scheduler, as_scheduler
+from tunehooks.schedulers.hedged import HedgedScheduler
 from tunehooks.schedulers.hyperband import HyperbandScheduler
 from tunehooks.schedulers.median import MedianScheduler
 from tunehooks.schedulers.model_guided import (
@@ -34,6 +35,7 @@ SCHEDULERS: dict[SchedulerKind, type[Scheduler]] = {
     SchedulerKind.HYPERBAND: HyperbandScheduler,
     SchedulerKind.PROMOTION: PromotionHyperbandScheduler,
     SchedulerKind.ASHA_PROMOTION: ASHAPromotionScheduler,
+    SchedulerKind.HEDGED: HedgedScheduler,
 }
 """The class of each scheduler name; each takes ``(fidelity, metrics, *, seed, **settings)``."""
 
@@ -81,6 +83,8 @@ def make_scheduler(
             ) from None
         base = as_scheduler(built)  # a registered class that is no subclass gets the defaults
     if judge is None or chance <= 0 or not base.needs_history:
+        return base
+    if not getattr(base, "second_opinion", True):  # a rule that declines the model's opinion
         return base
     # the judge (and torch) is only asked once a rung rule says STOP
     return ModelGuidedScheduler(base, judge, min_chance=chance)
