@@ -244,3 +244,42 @@ def test_sigterm_ends_a_plain_loop_and_its_checkpoint_makes_it_resume(tmp_path: 
     assert trial.values["y"] == sum(range(1, 9))  # the counter continued from its checkpoint
     log = next((tmp_path / "runs").rglob("epochs.log")).read_text().split()
     assert log.count("run") == 2 and log.count("1") == 1, log
+
+
+def test_a_sweeps_checkpoint_dir_holds_the_checkpoints_the_next_launch_resumes_from(
+    tmp_path: Path,
+) -> None:
+    url = _setup(tmp_path)
+    (tmp_path / "train.py").write_text(textwrap.dedent(PLAIN))
+    sweep = {**SWEEP, "metric": {"name": "y", "goal": "maximize"}, "checkpoint_dir": "shared"}
+    (tmp_path / "sweep.yaml").write_text(json.dumps(sweep))
+    env = {k: v for k, v in os.environ.items() if k != "TUNEHOOKS_CHECKPOINT_DIR"}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "tunehooks", "launch", "sweep.yaml", "--storage", url],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={**env, "OMP_NUM_THREADS": "1"},
+    )
+    _wait_for_reports(url, 3, first)
+    first.send_signal(signal.SIGTERM)
+    out, _ = first.communicate(timeout=120)
+    (trial,) = th.Experiment.load("resume", storage=url).get_trials()
+    assert trial.state is th.TrialState.PAUSED and trial.interrupted, (trial, out)
+    # the saves are in the sweep's folder (relative to the sweep file), not the run folder
+    saves = list((tmp_path / "shared" / "resume" / str(trial.id)).rglob("counter.json"))
+    assert saves, out
+    assert not list((tmp_path / "runs").rglob("counter.json"))
+    again = subprocess.run(
+        [sys.executable, "-m", "tunehooks", "launch", "sweep.yaml", "--storage", url],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "OMP_NUM_THREADS": "1"},
+    )
+    (trial,) = th.Experiment.load("resume", storage=url).get_trials()
+    assert trial.state is th.TrialState.COMPLETED, (trial, again.stdout, again.stderr)
+    assert trial.values["y"] == sum(range(1, 9))  # it continued from the shared checkpoint

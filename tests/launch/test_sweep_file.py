@@ -337,3 +337,15 @@ def test_the_example_in_docs_launch_md_loads() -> None:
     sweep = parse_sweep(yaml.safe_load(block))
     assert sweep.name == "digits-mlp" and len(sweep.space.params) == 7
     assert sweep.budget == th.Budget(60, cost=30) and sweep.workers == 4
+
+
+def test_checkpoint_dir_is_read_from_the_sweep_files_folder(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "sweep.yaml").write_text(json.dumps({**BASE, "checkpoint_dir": "ckpt"}))
+    assert load_sweep(tmp_path / "sweep.yaml").checkpoint_dir == (tmp_path / "ckpt").resolve()
+    assert parse_sweep({**BASE, "checkpoint_dir": "/shared/ckpt"}).checkpoint_dir == Path(
+        "/shared/ckpt"
+    )
+    assert parse_sweep(BASE).checkpoint_dir is None
+    _err({**BASE, "checkpoint_dir": " "}, "checkpoint_dir: empty")

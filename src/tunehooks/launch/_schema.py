@@ -190,6 +190,7 @@ class SweepSpec(_Spec):
     optimizer_options: dict[str, Any] | None = None
     storage_timeout: float | None = None
     templates: list[str] | None = None  # Rescale: input files with ${name} macros, per trial
+    checkpoint_dir: str | None = None  # trials' checkpoints (a shared filesystem for many hosts)
     # metadata: accepted, unused (each tool's own keys: launch/dialects/)
     description: str | None = None
     metadata: dict[str, Any] | None = None

@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,6 +87,7 @@ def reclaim_stale_trials(
     own: str | None = None,
     by_heartbeat: bool = True,
     runs_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> list[Reclaimed]:
     """Fail and requeue the RUNNING trials whose worker is gone.
 
@@ -113,7 +114,7 @@ def reclaim_stale_trials(
             reason = f"no heartbeat from worker {t.worker_id} for {now - beat:.0f}s"
         else:
             continue
-        paused = pause_if_resumable(exp, t.id, f"reclaimed: {reason}", runs_dir=runs_dir)
+        paused = pause_if_resumable(exp, t.id, f"reclaimed: {reason}", runs_dir=runs_dir, env=env)
         if paused is not None:
             out.append(Reclaimed(paused, paused, f"{reason}; it resumes from its checkpoint"))
             continue
@@ -126,12 +127,19 @@ def reclaim_stale_trials(
     return out
 
 
-def checkpoints_of(exp_name: str, trial_id: int, runs_dir: Path | None) -> TrialCheckpoints | None:
+def checkpoints_of(
+    exp_name: str,
+    trial_id: int,
+    runs_dir: Path | None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> TrialCheckpoints | None:
     """A launcher's view of a trial's checkpoint folder (what the trial's process sees as
-    :attr:`tunehooks.Trial.checkpoint_dir`)."""
+    :attr:`tunehooks.Trial.checkpoint_dir`); ``env``: the trials' environment (the
+    launcher's own by default)."""
     from tunehooks.launch.process import ENV_RUN_DIR, safe_name
 
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)
     if runs_dir is not None and not env.get(ENV_CHECKPOINT_DIR):
         env[ENV_RUN_DIR] = str((Path(runs_dir) / safe_name(exp_name) / str(trial_id)).resolve())
     path = trial_checkpoint_dir(exp_name, trial_id, env=env)
@@ -139,12 +147,17 @@ def checkpoints_of(exp_name: str, trial_id: int, runs_dir: Path | None) -> Trial
 
 
 def pause_if_resumable(
-    exp: Experiment, trial_id: int, reason: str, *, runs_dir: Path | None
+    exp: Experiment,
+    trial_id: int,
+    reason: str,
+    *,
+    runs_dir: Path | None,
+    env: Mapping[str, str] | None = None,
 ) -> TrialRecord | None:
     """PAUSE a RUNNING trial that was interrupted (its process ended by a signal, its
     worker gone) when it has a checkpoint, so the next ask resumes it from there; None
     (nothing written) when it has none or is no longer RUNNING."""
-    folder = checkpoints_of(exp.name, trial_id, runs_dir)
+    folder = checkpoints_of(exp.name, trial_id, runs_dir, env=env)
     if folder is None or folder.latest() is None:
         return None
     try:
@@ -163,6 +176,7 @@ def reclaim_and_say(
     runs_dir: Path,
     grace: float,
     say: Callable[[str], None],
+    env: Mapping[str, str] | None = None,
 ) -> int:
     """:func:`reclaim_stale_trials`, then end the processes of this host still running for
     them (in ``runs_dir/<experiment>/<trial id>/``) and say each; return how many were
@@ -176,6 +190,7 @@ def reclaim_and_say(
         own=own,
         by_heartbeat=by_heartbeat,
         runs_dir=runs_dir,
+        env=env,
     )
     runs = runs_dir / safe_name(exp.name)
     for r in found:

@@ -36,6 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from tunehooks.checkpoint import ENV_CHECKPOINT_DIR
 from tunehooks.experiment import Experiment
 from tunehooks.launch._loop import Every, LoopState, install_stop_handlers
 from tunehooks.launch._schema import SweepError
@@ -119,6 +120,8 @@ class Launcher:
         self.stale_after = float(stale_after)
         self.poll_interval = float(poll_interval)
         self.env = dict(os.environ if env is None else env)
+        if sweep.checkpoint_dir is not None and not self.env.get(ENV_CHECKPOINT_DIR):
+            self.env[ENV_CHECKPOINT_DIR] = str(sweep.checkpoint_dir)  # the environment's wins
         self.cwd = None if cwd is None else str(cwd)
         self.retry_failed = bool(retry_failed)
         self.executor = executor or sweep.executor
@@ -569,7 +572,10 @@ class Launcher:
     def _interrupted(self, p: RunningTrial, reason: str) -> None:
         if p.trial.refresh().state is not TrialState.RUNNING:
             return
-        if pause_if_resumable(self.exp, p.trial.id, reason, runs_dir=self.runs_dir) is not None:
+        paused = pause_if_resumable(
+            self.exp, p.trial.id, reason, runs_dir=self.runs_dir, env=self.env
+        )
+        if paused is not None:
             self.progress.event(
                 f"trial {p.trial.number} interrupted; it resumes from its checkpoint"
             )
@@ -631,6 +637,7 @@ class Launcher:
                 runs_dir=self.runs_dir,
                 grace=min(self.stop_grace, 5.0),
                 say=self.progress.event,
+                env=self.env,
             )
         except StorageUnavailableError as e:
             self._guard.failed(e.cause)

@@ -89,6 +89,9 @@ class Sweep:
     clients: tuple[str, ...] = ()
     open_rungs: bool = False
     templates: tuple[str, ...] = ()
+    checkpoint_dir: Path | None = None
+    """Where the trials' checkpoints live (``$TUNEHOOKS_CHECKPOINT_DIR``): a relative
+    path is read from the sweep file's folder; ``None``: each trial's run folder."""
 
     def with_trials(self, trials: int) -> Sweep:
         """The sweep with a trial budget of ``trials`` (``--trials N``), its cost budget kept."""
@@ -318,7 +321,21 @@ def _normalize(
         clients=prepared.clients,
         open_rungs=open_rungs,
         templates=templates_of(spec, path),
+        checkpoint_dir=_checkpoint_dir(spec.checkpoint_dir, path),
         executor=res.executor or "local",
         cpus_per_trial=float(res.cpus_per_trial),
         memory_gb=None if res.memory_gb is None else float(res.memory_gb),
     )
+
+
+def _checkpoint_dir(value: str | None, path: Path | None) -> Path | None:
+    if value is None:
+        return None
+    if not value.strip():
+        raise SweepError(
+            "checkpoint_dir: empty; give a folder (e.g. `checkpoint_dir: /shared/ckpt`)"
+        )
+    folder = Path(value).expanduser()
+    if not folder.is_absolute():
+        folder = (path.parent if path is not None else Path.cwd()) / folder
+    return folder.resolve()
