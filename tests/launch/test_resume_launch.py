@@ -283,3 +283,25 @@ def test_a_sweeps_checkpoint_dir_holds_the_checkpoints_the_next_launch_resumes_f
     (trial,) = th.Experiment.load("resume", storage=url).get_trials()
     assert trial.state is th.TrialState.COMPLETED, (trial, again.stdout, again.stderr)
     assert trial.values["y"] == sum(range(1, 9))  # it continued from the shared checkpoint
+
+
+def test_a_trial_killed_by_9_while_its_launcher_runs_resumes_from_its_checkpoint(
+    tmp_path: Path,
+) -> None:
+    url = _setup(tmp_path)
+    (tmp_path / "train.py").write_text(textwrap.dedent(PLAIN))
+    sweep = {**SWEEP, "metric": {"name": "y", "goal": "maximize"}}
+    (tmp_path / "sweep.yaml").write_text(json.dumps(sweep))
+    launcher = _launch(tmp_path, url)
+    _wait_for_reports(url, 3, launcher)
+    (process_file,) = (tmp_path / "runs").rglob("process.json")
+    os.kill(json.loads(process_file.read_text())["pid"], signal.SIGKILL)  # the OOM killer
+    out, _ = launcher.communicate(timeout=180)
+    assert launcher.returncode == 0, out
+    assert "resumes from its checkpoint" in out, out
+    (trial,) = th.Experiment.load("resume", storage=url).get_trials()
+    assert trial.state is th.TrialState.COMPLETED, (trial, out)
+    assert [r.step for r in trial.reports] == list(range(1, 9))
+    assert trial.values["y"] == sum(range(1, 9))  # the counter continued from its checkpoint
+    log = next((tmp_path / "runs").rglob("epochs.log")).read_text().split()
+    assert log.count("run") == 2, log

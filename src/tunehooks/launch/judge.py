@@ -77,9 +77,20 @@ class TrialJudge:
     """
 
     def __init__(
-        self, exp: Experiment, sweep: Sweep, say: Callable[[str], None], running: Callable[[], int]
+        self,
+        exp: Experiment,
+        sweep: Sweep,
+        say: Callable[[str], None],
+        running: Callable[[], int],
+        *,
+        resume: Callable[[int, str], TrialRecord | None] | None = None,
     ) -> None:
         self.exp = exp
+        # a trial killed by a signal (kill -9, the OOM killer) PAUSEs to resume from its
+        # checkpoint: ``resume(trial_id, why)`` pauses it when it has one (None: it has
+        # none); at most ``max(1, retries)`` times a launch, so a kill at every run ends
+        self.resume = resume
+        self._resumed: dict[int, int] = {}
         self.sweep = sweep
         self.say = say
         self.running = running
@@ -102,6 +113,8 @@ class TrialJudge:
                 rec = p.trial.prune()
             elif rc == 0:
                 rec = self._complete(p, rec)
+            elif rc < 0 and (paused := self._resume_killed(p, rc)) is not None:
+                rec, crashed = paused, False
             else:
                 tail = p.process.stderr_tail(_STDERR_TAIL)
                 kind = classify_failure(rc, tail)
@@ -133,6 +146,19 @@ class TrialJudge:
         # on a diverged metric (stopped, or ended by the program itself) is a result
         broken = rec.state is TrialState.FAILED and (crashed or kind is FailureKind.CONFIGURATION)
         self.note_end(failed=broken, error=rec.error)
+
+    def _resume_killed(self, p: RunningTrial, rc: int) -> TrialRecord | None:
+        """PAUSE a trial whose process a signal ended, when it has a checkpoint."""
+        tid = p.trial.id
+        if self.resume is None or self._resumed.get(tid, 0) >= max(1, self.sweep.retries):
+            return None
+        rec = self.resume(tid, f"its process was killed by signal {-rc}")
+        if rec is not None:
+            self._resumed[tid] = self._resumed.get(tid, 0) + 1
+            self.say(
+                f"trial {rec.number} was killed (signal {-rc}); it resumes from its checkpoint"
+            )
+        return rec
 
     def _lost(self, p: RunningTrial, why: str) -> None:
         """Its node died: FAILED with the reason and queued again (a vanished worker always

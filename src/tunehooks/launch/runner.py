@@ -161,7 +161,15 @@ class Launcher:
             raise SweepError(problem)
         exp = self.sweep.open_experiment(storage=self.storage, scheduler=self.scheduler)
         self.exp = exp
-        self._judge = TrialJudge(exp, self.sweep, self.progress.event, lambda: len(self._running))
+        self._judge = TrialJudge(
+            exp,
+            self.sweep,
+            self.progress.event,
+            lambda: len(self._running),
+            resume=lambda tid, why: pause_if_resumable(
+                exp, tid, why, runs_dir=self.runs_dir, env=self.env
+            ),
+        )
         exp.storage_timeout = self.storage_timeout
         saved_timeout = exp.storage.retry_timeout
         exp.storage.retry_timeout = min(saved_timeout, _OP_RETRY)  # the loop never waits long
