@@ -19,7 +19,7 @@ import contextlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tunehooks.checkpoint import (
     Checkpoint,
@@ -29,6 +29,7 @@ from tunehooks.checkpoint import (
     trial_checkpoint_dir,
     warn_fresh_start,
 )
+from tunehooks.integrations._guards import portable_trial, reload_trial
 from tunehooks.trial import Decision, TrialState
 
 if TYPE_CHECKING:
@@ -75,6 +76,15 @@ class Resumer:
         self.folder = None if folder is None else TrialCheckpoints(folder)
         self.reports = 0  # reports of this run
         self.last_saved: int | None = None
+
+    def __getstate__(self) -> dict[str, Any]:  # type: ignore[override]  # ddp_spawn pickles it
+        state = self.__dict__.copy()
+        state["trial"] = portable_trial(state["trial"])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["trial"] = reload_trial(state["trial"])
+        self.__dict__.update(state)
 
     @property
     def enabled(self) -> bool:
