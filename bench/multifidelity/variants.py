@@ -8,6 +8,10 @@ starts with ``tunehooks`` is one of tunehooks' methods (compared against the
 best peer); the others here (random search, random + ASHA, random + Hyperband)
 are the classic baselines, run by tunehooks' implementation, and count as peers.
 
+Every candidate of the leave-one-table-out choice stays here with the settings it
+ran with (explicit, so a change of tunehooks' defaults does not change what a
+cached run means); selection.md reports them.
+
 Add a variant by adding a function and an entry; run.py needs no change
 (``run.py --methods tunehooks-mine``).
 """
@@ -19,6 +23,7 @@ from typing import Any
 
 # Budget of the issue's check (full-training equivalents; the epoch cap ends runs first)
 BUDGET_COST = 3000
+FULL = {"acquisition_fidelity": "full"}  # how every pausing variant ran before the data rule
 
 
 def _experiment(
@@ -47,12 +52,12 @@ def _experiment(
 
 
 def tunehooks_default(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
-    """tunehooks default (bayes + Fidelity(min=1, max=30, eta=3), default scheduler: model-guided ASHA)"""
+    """tunehooks default (bayes + Fidelity(min=1, max=30, eta=3): hedged promotion, EI where the data is)"""
     return _experiment(lc, seed, workers, name="tunehooks", method="bayes")
 
 
 def tunehooks_asha(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
-    """tunehooks bayes + model-guided ASHA (the default, named)"""
+    """tunehooks bayes + model-guided ASHA (the default until 2026-12-02)"""
     return _experiment(lc, seed, workers, name="tunehooks-asha", method="bayes", scheduler="asha")
 
 
@@ -74,7 +79,13 @@ def random_hyperband(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
 def tunehooks_promotion(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
     """tunehooks bayes + model-guided synchronous Hyperband, promotion mode"""
     return _experiment(
-        lc, seed, workers, name="tunehooks-promotion", method="bayes", scheduler="promotion"
+        lc,
+        seed,
+        workers,
+        name="tunehooks-promotion",
+        method="bayes",
+        scheduler="promotion",
+        options=FULL,
     )
 
 
@@ -87,7 +98,7 @@ def tunehooks_bohb(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
         name="tunehooks-bohb",
         method="bayes",
         scheduler="promotion",
-        options={"continue_chance": 0},
+        options={"continue_chance": 0, **FULL},
     )
 
 
@@ -101,7 +112,20 @@ def random_promotion(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
 def tunehooks_asha_promotion(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
     """tunehooks bayes + model-guided ASHA, promotion mode"""
     return _experiment(
-        lc, seed, workers, name="tunehooks-ap", method="bayes", scheduler="asha_promotion"
+        lc,
+        seed,
+        workers,
+        name="tunehooks-ap",
+        method="bayes",
+        scheduler="asha_promotion",
+        options=FULL,
+    )
+
+
+def tunehooks_asha_promotion_data(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes (EI where the data is) + model-guided ASHA, promotion mode"""
+    return _experiment(
+        lc, seed, workers, name="tunehooks-ap-data", method="bayes", scheduler="asha_promotion"
     )
 
 
@@ -114,7 +138,7 @@ def tunehooks_asha_promotion_plain(lc: Any, seed: int, workers: int, max_epochs:
         name="tunehooks-ap0",
         method="bayes",
         scheduler="asha_promotion",
-        options={"continue_chance": 0},
+        options={"continue_chance": 0, **FULL},
     )
 
 
@@ -132,22 +156,48 @@ def _hedged(
     *,
     name: str,
     method: str,
-    judge: bool | str,
+    judge: bool | str = False,
+    acquisition: str = "full",
+    points: int | None = 16,
+    first_rung: bool = False,
     **opts: Any,
 ) -> Any:
-    """An experiment driven by the hedged scheduler (set in this process, not stored);
+    """An experiment driven by the hedged scheduler (set in this process, not stored).
+
     ``judge``: the model's second opinion on pauses and promotions, ``"decide"``: on
-    pauses only."""
+    pauses only. ``acquisition``/``points``: the optimizer's acquisition fidelity and
+    acquisition points (``None``: the encoded dimension + 2). ``first_rung``: the
+    scheduler tells the optimizer where it first judges a trial (the acquisition then
+    weighs a proposal by its chance to pass rung 1)."""
     from tunehooks.optimizers.base import DEFAULT_CONTINUE_CHANCE
-    from tunehooks.schedulers import ModelGuidedScheduler
+    from tunehooks.optimizers.gp.encoding import SpaceEncoder
+    from tunehooks.schedulers import FirstRung, ModelGuidedScheduler
     from tunehooks.schedulers.hedged import HedgedScheduler
 
     class DecideOnly(ModelGuidedScheduler):
         def promote(self, history: Any, *, more_trials: bool) -> Any:
             return self.base.promote(history, more_trials=more_trials)  # type: ignore[attr-defined]
 
-    exp = _experiment(lc, seed, workers, name=name, method=method, scheduler="asha_promotion")
-    base = HedgedScheduler(exp.fidelity, exp.metrics, seed=seed, **opts)
+    class Declared(HedgedScheduler):
+        def first_rung(self) -> FirstRung | None:
+            return FirstRung(level=self.levels[0], keep=1 / self.eta) if self.levels else None
+
+    options: dict[str, Any] = {"acquisition_fidelity": acquisition}
+    if method == "bayes" and acquisition == "data":
+        dim = SpaceEncoder(lc.space()).dim
+        options["acquisition_points"] = dim + 2 if points is None else points
+    exp = _experiment(
+        lc,
+        seed,
+        workers,
+        name=name,
+        method=method,
+        scheduler="asha_promotion",
+        options=options if method == "bayes" else None,
+    )
+    base = (Declared if first_rung else HedgedScheduler)(
+        exp.fidelity, exp.metrics, seed=seed, **opts
+    )
     if judge:
         cls = DecideOnly if judge == "decide" else ModelGuidedScheduler
         exp._scheduler = cls(base, exp._chance_to_win, min_chance=DEFAULT_CONTINUE_CHANCE)
@@ -162,8 +212,8 @@ def tunehooks_hedged(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
 
 
 def tunehooks_hedged_plain(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
-    """tunehooks bayes + hedged promotion (`scheduler: hedged`; chosen by leave-one-table-out, not the default)"""
-    return _hedged(lc, seed, workers, name="th-hedged0", method="bayes", judge=False, trust=0.5)
+    """tunehooks bayes + hedged promotion (trust 0.5), no second opinion"""
+    return _hedged(lc, seed, workers, name="th-hedged0", method="bayes", trust=0.5)
 
 
 def tunehooks_ladder(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
@@ -176,38 +226,71 @@ def tunehooks_hedged_decide(lc: Any, seed: int, workers: int, max_epochs: int) -
     return _hedged(lc, seed, workers, name="th-hd", method="bayes", judge="decide", trust=0.5)
 
 
-def tunehooks_hedged_plain7(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+def tunehooks_hedged_t7(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
     """tunehooks bayes + hedged promotion (trust 0.7), no second opinion"""
-    return _hedged(lc, seed, workers, name="th-h07", method="bayes", judge=False, trust=0.7)
+    return _hedged(lc, seed, workers, name="th-h07", method="bayes", trust=0.7)
+
+
+def tunehooks_hedged_t3(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes + hedged promotion (trust 0.3), no second opinion"""
+    return _hedged(lc, seed, workers, name="th-h03", method="bayes", trust=0.3)
+
+
+def tunehooks_hedged_p8(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes + hedged promotion (trust 0.5, min_pairs 8), no second opinion"""
+    return _hedged(lc, seed, workers, name="th-hp8", method="bayes", trust=0.5, min_pairs=8)
 
 
 def tunehooks_ladder_plain(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
     """tunehooks bayes + promotion ASHA on rungs 1/3/9 (no hedge), no second opinion"""
-    return _hedged(lc, seed, workers, name="th-ladder0", method="bayes", judge=False, trust=0.01)
+    return _hedged(lc, seed, workers, name="th-ladder0", method="bayes", trust=0.01)
+
+
+def tunehooks_hedged_fr(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes (EI at full fidelity x the chance to pass rung 1) + hedged (trust 0.5)"""
+    return _hedged(lc, seed, workers, name="th-hfr", method="bayes", trust=0.5, first_rung=True)
+
+
+def tunehooks_h7_fr(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes (EI at full fidelity x the chance to pass rung 1) + hedged (trust 0.7)"""
+    return _hedged(lc, seed, workers, name="th-h7fr", method="bayes", trust=0.7, first_rung=True)
+
+
+def tunehooks_hedged_acq(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes (EI at the highest level seen dim+2 times) + hedged (trust 0.5)"""
+    kw: dict[str, Any] = {"acquisition": "data", "points": None}
+    return _hedged(lc, seed, workers, name="th-hacq", method="bayes", trust=0.5, **kw)
+
+
+def tunehooks_h7_acq(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes (EI at the highest level seen dim+2 times) + hedged (trust 0.7)"""
+    kw: dict[str, Any] = {"acquisition": "data", "points": None}
+    return _hedged(lc, seed, workers, name="th-h7acq", method="bayes", trust=0.7, **kw)
+
+
+def tunehooks_h7_acq16(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes (EI at the highest level seen 16 times) + hedged (trust 0.7): the default"""
+    kw: dict[str, Any] = {"acquisition": "data", "points": 16}
+    return _hedged(lc, seed, workers, name="th-h7acq16", method="bayes", trust=0.7, **kw)
+
+
+def tunehooks_acq(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes (EI at the highest level seen dim+2 times) + model-guided ASHA"""
+    from tunehooks.optimizers.gp.encoding import SpaceEncoder
+
+    options = {
+        "acquisition_fidelity": "data",
+        "acquisition_points": SpaceEncoder(lc.space()).dim + 2,
+    }
+    return _experiment(
+        lc, seed, workers, name="tunehooks-acq", method="bayes", scheduler="asha", options=options
+    )
 
 
 def random_hedged(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
     """random + hedged promotion (trust 0.5)"""
-    return _hedged(lc, seed, workers, name="random-hedged", method="random", judge=False, trust=0.5)
+    return _hedged(lc, seed, workers, name="random-hedged", method="random", trust=0.5)
 
-
-NOTE = (
-    "How tunehooks' default was chosen (leave-one-table-out, bench/results/multifidelity/"
-    "selection.md): candidates (model-guided ASHA, the default; model-guided and plain "
-    "synchronous Hyperband and ASHA in promotion mode; the hedged promotion scheduler with and "
-    "without the model's second opinion, and at other settings) were run through "
-    "tunehooks.simulate on six tables (breast-mlp, digits-cnn, digits-gru, digits-mlp, "
-    "digits-sched, wine-logreg; seeds 0-4, 1 worker). The hedged scheduler without the second "
-    "opinion (`tunehooks-hedged0`, `scheduler: hedged`) was chosen in every fold; its rows here "
-    "are those selection runs (5 seeds) and, on the held-out digits-attn (never used for a "
-    "choice), the 5 runs that finished. It did not become the default: on the held-out "
-    "digits-attn it did worse than model-guided ASHA (none of 5 runs within 1 point, where "
-    "the default got within 0.5 point in 3 of 10), with 4 workers on breast-mlp it was "
-    "behind the default (148 vs 95 epochs to 0.5 point, 5 seeds), and a promotion scheduler "
-    "saves epochs in a real sweep only where the training resumes from a checkpoint. The "
-    "default's rows are its 10-seed runs. Not tuned on diabetes-reg and digits-noisy (no "
-    "method's median run reaches 0.5 point there), nor on digits-attn."
-)
 
 VARIANTS: dict[str, Callable[[Any, int, int, int], Any]] = {
     "tunehooks": tunehooks_default,
@@ -219,6 +302,7 @@ VARIANTS: dict[str, Callable[[Any, int, int, int], Any]] = {
     "tunehooks-bohb": tunehooks_bohb,
     "random-promo": random_promotion,
     "tunehooks-ap": tunehooks_asha_promotion,
+    "tunehooks-ap-data": tunehooks_asha_promotion_data,
     "tunehooks-ap0": tunehooks_asha_promotion_plain,
     "random-ap": random_asha_promotion,
     "tunehooks-hedged": tunehooks_hedged,
@@ -226,14 +310,22 @@ VARIANTS: dict[str, Callable[[Any, int, int, int], Any]] = {
     "tunehooks-ladder": tunehooks_ladder,
     "random-hedged": random_hedged,
     "tunehooks-hedged-decide": tunehooks_hedged_decide,
-    "tunehooks-hedged0-t7": tunehooks_hedged_plain7,
+    "tunehooks-hedged0-t7": tunehooks_hedged_t7,
+    "tunehooks-hedged0-t3": tunehooks_hedged_t3,
+    "tunehooks-hedged0-p8": tunehooks_hedged_p8,
     "tunehooks-ladder0": tunehooks_ladder_plain,
+    "tunehooks-hedged0-fr": tunehooks_hedged_fr,
+    "tunehooks-h7-fr": tunehooks_h7_fr,
+    "tunehooks-hedged0-acq": tunehooks_hedged_acq,
+    "tunehooks-h7-acq": tunehooks_h7_acq,
+    "tunehooks-h7-acq16": tunehooks_h7_acq16,
+    "tunehooks-acq": tunehooks_acq,
 }
 
 
 # the methods the results report (every table, every worker count); the others above are
 # the leave-one-table-out candidates and exploration variants (selection.md reports them)
-REPORTED = ("tunehooks", "tunehooks-hedged0", "random", "random-asha", "hyperband")
+REPORTED = ("tunehooks", "tunehooks-asha", "random", "random-asha", "hyperband")
 
 
 def label(name: str) -> str:

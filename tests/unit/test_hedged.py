@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -122,14 +124,16 @@ def test_it_is_chosen_by_name_and_declines_the_models_second_opinion():
 
     fid = th.Fidelity(min=1, max=30, eta=3, scheduler="hedged")
     assert fid.scheduler is SchedulerKind.HEDGED and fid.to_dict()["scheduler"] == "hedged"
-    # not the default: it lost on the held-out table (docs/multifidelity.md#benchmark)
-    assert th.Fidelity(min=1, max=30, eta=3).scheduler is SchedulerKind.ASHA
+    # the default since leave-one-table-out chose it (docs/multifidelity.md#benchmark)
+    assert th.Fidelity(min=1, max=30, eta=3).scheduler is SchedulerKind.HEDGED
     assert isinstance(make_scheduler(fid, ACC), HedgedScheduler)
     space = th.SearchSpace({"x": th.Float(0.0, 1.0)})
 
+    names = itertools.count()
+
     def exp(fidelity: Fidelity) -> th.Experiment:
         return th.Experiment.create(
-            f"default-{fidelity.scheduler.value}",
+            f"default-{fidelity.scheduler.value}-{next(names)}",
             space,
             metrics=ACC,
             budget=th.Budget(cost=10),
@@ -140,5 +144,6 @@ def test_it_is_chosen_by_name_and_declines_the_models_second_opinion():
         )
 
     assert isinstance(exp(fid).scheduler, HedgedScheduler)  # used as it is, no judge
+    assert isinstance(exp(th.Fidelity(min=1, max=30, eta=3)).scheduler, HedgedScheduler)
     guided = exp(th.Fidelity(min=1, max=30, eta=3, scheduler="asha")).scheduler
     assert isinstance(guided, ModelGuidedScheduler) and isinstance(guided.base, ASHAScheduler)

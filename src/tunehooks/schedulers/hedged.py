@@ -125,7 +125,7 @@ class HedgedScheduler(Scheduler):
         metrics: Sequence[Metric],
         *,
         seed: int = 0,
-        trust: float = 0.5,
+        trust: float = 0.7,
         min_pairs: int = 5,
     ) -> None:
         if not 0.0 < trust <= 1.0:
@@ -183,7 +183,7 @@ class HedgedScheduler(Scheduler):
             >>> import tunehooks as th
             >>> s = HedgedScheduler(th.Fidelity(min=1, max=27, eta=3), [th.Metric("a", "maximize")])
             >>> [round(s.keep_fraction(r), 3) for r in (None, 0.9, 0.25, -0.2)]
-            [0.333, 0.333, 0.577, 1.0]
+            [0.333, 0.333, 0.675, 1.0]
         """
         if trust is None or trust >= self.trust:
             return 1.0 / self.eta

@@ -5,12 +5,18 @@ resource: an epoch-1 value of a trial ASHA stopped tells something about its
 30-epoch value. The model is a GP on the configuration's features plus one
 fidelity column ``s = log(r / min) / log(max / min)`` in ``[0, 1]`` (as in
 MOBSTER, Klein et al. 2020, and Hyper-Tune, Li et al. 2022). A new
-configuration maximizes the expected improvement *at full fidelity*
-(``s = 1``) over the best predicted full-fidelity value, with running trials
-conditioned in as pending, times the chance to pass the first rung where the
-scheduler judges new trials (:meth:`~tunehooks.schedulers.Scheduler.first_rung`:
-ASHA, Hyperband). Every new trial starts at the same resource, so EI per unit
-of cost ranks as EI.
+configuration maximizes the expected improvement at the *acquisition
+fidelity* over the best value predicted there, with running trials
+conditioned in as pending. The acquisition fidelity (:class:`AcquisitionFidelity`)
+is full fidelity (``s = 1``), where the EI is multiplied by the chance to pass
+the first rung where the scheduler judges new trials
+(:meth:`~tunehooks.schedulers.Scheduler.first_rung`: ASHA, Hyperband), or, under a
+scheduler that pauses trials (few of them reach full fidelity, most stop at a
+rung), the highest fidelity observed at least ``acquisition_points`` times:
+BOHB's rule (Falkner et al. 2018), which keeps the GP from extrapolating to a
+fidelity it has hardly seen (there its uncertainty everywhere makes EI favour
+any unexplored configuration). Every new trial starts at the same resource, so
+EI per unit of cost ranks as EI.
 
 With SigOpt-style discrete ``tasks`` the optimizer also picks the task: the
 configuration maximizing full-fidelity EI is assigned the task with the
@@ -27,6 +33,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,7 +57,23 @@ from tunehooks.trial import Suggestion, TrialRecord, TrialState
 if TYPE_CHECKING:
     from tunehooks.schedulers import Scheduler
 
-__all__ = ["MultiFidelityOptimizer", "fidelity_observations"]
+__all__ = ["AcquisitionFidelity", "MultiFidelityOptimizer", "fidelity_observations"]
+
+
+class AcquisitionFidelity(str, Enum):
+    """Where the multi-fidelity optimizer judges a new configuration (its EI).
+
+    Example:
+        >>> AcquisitionFidelity("data") is AcquisitionFidelity.DATA
+        True
+    """
+
+    AUTO = "auto"
+    """``DATA`` under a scheduler that pauses trials, else ``FULL`` (the default)."""
+    FULL = "full"
+    """At full fidelity, times the chance to pass the scheduler's first rung."""
+    DATA = "data"
+    """At the highest fidelity observed ``acquisition_points`` times (BOHB's rule)."""
 
 
 def _s(r: float, fidelity: Fidelity) -> float:
@@ -127,6 +150,11 @@ class MultiFidelityOptimizer(OptimizerBase):
             on the new data).
         max_grid: a space of only integers and categoricals with at most this
             many configurations is searched exhaustively.
+        acquisition_fidelity: where a new configuration's EI is taken
+            (:class:`AcquisitionFidelity`; ``"auto"``: at the data under a pausing
+            scheduler, at full fidelity otherwise).
+        acquisition_points: observations a fidelity needs to be the acquisition
+            fidelity under ``"data"``.
         continue_chance: deprecated here: the model-guided scheduler's
             setting (:class:`~tunehooks.schedulers.ModelGuidedScheduler`), which
             the experiment still reads from ``optimizer_options``. Checked only.
@@ -165,6 +193,8 @@ class MultiFidelityOptimizer(OptimizerBase):
         acq_maxiter: int = 20,
         refit_growth: float = 1.1,
         max_grid: int = 4096,
+        acquisition_fidelity: AcquisitionFidelity | str = AcquisitionFidelity.AUTO,
+        acquisition_points: int = 16,
         continue_chance: float | None = None,
     ) -> None:
         super().__init__(space, validate_metrics(metrics), seed=seed)
@@ -205,8 +235,31 @@ class MultiFidelityOptimizer(OptimizerBase):
                 DeprecationWarning,
                 stacklevel=2,
             )
+        try:
+            mode = AcquisitionFidelity(
+                str(getattr(acquisition_fidelity, "value", acquisition_fidelity))
+            )
+        except ValueError:
+            choices = ", ".join(m.value for m in AcquisitionFidelity)
+            raise ValueError(
+                f"optimizer_options.acquisition_fidelity: expected one of {choices} "
+                f"(got {acquisition_fidelity!r})"
+            ) from None
+        if (
+            isinstance(acquisition_points, bool)
+            or not isinstance(acquisition_points, int)
+            or (acquisition_points < 1)
+        ):
+            raise ValueError(
+                f"optimizer_options.acquisition_points must be an integer >= 1 "
+                f"(got {acquisition_points!r})"
+            )
+        self.acquisition_points = acquisition_points
         if scheduler is None:
             scheduler = make_scheduler(fidelity, self.metrics, seed=seed)
+        if mode is AcquisitionFidelity.AUTO:
+            mode = AcquisitionFidelity.DATA if scheduler.pauses else AcquisitionFidelity.FULL
+        self.acquisition_fidelity = mode
         self.first_rung: FirstRung | None = scheduler.first_rung()
         self.encoder = SpaceEncoder(space)
         self._sobol = SobolOptimizer(space, self.metrics, seed=seed)
@@ -224,18 +277,20 @@ class MultiFidelityOptimizer(OptimizerBase):
         rng = seeded_rng(self.seed, history)
         enc = self.encoder
         configs = np.unique(X, axis=0)
-        full = np.column_stack([configs, np.ones(len(configs))])
-        best = float(gp.predict_numpy(full)[0].max())
+        at = self._acquisition_column(s, model.y)
+        best = float(
+            gp.predict_numpy(np.column_stack([configs, np.full(len(configs), at)]))[0].max()
+        )
         pending = [t for t in history if t.state in _PENDING]
         Xp = enc.canonicalize(enc.encode([t.params for t in pending])) if pending else None
         if Xp is not None:
-            Zp = np.column_stack([Xp, np.ones(len(Xp))])
+            Zp = np.column_stack([Xp, np.full(len(Xp), at)])
             gp = gp.condition(Zp, gp.predict_numpy(Zp)[0], noise=_PENDING_NOISE)
 
-        bar = self._first_rung_bar(s, yt)
+        bar = self._first_rung_bar(s, yt) if at >= 1 - 1e-9 else None
 
         def acq(C: torch.Tensor) -> torch.Tensor:
-            ones = torch.ones((len(C), 1), dtype=C.dtype)
+            ones = torch.full((len(C), 1), at, dtype=C.dtype)
             mean, std = gp.predict(torch.cat([C, ones], dim=1))
             value = log_ei(mean, std, best)
             if bar is not None:  # ... times the chance to pass the first rung
@@ -262,6 +317,19 @@ class MultiFidelityOptimizer(OptimizerBase):
             return self._with_task(Suggestion(self.space.sample(1, rng=rng)[0]))
         params = self.space.validate(enc.decode(x)[0])
         return Suggestion(params, self._task_for(gp, x, best))
+
+    def _acquisition_column(self, s: np.ndarray, y: np.ndarray) -> float:
+        """The fidelity column ``s`` at which a new configuration's EI is taken: 1 (full
+        fidelity), or under ``DATA`` the highest one observed ``acquisition_points``
+        times (the lowest observed one before any is)."""
+        if self.acquisition_fidelity is not AcquisitionFidelity.DATA:
+            return 1.0
+        seen = np.round(s[np.isfinite(y)], 9)
+        if len(seen) == 0:
+            return 1.0
+        levels, counts = np.unique(seen, return_counts=True)
+        enough = levels[counts >= self.acquisition_points]
+        return float(enough.max() if len(enough) else levels.min())
 
     @limited_threads()
     def chance_to_win(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> float | None:
