@@ -89,6 +89,13 @@ def tunehooks_promotion(lc: Any, seed: int, workers: int, max_epochs: int) -> An
     )
 
 
+def tunehooks_promotion_data(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes (EI where the data is) + model-guided synchronous Hyperband, promotion mode"""
+    return _experiment(
+        lc, seed, workers, name="tunehooks-promotion-data", method="bayes", scheduler="promotion"
+    )
+
+
 def tunehooks_bohb(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
     """tunehooks bayes + synchronous Hyperband, promotion mode, no second opinion (BOHB-like)"""
     return _experiment(
@@ -299,6 +306,7 @@ VARIANTS: dict[str, Callable[[Any, int, int, int], Any]] = {
     "random-asha": random_asha,
     "hyperband": random_hyperband,
     "tunehooks-promotion": tunehooks_promotion,
+    "tunehooks-promotion-data": tunehooks_promotion_data,
     "tunehooks-bohb": tunehooks_bohb,
     "random-promo": random_promotion,
     "tunehooks-ap": tunehooks_asha_promotion,
