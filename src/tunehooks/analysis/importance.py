@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from tunehooks._extras import require
 from tunehooks.analysis._data import is_full_fidelity, pick_metric
 from tunehooks.experiment import Experiment
 from tunehooks.params import Categorical, Constant
@@ -167,13 +168,10 @@ def _training_set(
 
 
 def _fit_forest(X: np.ndarray, y: np.ndarray, seed: int, n_trees: int) -> Any:
-    try:
-        from sklearn.ensemble import RandomForestRegressor
-    except ModuleNotFoundError:
-        raise ModuleNotFoundError(
-            'parameter importance needs scikit-learn: pip install "tunehooks[analysis]"'
-        ) from None
-    forest = RandomForestRegressor(
+    ensemble = require(
+        "sklearn.ensemble", extra="analysis", what="parameter importance", package="scikit-learn"
+    )
+    forest = ensemble.RandomForestRegressor(
         n_estimators=n_trees, min_samples_leaf=1, max_features=1.0, random_state=seed, n_jobs=1
     )
     forest.fit(X, y)
