@@ -61,6 +61,12 @@ class ConfigMismatchError(ValueError):
         )
 
 
+def _in_memory(url: str) -> bool:
+    """Whether ``url`` names this process's in-memory database (one per URL and process)."""
+    u = url.strip().lower()
+    return u.startswith("memory:") or u in ("sqlite://", "sqlite:///:memory:")
+
+
 class Experiment:
     """A named search: space, metrics, budget, optimizer and scheduler, stored by name.
 
@@ -186,8 +192,13 @@ class Experiment:
             )
         try:
             exp_id = store.create_experiment(name, config)
-        except DuplicateExperimentError:
+        except DuplicateExperimentError as e:
             if not load_if_exists:
+                if _in_memory(store.url):
+                    raise DuplicateExperimentError(
+                        f"{e}; {store.url} is one in-memory database per process, shared by "
+                        "every experiment created in it: give each experiment its own name"
+                    ) from None
                 raise
             exp = cls.load(name, storage=store.url, scheduler=scheduler)
             if seed_given is None:  # no seed asked for: continue with the stored one

@@ -120,7 +120,7 @@ def simulate(
         >>> lc = LearningCurves({"a": [0, 1, 2]}, configs=np.array([[0], [1], [2]]),
         ...                     curves=np.array([[0.1, 0.2, 0.3], [0.5, 0.6, 0.7], [0.2, 0.3, 0.4]]))
         >>> exp = th.Experiment.create("doc-sim", lc.space(), metrics=[lc.objective()],
-        ...     budget=th.Budget(trials=3), storage="sqlite://", method="grid")
+        ...     budget=th.Budget(trials=3), storage="memory://", method="grid")
         >>> res = simulate(exp, lc, workers=2)
         >>> res.total_epochs, res.incumbent_at(9)
         (9, 0.7)
