@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tunehooks import _ranks, _trainings, asking, budgets, reporting
+from tunehooks._deprecation import warn_renamed
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Budget, Metric, optimized_metrics, validate_metrics
 from tunehooks.optimizers import Method, Optimizer, make_optimizer
@@ -76,7 +77,7 @@ class Experiment:
         >>> exp = th.Experiment.create("doc-quadratic", space,
         ...     metrics=[th.Metric("loss", goal="minimize")], budget=th.Budget(trials=5),
         ...     storage="sqlite://", method="random", seed=1)
-        >>> for trial in exp.trials():
+        >>> for trial in exp.ask_loop():
         ...     _ = trial.complete({"loss": trial.params["x"] ** 2})
         >>> len(exp.get_trials()), exp.best.value("loss") < 1.0
         (5, True)
@@ -342,11 +343,11 @@ class Experiment:
         if suggestion is None:
             return None
         if suggestion.fidelity is None and self.fidelity is not None:
-            suggestion = Suggestion(suggestion.params, self.fidelity.max)
+            suggestion = Suggestion(suggestion.params, self.fidelity.max_resource)
         return suggestion
 
-    def trials(self, *, worker_id: str | None = None) -> Iterator[Trial]:
-        """Trials until the budget is spent.
+    def ask_loop(self, *, worker_id: str | None = None) -> Iterator[Trial]:
+        """Ask for trials until the budget is spent (``for trial in exp.ask_loop():``).
 
         A trial the loop body finished without calling ``complete()`` is completed
         with its last reports (FAILED when it reported no optimized metric, or when
@@ -381,6 +382,11 @@ class Experiment:
             if hand.writes:
                 self._settle(trial, failure)
 
+    def trials(self, *, worker_id: str | None = None) -> Iterator[Trial]:
+        """Deprecated name of :meth:`ask_loop` (warns once)."""
+        warn_renamed("Experiment.trials()", "Experiment.ask_loop()")
+        return self.ask_loop(worker_id=worker_id)
+
     def _settle(self, trial: Trial, failure: str | None = None) -> None:
         reporting.settle_trial(self, trial, failure)
 
@@ -404,15 +410,21 @@ class Experiment:
         """Queue a configuration to be evaluated before any suggestion."""
         cfg = self.space.validate(params)
         if fidelity is None and self.fidelity is not None:
-            fidelity = self.fidelity.max
+            fidelity = self.fidelity.max_resource
         return self.storage.enqueue(self.id, cfg, fidelity)
 
-    def trial(self, trial_id: int) -> Trial:
-        """A handle on an existing trial (e.g. one a launcher started)."""
+    def trial_handle(self, trial_id: int) -> Trial:
+        """A handle on an existing trial (e.g. one a launcher started), to report to and
+        finish it; :meth:`get_trials` lists the stored records."""
         record = self.storage.get_trial(trial_id)
         if self.storage.experiment_of(trial_id) != self.id:
             raise ValueError(f"trial id {trial_id} does not belong to experiment {self.name!r}")
         return Trial(self, record)
+
+    def trial(self, trial_id: int) -> Trial:
+        """Deprecated name of :meth:`trial_handle` (warns once)."""
+        warn_renamed("Experiment.trial(id)", "Experiment.trial_handle(id)")
+        return self.trial_handle(trial_id)
 
     # -- TrialSink: the report path (tunehooks.reporting) ------------------------------------
     def read_trial(self, trial_id: int) -> TrialRecord:

@@ -109,7 +109,7 @@ def trace_figure(
         >>> exp = th.Experiment.create("doc-fig", th.SearchSpace({"x": th.Float(0, 1)}),
         ...     metrics=[th.Metric("y", goal="minimize")], budget=th.Budget(trials=3),
         ...     storage="sqlite://", method="random")
-        >>> for t in exp.trials():
+        >>> for t in exp.ask_loop():
         ...     _ = t.complete({"y": t.params["x"]})
         >>> len(trace_figure(exp).axes)
         3

@@ -155,7 +155,7 @@ def _training_set(
     names = _columns(exp.space)
     n_pruned = sum(1 for t, _, _ in fitted if t.state is TrialState.PRUNED)
     if exp.fidelity is not None:
-        fmax: float | None = exp.fidelity.max
+        fmax: float | None = exp.fidelity.max_resource
     else:
         fmax = max((f for _, _, f in fitted if f is not None), default=None)
     if fmax:
@@ -195,7 +195,7 @@ def parameter_importance(
         >>> space = th.SearchSpace({"a": th.Float(0, 1), "b": th.Float(0, 1)})
         >>> exp = th.Experiment.create("doc-imp", space, metrics=[th.Metric("y", goal="minimize")],
         ...     budget=th.Budget(trials=20), storage="sqlite://", method="sobol")
-        >>> for t in exp.trials():
+        >>> for t in exp.ask_loop():
         ...     _ = t.complete({"y": (t.params["a"] - 0.3) ** 2})
         >>> parameter_importance(exp)[0].name
         'a'

@@ -91,7 +91,7 @@ def _epochs_for(exp: Experiment, trial: Trial, table: LearningCurves) -> int:
     if fid is None or exp.fidelity is None:
         return table.epochs
     if exp.fidelity.tasks is not None:
-        return max(1, min(table.epochs, round(fid / exp.fidelity.max * table.epochs)))
+        return max(1, min(table.epochs, round(fid / exp.fidelity.max_resource * table.epochs)))
     return max(1, min(table.epochs, math.ceil(fid - 1e-9)))
 
 
