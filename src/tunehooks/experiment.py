@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import secrets
 import socket
@@ -10,7 +9,7 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tunehooks import _ranks, _trainings, asking, budgets, reporting
+from tunehooks import _export, _ranks, _trainings, asking, budgets, reporting
 from tunehooks._deprecation import warn_renamed
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Budget, Metric, optimized_metrics, validate_metrics
@@ -529,24 +528,7 @@ class Experiment:
 
     def to_records(self) -> list[dict[str, Any]]:
         """One flat dict per trial: number, state, params, final metrics, cost, error."""
-        rows = []
-        for t in self.get_trials():
-            row: dict[str, Any] = {
-                "number": t.number,
-                "state": t.state.value,
-                "fidelity": t.fidelity,
-                "steps": len(t.reports),
-                "last_step": t.last_step,
-                "cost": self.trial_cost(t),
-                "duration_s": t.duration,
-                "worker": t.worker_id,
-                "attempt": t.attempt,
-            }
-            row.update({f"param_{k}": v for k, v in t.params.items()})
-            row.update({f"metric_{k}": v for k, v in t.values.items()})
-            row["error"] = t.error
-            rows.append(row)
-        return rows
+        return _export.records(self.get_trials(), self.trial_cost)
 
     def to_dataframe(self) -> pd.DataFrame:
         """The trials as a pandas DataFrame (needs pandas)."""
@@ -557,50 +539,16 @@ class Experiment:
 
     def to_csv(self, path: str | os.PathLike[str]) -> int:
         """Write the trials to a CSV file; return the number of rows."""
-        import csv
-
-        rows = self.to_records()
-        columns: list[str] = []
-        for r in rows:
-            columns.extend(k for k in r if k not in columns)
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-        return len(rows)
+        return _export.write_csv(self.to_records(), path)
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         """The experiment's configuration and every trial with its curve (``reports``:
         ``{"step": ..., <metric>: ...}``), as JSON-ready data; written to ``path`` if given.
         Non-finite numbers become ``null``."""
-        import json
-
-        def num(v: Any) -> Any:
-            return v if not isinstance(v, float) or math.isfinite(v) else None
-
-        trials = [
-            {
-                "number": t.number,
-                "state": t.state.value,
-                "params": dict(t.params),
-                "fidelity": t.fidelity,
-                "values": {k: num(v) for k, v in t.values.items()},
-                "cost": self.trial_cost(t),
-                "error": t.error,
-                "worker": t.worker_id,
-                "attempt": t.attempt,
-                "started_at": t.started_at,
-                "finished_at": t.finished_at,
-                "reports": [
-                    {"step": r.step, **{k: num(v) for k, v in r.metrics.items()}} for r in t.reports
-                ],
-            }
-            for t in self.get_trials()
-        ]
+        trials = _export.json_trials(self.get_trials(), self.trial_cost)
         data = {"experiment": self.name, "config": self.config, "trials": trials}
         if path is not None:
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1, default=str)
+            _export.write_json(data, path)
         return data
 
     def __repr__(self) -> str:
