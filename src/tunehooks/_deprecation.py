@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import warnings
 
-__all__ = ["warn_renamed"]
+__all__ = ["called_from_tunehooks", "warn_renamed"]
 
 _warned: set[str] = set()
 _lock = threading.Lock()
+
+
+def called_from_tunehooks(depth: int = 2) -> bool:
+    """Whether the code ``depth`` frames up (the caller of a deprecated property) is a
+    module of tunehooks: the modules another branch owns (schedulers, the GP) still read
+    ``Fidelity.min``/``max`` until they move to the new names, and a user running with
+    ``-W error::DeprecationWarning`` must not fail on them."""
+    frame = sys._getframe(depth + 1)
+    return str(frame.f_globals.get("__name__", "")).startswith("tunehooks.")
 
 
 def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tunehooks._deprecation import warn_renamed
+from tunehooks._deprecation import called_from_tunehooks, warn_renamed
 from tunehooks.metrics import Metric, optimized_metrics
 
 __all__ = ["Fidelity", "SchedulerKind", "Task"]
@@ -134,13 +134,15 @@ class Fidelity:
     @property
     def max(self) -> float:
         """Deprecated name of :attr:`max_resource` (warns once)."""
-        warn_renamed("Fidelity.max", "Fidelity.max_resource")
+        if not called_from_tunehooks():
+            warn_renamed("Fidelity.max", "Fidelity.max_resource")
         return self.max_resource
 
     @property
     def min(self) -> float:
         """Deprecated name of :attr:`min_resource` (warns once)."""
-        warn_renamed("Fidelity.min", "Fidelity.min_resource")
+        if not called_from_tunehooks():
+            warn_renamed("Fidelity.min", "Fidelity.min_resource")
         return self.min_resource
 
     def levels(self) -> list[float]:

@@ -92,3 +92,23 @@ def test_a_sweep_files_min_and_max_do_not_warn(tmp_path: Path) -> None:
     assert sweep.fidelity is not None
     assert (sweep.fidelity.min_resource, sweep.fidelity.max_resource) == (1.0, 27.0)
     assert _deprecations(seen) == []
+
+
+def test_tunehooks_own_schedulers_never_warn_a_user_about_the_old_names() -> None:
+    exp = th.Experiment.create(
+        "renames-asha",
+        SPACE,
+        metrics=[th.Metric("acc", goal="maximize")],
+        budget=th.Budget(trials=3),
+        storage="memory://",
+        method="random",
+        seed=0,
+        fidelity=th.Fidelity(min=1, max=9, eta=3),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # as a user's CI may run
+        for trial in exp.ask_loop():
+            for step in range(1, 10):
+                if trial.report(step, {"acc": trial.params["x"] * step}) is th.Decision.STOP:
+                    break
+    assert len(exp.get_trials()) == 3
