@@ -76,7 +76,7 @@ class ASHAScheduler(Scheduler):
         self.fidelity = fidelity
         self.metric = decision_metric(fidelity, metrics)
         self.eta = fidelity.eta
-        self.levels = rung_levels(fidelity.min, fidelity.max, fidelity.eta)
+        self.levels = rung_levels(fidelity.min_resource, fidelity.max_resource, fidelity.eta)
         self.seed = int(seed)
 
     def decides(self, trial_number: int, step: float, previous_step: float | None) -> bool:

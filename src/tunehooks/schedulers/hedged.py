@@ -44,8 +44,8 @@ def ladder(fidelity: Fidelity) -> list[float]:
         ([1.0, 3.0, 9.0], [1.0, 3.0, 9.0])
     """
     levels: list[float] = []
-    r = fidelity.min
-    while r * fidelity.eta <= fidelity.max * (1 + 1e-9):
+    r = fidelity.min_resource
+    while r * fidelity.eta <= fidelity.max_resource * (1 + 1e-9):
         levels.append(r)
         r *= fidelity.eta
     return levels
@@ -161,7 +161,7 @@ class HedgedScheduler(Scheduler):
         """Rank correlation of the values at rung ``k`` and at the next level (the next rung,
         or the full training after the last), over the trials that reached both;
         ``None`` with fewer than ``min_pairs`` of them."""
-        nxt = self.levels[k + 1] if k + 1 < len(self.levels) else self.fidelity.max
+        nxt = self.levels[k + 1] if k + 1 < len(self.levels) else self.fidelity.max_resource
         xs: list[float] = []
         ys: list[float] = []
         for t in history:

@@ -70,7 +70,7 @@ class HyperbandScheduler(Scheduler):
         self.fidelity = fidelity
         self.metric = decision_metric(fidelity, metrics)
         self.eta = fidelity.eta
-        self.levels = rung_levels(fidelity.min, fidelity.max, fidelity.eta)
+        self.levels = rung_levels(fidelity.min_resource, fidelity.max_resource, fidelity.eta)
         n = len(self.levels) + 1
         if brackets is not None:
             if isinstance(brackets, bool) or not isinstance(brackets, int) or brackets < 1:
@@ -87,7 +87,7 @@ class HyperbandScheduler(Scheduler):
 
     def bracket_min(self, bracket: int) -> float:
         """The first resource level at which a trial of ``bracket`` can be stopped."""
-        return self.levels[bracket] if bracket < len(self.levels) else self.fidelity.max
+        return self.levels[bracket] if bracket < len(self.levels) else self.fidelity.max_resource
 
     def decides(self, trial_number: int, step: float, previous_step: float | None) -> bool:
         """Whether a report at ``step`` is a decision point (a rung of the trial's bracket)."""

@@ -62,13 +62,13 @@ class MedianScheduler(Scheduler):
 
     def decides(self, trial_number: int, step: float, previous_step: float | None) -> bool:
         """Whether a report at ``step`` can stop the trial: from ``min`` on, before ``max``."""
-        return self.fidelity.min - 1e-9 <= step < self.fidelity.max - 1e-9
+        return self.fidelity.min_resource - 1e-9 <= step < self.fidelity.max_resource - 1e-9
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
         if not trial.reports:
             return Decision.CONTINUE
         step = trial.reports[-1].step
-        if step < self.fidelity.min - 1e-9 or step >= self.fidelity.max - 1e-9:
+        if step < self.fidelity.min_resource - 1e-9 or step >= self.fidelity.max_resource - 1e-9:
             return Decision.CONTINUE
         own = self._scores(trial, step)
         if not own:

@@ -55,8 +55,8 @@ def hyperband_brackets(fidelity: Fidelity, *, brackets: int | None = None) -> li
     """
     eta = fidelity.eta
     levels: list[float] = []
-    r = fidelity.min
-    while r * eta <= fidelity.max * (1 + 1e-9):
+    r = fidelity.min_resource
+    while r * eta <= fidelity.max_resource * (1 + 1e-9):
         levels.append(r)
         r *= eta
     top = len(levels)

@@ -77,10 +77,12 @@ class AcquisitionFidelity(str, Enum):
 
 
 def _s(r: float, fidelity: Fidelity) -> float:
-    if fidelity.max <= fidelity.min:
+    if fidelity.max_resource <= fidelity.min_resource:
         return 1.0
-    r = min(max(r, fidelity.min), fidelity.max)
-    return math.log(r / fidelity.min) / math.log(fidelity.max / fidelity.min)
+    r = min(max(r, fidelity.min_resource), fidelity.max_resource)
+    return math.log(r / fidelity.min_resource) / math.log(
+        fidelity.max_resource / fidelity.min_resource
+    )
 
 
 def fidelity_observations(
@@ -102,14 +104,14 @@ def fidelity_observations(
             continue
         if t.state is TrialState.FAILED and not t.reports:
             rows.append(t)
-            ss.append(_s(t.fidelity or fidelity.max, fidelity))
+            ss.append(_s(t.fidelity or fidelity.max_resource, fidelity))
             ys.append(math.nan)
             continue
         points: dict[float, float] = {}
         if fidelity.tasks is not None:
             v = t.last_reported(metric.name)
             if v is not None:
-                points[t.fidelity if t.fidelity is not None else fidelity.max] = v
+                points[t.fidelity if t.fidelity is not None else fidelity.max_resource] = v
         else:
             reps = [r for r in t.reports if metric.name in r.metrics]
             for lv in levels:
@@ -461,7 +463,7 @@ class MultiFidelityOptimizer(OptimizerBase):
             return suggestion
         # the initial design explores on the cheapest task
         cheapest = min(self.fidelity.tasks, key=lambda t: t.cost)
-        return Suggestion(suggestion.params, cheapest.cost * self.fidelity.max)
+        return Suggestion(suggestion.params, cheapest.cost * self.fidelity.max_resource)
 
     def _task_for(self, gp: FittedGP, x: np.ndarray, best: float) -> float | None:
         tasks = self.fidelity.tasks
@@ -474,7 +476,7 @@ class MultiFidelityOptimizer(OptimizerBase):
         noise = gp.noise
         scores = []
         for task in tasks:
-            z = np.append(x, _s(task.cost * self.fidelity.max, self.fidelity))[None, :]
+            z = np.append(x, _s(task.cost * self.fidelity.max_resource, self.fidelity))[None, :]
             _, st = gp.predict_numpy(z)
             var_t = float(st[0]) ** 2
             # corr(f(x, t), f(x, full)) from the variance left at full after observing t
@@ -483,7 +485,7 @@ class MultiFidelityOptimizer(OptimizerBase):
             corr = math.sqrt(max(0.0, var_full - var_left) / var_full) if var_full > 0 else 0.0
             gain = 1.0 - math.sqrt(noise) / math.sqrt(var_t + noise)
             scores.append(ei * corr * gain / task.cost)
-        return tasks[int(np.argmax(scores))].cost * self.fidelity.max
+        return tasks[int(np.argmax(scores))].cost * self.fidelity.max_resource
 
 
 @dataclass(frozen=True)
