@@ -44,6 +44,7 @@ from tables import (  # noqa: E402
     Table,
     build_model,
     data_of,
+    label_smoothing,
     lr_factor,
     make_optimizer,
 )
@@ -80,8 +81,12 @@ def train_curve(
     bs = int(cfg.get("batch_size", table.batch_size or 32))
     gen = torch.Generator().manual_seed(seed)
 
-    def loss_of(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(out.squeeze(1), y) if regress else F.cross_entropy(out, y)
+    smooth = label_smoothing(cfg)
+
+    def loss_of(out: torch.Tensor, y: torch.Tensor, *, train: bool = False) -> torch.Tensor:
+        if regress:
+            return F.mse_loss(out.squeeze(1), y)
+        return F.cross_entropy(out, y, label_smoothing=smooth if train else 0.0)
 
     rec = np.full((4, EPOCHS), np.nan, dtype=np.float64)
     spent = 0.0
@@ -100,7 +105,7 @@ def train_curve(
         total, count = 0.0, 0
         for i in range(0, len(xt), bs):
             idx = perm[i : i + bs]
-            loss = loss_of(model(xt[idx]), yt[idx])
+            loss = loss_of(model(xt[idx]), yt[idx], train=True)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
