@@ -53,7 +53,13 @@ def measure(problem: str, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/par.db"
         exp = th.Experiment.create(
-            "par", prob.space, metrics=metrics, storage=url, method="bayes", seed=seed
+            "par",
+            prob.space,
+            metrics=metrics,
+            budget=th.Budget(trials=40),
+            storage=url,
+            method="bayes",
+            seed=seed,
         )
         for _ in range(10):
             t = exp.ask()
