@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -251,7 +252,7 @@ def test_the_grouped_additive_map_gradient_equals_autograd(dn: int, sizes: tuple
     y = rng.normal(size=n)
     cat = list(range(dn, X.shape[1]))
     bounds = np.cumsum([dn, *sizes])
-    groups = [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    groups = [list(range(a, b)) for a, b in itertools.pairwise(bounds)]
     module = model._build(X.shape[1], list(range(dn)), cat, groups)
     assert module.additive and len(module.cat_groups) == len(sizes)
     objective = model._MapObjective(module, X, y)
