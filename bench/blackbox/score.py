@@ -195,7 +195,7 @@ def write_markdown(res: dict[str, Any], command: str) -> str:
         "Score as in bayesmark: 100 × (1 − (best − f*) / (f_ref − f*)); 100 = optimum, "
         "0 = the median random configuration. ▼ = mean below tunehooks random search on "
         "that problem. Methods are scored on the same objectives in the same process, and on "
-        "the same seeds of a problem (HEBO, SMAC3 and Ax, 2–20 s per ask here, on fewer seeds "
+        "the same seeds of a problem (HEBO, SMAC3 and Ax, 2–30 s per ask here, on fewer seeds "
         "and, where the time ran out, fewer problems: see the counts in brackets). "
         "† = held out: kept aside while the GP was tuned (bench/blackbox/suite.py); the "
         "GP's changes were chosen on the tuning part only.",
@@ -317,7 +317,7 @@ def write_markdown(res: dict[str, Any], command: str) -> str:
         elif res["methods"][m]["problems"] < len(res["problems"]):
             missing.append(
                 f"- {METHODS[m][0]}: installed; runs on {res['methods'][m]['problems']} of "
-                f"{len(res['problems'])} problems only (its asks cost 2–20 s here: see "
+                f"{len(res['problems'])} problems only (its asks cost 2–30 s here: see "
                 "ask_overhead.md); `run.sh` continues them"
             )
     if not res["methods"]["bayes"]["problems"]:
