@@ -3,7 +3,7 @@
 Every method runs on the same simulated clock (a table of bench/data: every
 configuration of a grid x 30 epochs of real training, see record.py), 1 and 4
 asynchronous workers, several seeds. tunehooks' methods (variants.py) drive a
-real Experiment (in-memory SQLite, the real scheduler and optimizer) through
+real Experiment (the in-memory backend memory://, the real scheduler and optimizer) through
 tunehooks.simulate; peers run in their own virtual environments
 (bench/.venvs/mf-<peer>, see setup_peers.sh) through peers.py. Each run is
 cached under bench/.cache/multifidelity/<table>/<method>/e<cap>-w<workers>-s<seed>.json,

@@ -38,7 +38,7 @@ def _experiment(
         lc.space(),
         metrics=[lc.objective()],
         budget=th.Budget(cost=BUDGET_COST),
-        storage="sqlite://",
+        storage="memory://",
         method=method,
         seed=seed,
         fidelity=th.Fidelity(min=1, max=lc.epochs, eta=3, **fidelity),

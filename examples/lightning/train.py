@@ -114,7 +114,7 @@ def main() -> None:
         storage=args.storage,
         load_if_exists=True,
     )
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         train(trial, epochs)
         rec = trial.refresh()
         print(f"trial {rec.number} {rec.state.value} val_acc={rec.value('val_acc')} {rec.params}")

@@ -98,7 +98,7 @@ def main() -> None:
         load_if_exists=True,
     )
     data = load_data()
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         train(trial, data, args.epochs)
         print(f"trial {trial.number}: {trial.state.value} val_acc={trial.record.value('val_acc')}")
     best = exp.best

@@ -5,7 +5,18 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__all__ = ["install_hint", "require"]
+__all__ = ["install_command", "install_hint", "require"]
+
+
+def install_command(extra: str, *, reinstall: bool = False) -> str:
+    """The pip command that installs the extra ``extra`` (again, with ``reinstall``).
+
+    Example:
+        >>> install_command("dashboard", reinstall=True)
+        'pip install --force-reinstall "tunehooks[dashboard]"'
+    """
+    flag = "--force-reinstall " if reinstall else ""
+    return f'pip install {flag}"tunehooks[{extra}]"'
 
 
 def install_hint(what: str, package: str, extra: str) -> str:
@@ -15,7 +26,7 @@ def install_hint(what: str, package: str, extra: str) -> str:
         >>> install_hint("to_dataframe", "pandas", "analysis")
         'to_dataframe needs pandas: pip install "tunehooks[analysis]"'
     """
-    return f'{what} needs {package}: pip install "tunehooks[{extra}]"'
+    return f"{what} needs {package}: {install_command(extra)}"
 
 
 def require(module: str, *, extra: str, what: str, package: str | None = None) -> ModuleType:

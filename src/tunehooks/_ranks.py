@@ -1,6 +1,6 @@
-"""DDP ranks and ``trials()``: every rank trains the trial rank 0 asked for.
+"""DDP ranks and ``ask_loop()``: every rank trains the trial rank 0 asked for.
 
-Under DDP every rank runs the training script, so ``for trial in exp.trials()``
+Under DDP every rank runs the training script, so ``for trial in exp.ask_loop()``
 runs on every rank. Only rank 0 may ask for a trial (and settle it); every other
 rank must train the same one. When a rank reaches the ask, a process group
 often does not exist yet (Lightning starts its ranks and the group inside
@@ -127,7 +127,7 @@ def _alive(pid: int) -> bool:
 
 
 class TrialHandoff:
-    """The trials one ``trials()`` loop yields on this rank (see the module docstring).
+    """The trials one ``ask_loop()`` loop yields on this rank (see the module docstring).
 
     ``writes`` is True on rank 0, which asks for, settles and abandons trials;
     other ranks only read.
@@ -149,7 +149,7 @@ class TrialHandoff:
         """The next trial to train on this rank; None when the loop ends."""
         if self._assigned is not None:  # a launcher's trial: once, on every rank
             trial_id, self._assigned = self._assigned, -1
-            return None if trial_id < 0 else self.exp.trial(trial_id)
+            return None if trial_id < 0 else self.exp.trial_handle(trial_id)
         while True:
             k = _index.get(self.exp.id, 0)
             _index[self.exp.id] = k + 1
@@ -187,7 +187,7 @@ class TrialHandoff:
             from tunehooks.context import NoTrialError
 
             raise NoTrialError(
-                f"DDP rank {self.rank}: exp.trials() cannot learn which trial rank 0 asked for: "
+                f"DDP rank {self.rank}: exp.ask_loop() cannot learn which trial rank 0 asked for: "
                 f"start the ranks with torchrun, with Lightning's own launch, or set {ENV_DDP_JOB} "
                 "to one value per job on every rank"
             )

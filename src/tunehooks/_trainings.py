@@ -1,8 +1,8 @@
-"""What the integrations tell a ``trials()`` loop about the trainings in its body.
+"""What the integrations tell a ``ask_loop()`` loop about the trainings in its body.
 
 Process-local bookkeeping, keyed by trial id, with two jobs:
 
-- **Who completes a trial.** Inside ``for trial in exp.trials()`` (or a callback's
+- **Who completes a trial.** Inside ``for trial in exp.ask_loop()`` (or a callback's
   ``with`` block) the trial is *held*: its training may be several fits (Keras:
   the head, then fine-tuning), so an integration does not complete it at the end
   of a fit; the loop (or the ``with`` block) completes it when the body ends, and

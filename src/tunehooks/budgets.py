@@ -3,7 +3,7 @@ what is left. The experiment (when to stop asking), the launcher's progress line
 the analyses' cost tables all count with these functions.
 
 A trial's cost is in full-training equivalents: 1 without a fidelity; with one, the
-share of ``fidelity.max`` it trained (its last reported step; a running trial counts
+share of ``fidelity.max_resource`` it trained (its last reported step; a running trial counts
 the fidelity it was started for, so a budget is never overcommitted; with ``tasks``
 the fidelity it was given). A queued trial, and one that failed on its configuration,
 cost nothing.
@@ -59,7 +59,7 @@ def trial_cost(t: TrialRecord, fidelity: Fidelity | None) -> float:
         return 0.0
     if fidelity is None:
         return 1.0
-    full = fidelity.max
+    full = fidelity.max_resource
     if fidelity.tasks is not None:  # a task costs its fraction, whatever it reports
         return min(t.fidelity if t.fidelity is not None else full, full) / full
     if t.state is TrialState.RUNNING:

@@ -49,7 +49,7 @@ def current_trial(experiment: str | None = None, *, storage: str | None = None) 
     exp = Experiment.load(name, storage=url or None)
     if trial_id:
         try:
-            trial = exp.trial(int(trial_id))
+            trial = exp.trial_handle(int(trial_id))
         except ValueError as e:
             raise NoTrialError(f"{ENV_TRIAL_ID}={trial_id!r}: {e}") from None
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import secrets
 import socket
@@ -10,7 +9,8 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tunehooks import _ranks, _trainings, asking, budgets, reporting
+from tunehooks import _export, _ranks, _trainings, asking, budgets, reporting
+from tunehooks._deprecation import warn_renamed
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Budget, Metric, optimized_metrics, validate_metrics
 from tunehooks.optimizers import Method, Optimizer, make_optimizer
@@ -61,6 +61,12 @@ class ConfigMismatchError(ValueError):
         )
 
 
+def _in_memory(url: str) -> bool:
+    """Whether ``url`` names this process's in-memory database (one per URL and process)."""
+    u = url.strip().lower()
+    return u.startswith("memory:") or u in ("sqlite://", "sqlite:///:memory:")
+
+
 class Experiment:
     """A named search: space, metrics, budget, optimizer and scheduler, stored by name.
 
@@ -70,7 +76,7 @@ class Experiment:
         >>> exp = th.Experiment.create("doc-quadratic", space,
         ...     metrics=[th.Metric("loss", goal="minimize")], budget=th.Budget(trials=5),
         ...     storage="sqlite://", method="random", seed=1)
-        >>> for trial in exp.trials():
+        >>> for trial in exp.ask_loop():
         ...     _ = trial.complete({"loss": trial.params["x"] ** 2})
         >>> len(exp.get_trials()), exp.best.value("loss") < 1.0
         (5, True)
@@ -186,8 +192,13 @@ class Experiment:
             )
         try:
             exp_id = store.create_experiment(name, config)
-        except DuplicateExperimentError:
+        except DuplicateExperimentError as e:
             if not load_if_exists:
+                if _in_memory(store.url):
+                    raise DuplicateExperimentError(
+                        f"{e}; {store.url} is one in-memory database per process, shared by "
+                        "every experiment created in it: give each experiment its own name"
+                    ) from None
                 raise
             exp = cls.load(name, storage=store.url, scheduler=scheduler)
             if seed_given is None:  # no seed asked for: continue with the stored one
@@ -331,11 +342,11 @@ class Experiment:
         if suggestion is None:
             return None
         if suggestion.fidelity is None and self.fidelity is not None:
-            suggestion = Suggestion(suggestion.params, self.fidelity.max)
+            suggestion = Suggestion(suggestion.params, self.fidelity.max_resource)
         return suggestion
 
-    def trials(self, *, worker_id: str | None = None) -> Iterator[Trial]:
-        """Trials until the budget is spent.
+    def ask_loop(self, *, worker_id: str | None = None) -> Iterator[Trial]:
+        """Ask for trials until the budget is spent (``for trial in exp.ask_loop():``).
 
         A trial the loop body finished without calling ``complete()`` is completed
         with its last reports (FAILED when it reported no optimized metric, or when
@@ -370,6 +381,11 @@ class Experiment:
             if hand.writes:
                 self._settle(trial, failure)
 
+    def trials(self, *, worker_id: str | None = None) -> Iterator[Trial]:
+        """Deprecated name of :meth:`ask_loop` (warns once)."""
+        warn_renamed("Experiment.trials()", "Experiment.ask_loop()")
+        return self.ask_loop(worker_id=worker_id)
+
     def _settle(self, trial: Trial, failure: str | None = None) -> None:
         reporting.settle_trial(self, trial, failure)
 
@@ -393,15 +409,21 @@ class Experiment:
         """Queue a configuration to be evaluated before any suggestion."""
         cfg = self.space.validate(params)
         if fidelity is None and self.fidelity is not None:
-            fidelity = self.fidelity.max
+            fidelity = self.fidelity.max_resource
         return self.storage.enqueue(self.id, cfg, fidelity)
 
-    def trial(self, trial_id: int) -> Trial:
-        """A handle on an existing trial (e.g. one a launcher started)."""
+    def trial_handle(self, trial_id: int) -> Trial:
+        """A handle on an existing trial (e.g. one a launcher started), to report to and
+        finish it; :meth:`get_trials` lists the stored records."""
         record = self.storage.get_trial(trial_id)
         if self.storage.experiment_of(trial_id) != self.id:
             raise ValueError(f"trial id {trial_id} does not belong to experiment {self.name!r}")
         return Trial(self, record)
+
+    def trial(self, trial_id: int) -> Trial:
+        """Deprecated name of :meth:`trial_handle` (warns once)."""
+        warn_renamed("Experiment.trial(id)", "Experiment.trial_handle(id)")
+        return self.trial_handle(trial_id)
 
     # -- TrialSink: the report path (tunehooks.reporting) ------------------------------------
     def read_trial(self, trial_id: int) -> TrialRecord:
@@ -506,24 +528,7 @@ class Experiment:
 
     def to_records(self) -> list[dict[str, Any]]:
         """One flat dict per trial: number, state, params, final metrics, cost, error."""
-        rows = []
-        for t in self.get_trials():
-            row: dict[str, Any] = {
-                "number": t.number,
-                "state": t.state.value,
-                "fidelity": t.fidelity,
-                "steps": len(t.reports),
-                "last_step": t.last_step,
-                "cost": self.trial_cost(t),
-                "duration_s": t.duration,
-                "worker": t.worker_id,
-                "attempt": t.attempt,
-            }
-            row.update({f"param_{k}": v for k, v in t.params.items()})
-            row.update({f"metric_{k}": v for k, v in t.values.items()})
-            row["error"] = t.error
-            rows.append(row)
-        return rows
+        return _export.records(self.get_trials(), self.trial_cost)
 
     def to_dataframe(self) -> pd.DataFrame:
         """The trials as a pandas DataFrame (needs pandas)."""
@@ -534,50 +539,16 @@ class Experiment:
 
     def to_csv(self, path: str | os.PathLike[str]) -> int:
         """Write the trials to a CSV file; return the number of rows."""
-        import csv
-
-        rows = self.to_records()
-        columns: list[str] = []
-        for r in rows:
-            columns.extend(k for k in r if k not in columns)
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-        return len(rows)
+        return _export.write_csv(self.to_records(), path)
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         """The experiment's configuration and every trial with its curve (``reports``:
         ``{"step": ..., <metric>: ...}``), as JSON-ready data; written to ``path`` if given.
         Non-finite numbers become ``null``."""
-        import json
-
-        def num(v: Any) -> Any:
-            return v if not isinstance(v, float) or math.isfinite(v) else None
-
-        trials = [
-            {
-                "number": t.number,
-                "state": t.state.value,
-                "params": dict(t.params),
-                "fidelity": t.fidelity,
-                "values": {k: num(v) for k, v in t.values.items()},
-                "cost": self.trial_cost(t),
-                "error": t.error,
-                "worker": t.worker_id,
-                "attempt": t.attempt,
-                "started_at": t.started_at,
-                "finished_at": t.finished_at,
-                "reports": [
-                    {"step": r.step, **{k: num(v) for k, v in r.metrics.items()}} for r in t.reports
-                ],
-            }
-            for t in self.get_trials()
-        ]
+        trials = _export.json_trials(self.get_trials(), self.trial_cost)
         data = {"experiment": self.name, "config": self.config, "trials": trials}
         if path is not None:
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1, default=str)
+            _export.write_json(data, path)
         return data
 
     def __repr__(self) -> str:

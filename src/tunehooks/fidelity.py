@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tunehooks._deprecation import called_from_tunehooks, warn_renamed
 from tunehooks.metrics import Metric, optimized_metrics
 
 __all__ = ["Fidelity", "SchedulerKind", "Task"]
@@ -51,8 +52,11 @@ class Task:
 class Fidelity:
     """The resource a trial trains for (epochs by default) and how it is scheduled.
 
-    ``max`` is a full training; a trial's cost is the resource it used divided
-    by ``max``. ``metric`` names the reported metric the scheduler decides on
+    ``max`` (the attribute ``max_resource``) is a full training; a trial's cost is
+    the resource it used divided by it. ``min`` (``min_resource``) is where the
+    first rung judges a trial. The keywords stay ``min=``/``max=`` (as the sweep
+    file's keys); the attributes ``min``/``max`` are deprecated names of
+    ``min_resource``/``max_resource`` (they shadowed the builtins). ``metric`` names the reported metric the scheduler decides on
     (default: the first optimized metric).
 
     ``tasks`` (SigOpt's multitask form) replaces the continuous resource by a
@@ -61,12 +65,13 @@ class Fidelity:
     is ``none``), and the training runs that fraction.
 
     Example:
-        >>> Fidelity(min=1, max=27, eta=3, scheduler="asha").scheduler
-        <SchedulerKind.ASHA: 'asha'>
+        >>> f = Fidelity(min=1, max=27, eta=3, scheduler="asha")
+        >>> f.scheduler, f.min_resource, f.max_resource
+        (<SchedulerKind.ASHA: 'asha'>, 1.0, 27.0)
     """
 
-    max: float
-    min: float = 1.0
+    max_resource: float
+    min_resource: float = 1.0
     eta: float = 3.0
     resource: str = "epoch"
     scheduler: SchedulerKind = SchedulerKind.ASHA
@@ -118,13 +123,27 @@ class Fidelity:
             raise ValueError(
                 f"fidelity.scheduler: expected one of {choices} (got {scheduler!r})"
             ) from None
-        object.__setattr__(self, "max", float(max))
-        object.__setattr__(self, "min", float(min))
+        object.__setattr__(self, "max_resource", float(max))
+        object.__setattr__(self, "min_resource", float(min))
         object.__setattr__(self, "eta", float(eta))
         object.__setattr__(self, "resource", str(resource))
         object.__setattr__(self, "scheduler", kind)
         object.__setattr__(self, "metric", metric)
         object.__setattr__(self, "tasks", task_list)
+
+    @property
+    def max(self) -> float:
+        """Deprecated name of :attr:`max_resource` (warns once)."""
+        if not called_from_tunehooks():
+            warn_renamed("Fidelity.max", "Fidelity.max_resource")
+        return self.max_resource
+
+    @property
+    def min(self) -> float:
+        """Deprecated name of :attr:`min_resource` (warns once)."""
+        if not called_from_tunehooks():
+            warn_renamed("Fidelity.min", "Fidelity.min_resource")
+        return self.min_resource
 
     def levels(self) -> list[float]:
         """The rung levels ``min * eta**k`` strictly below ``max``.
@@ -134,8 +153,8 @@ class Fidelity:
             [1.0, 3.0, 9.0, 27.0]
         """
         levels: list[float] = []
-        r = self.min
-        while r < self.max * (1 - 1e-9):
+        r = self.min_resource
+        while r < self.max_resource * (1 - 1e-9):
             levels.append(r)
             r *= self.eta
         return levels
@@ -160,13 +179,13 @@ class Fidelity:
         """The task whose cost is ``fidelity`` (``None``: the full task); ``None`` without tasks."""
         if self.tasks is None:
             return None
-        f = self.max if fidelity is None else fidelity
+        f = self.max_resource if fidelity is None else fidelity
         return builtins.min(self.tasks, key=lambda t: abs(t.cost - f))
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "min": self.min,
-            "max": self.max,
+            "min": self.min_resource,
+            "max": self.max_resource,
             "eta": self.eta,
             "resource": self.resource,
             "scheduler": self.scheduler.value,

@@ -96,7 +96,7 @@ def abandon_trial(exp: Experiment, trial: Trial, failure: str | None = None) -> 
             TrialState.FAILED,
             None,
             failure
-            or "the trials() loop was left (an exception or break) before this trial "
+            or "the ask_loop() loop was left (an exception or break) before this trial "
             "was completed; call trial.complete() or trial.fail() inside the loop",
         )
 

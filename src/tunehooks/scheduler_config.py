@@ -1,7 +1,9 @@
 """A custom scheduler stored with its experiment, so every process decides with it.
 
-``Experiment.create(scheduler=...)`` stores the scheduler's class (its import path) and
-its settings in the experiment's configuration; a process that loads the experiment
+``Experiment.create(scheduler=...)`` stores the scheduler's class and its settings in
+the experiment's configuration (the class by its name in the scheduler registry,
+``"asha"``, or by its import path when it is not one of tunehooks' schedulers, see
+:func:`~tunehooks.schedulers.registry.scheduler_name`); a process that loads the experiment
 without a ``scheduler`` of its own (a launched trial, another worker) rebuilds the
 same rule from them. The settings are ``to_dict()`` when the class has one, else the
 constructor's arguments read back from the same-named attributes (``StopAt(step=3)``
@@ -14,7 +16,6 @@ before.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 import logging
@@ -24,6 +25,7 @@ from typing import Any
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Metric
 from tunehooks.schedulers import Scheduler
+from tunehooks.schedulers.registry import scheduler_class, scheduler_name
 
 __all__ = ["rebuild_scheduler", "scheduler_spec"]
 
@@ -31,12 +33,13 @@ _log = logging.getLogger("tunehooks")
 
 
 def scheduler_spec(scheduler: object) -> dict[str, Any]:
-    """What is stored of ``scheduler``: ``{"class": "module:QualName", "settings": {...}}``.
+    """What is stored of ``scheduler``: ``{"class": name, "settings": {...}}``, the name
+    from the scheduler registry (``"asha"``) or the import path (``"module:QualName"``).
 
     Example:
         >>> from tunehooks.schedulers import NoScheduler
         >>> scheduler_spec(NoScheduler())
-        {'class': 'tunehooks.schedulers.base:NoScheduler', 'settings': {}}
+        {'class': 'none', 'settings': {}}
     """
     cls = type(scheduler)
     to_dict = getattr(scheduler, "to_dict", None)
@@ -57,7 +60,7 @@ def scheduler_spec(scheduler: object) -> dict[str, Any]:
         raise ValueError(
             f"scheduler: {cls.__qualname__}.to_dict() must return JSON data (got {settings!r})"
         )
-    return {"class": f"{cls.__module__}:{cls.__qualname__}", "settings": settings}
+    return {"class": scheduler_name(cls), "settings": settings}
 
 
 def rebuild_scheduler(
@@ -72,14 +75,11 @@ def rebuild_scheduler(
     path = str(spec.get("class", ""))
     settings = dict(spec.get("settings") or {})
     try:
-        module, _, qualname = path.partition(":")
-        obj: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
+        obj = scheduler_class(path)
         from_dict = getattr(obj, "from_dict", None)
         if callable(from_dict):
             return from_dict(settings)  # type: ignore[no-any-return]
-        if module.startswith("tunehooks.schedulers."):  # the experiment's own settings
+        if str(obj.__module__).startswith("tunehooks.schedulers."):  # the experiment's own
             for own in ("fidelity", "metrics", "seed"):
                 settings.pop(own, None)
             return obj(fidelity, metrics, seed=seed, **settings)  # type: ignore[no-any-return]

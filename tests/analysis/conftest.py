@@ -92,7 +92,7 @@ def lr_sweep(storage_url: str) -> th.Experiment:
         method="sobol",
         seed=0,
     )
-    for i, trial in enumerate(exp.trials()):
+    for i, trial in enumerate(exp.ask_loop()):
         final = lr_only(trial.params["lr"])
         if i in (7, 23):
             trial.fail("diverged")

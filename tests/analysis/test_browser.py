@@ -125,7 +125,7 @@ def test_report_screenshot_shows_the_figures_and_the_importance_warning(
         storage=storage_url,
         method="sobol",
     )
-    for t in exp.trials():
+    for t in exp.ask_loop():
         t.report(1, {"loss": 2.0})
         t.complete({"loss": abs(np.log10(t.params["lr"]) + 2)})
     html = an.report_html(exp)

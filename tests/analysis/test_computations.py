@@ -119,7 +119,7 @@ def test_importance_of_a_categorical_and_a_conditional_parameter(
         method="sobol",
         seed=1,
     )
-    for t in exp.trials():
+    for t in exp.ask_loop():
         p = t.params
         # adam is 1 worse; with sgd the momentum matters a bit
         y = (1.0 if p["opt"] == "adam" else 0.3 * p["momentum"]) + 0.001 * np.log(p["width"])
@@ -170,7 +170,7 @@ def test_pareto_front_of_two_objectives(storage_url: str) -> None:
         (0.99, 5, 500),
         (0.8, 10, 10),
     ]
-    for (acc, ms, mem), t in zip(outcomes, exp.trials(), strict=False):
+    for (acc, ms, mem), t in zip(outcomes, exp.ask_loop(), strict=False):
         t.complete({"acc": acc, "ms": ms, "mem": mem})
     exp.ask().fail("x")
     res = an.pareto_front(exp)
@@ -200,7 +200,7 @@ def test_compare_traces_median_and_quartiles(storage_url: str) -> None:
             method="random",
             seed=seed,
         )
-        for t in exp.trials():
+        for t in exp.ask_loop():
             t.complete({"y": t.params["x"]})
         runs.append(exp)
     (band,) = an.compare_traces({"random": runs})
@@ -248,7 +248,7 @@ def test_importance_matches_the_variance_decomposition_of_a_linear_objective(
         storage=storage_url,
         method="sobol",
     )
-    for t in exp.trials():
+    for t in exp.ask_loop():
         t.complete({"y": t.params["a"] + 2 * t.params["b"]})
     imps = {i.name: i for i in an.parameter_importance(exp)}
     assert imps["b"].value == pytest.approx(0.8, abs=0.12)
@@ -271,7 +271,7 @@ def test_pareto_front_and_hypervolume_of_three_objectives(storage_url: str) -> N
         method="random",
     )
     outcomes = [(0.9, 30, 5), (0.8, 10, 5), (0.8, 10, 1), (0.7, 40, 9), (0.95, 50, 9)]
-    for (acc, ms, mb), t in zip(outcomes, exp.trials(), strict=True):
+    for (acc, ms, mb), t in zip(outcomes, exp.ask_loop(), strict=True):
         t.complete({"acc": acc, "ms": ms, "mb": mb})
     res = an.pareto_front(exp)
     assert [m.name for m in res.metrics] == ["acc", "ms", "mb"]

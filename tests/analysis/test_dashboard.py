@@ -249,7 +249,7 @@ def test_polls_refit_no_forest_until_a_trial_finishes(scripted: th.Experiment) -
     assert again["figures"]["importance"] == first["figures"]["importance"]
     assert cached < fit
     running = next(t for t in scripted.get_trials() if t.state is th.TrialState.RUNNING)
-    scripted.trial(running.id).complete({"acc": 0.5, "ms": 10})
+    scripted.trial_handle(running.id).complete({"acc": 0.5, "ms": 10})
     after = data.experiment("scripted")
     assert after["figures"]["importance"]["layout"] != first["figures"]["importance"]["layout"]
     data.close()

@@ -179,7 +179,7 @@ def test_a_thousand_trials(storage_url: str, tmp_path, serve) -> None:
         storage=storage_url,
         method="random",
     )
-    for i, t in enumerate(exp.trials()):
+    for i, t in enumerate(exp.ask_loop()):
         for step in (1, 2, 3):
             t.report(step, {"acc": (i % 97) / 100 * step / 3, "ms": float(t.params["width"])})
         if i % 4 == 3:
@@ -208,7 +208,7 @@ def test_the_page_never_hangs_when_its_experiment_goes_away(
             storage=storage_url,
             method="random",
         )
-        for t in exp.trials():
+        for t in exp.ask_loop():
             t.complete({"acc": acc})
     srv = start(storage_url, serve, interval=0.5)
     done: list[int] = []

@@ -68,7 +68,7 @@ def test_importance_carries_its_uncertainty_and_warns_below_enough_trials(
         storage=storage_url,
         method="sobol",
     )
-    for t in exp.trials():
+    for t in exp.ask_loop():
         t.complete({"y": math.log10(t.params["lr"]) ** 2})
     imps = an.parameter_importance(exp)
     assert all(i.n_trials == 6 for i in imps)

@@ -40,7 +40,7 @@ def test_importance_and_trace_with_trials_at_several_fidelities(
         fid = [1, 3, 9][i % 3]
         params = exp.space.sample(1, rng=np.random.default_rng(i))[0]
         exp.enqueue(params, fidelity=fid)
-    for t in exp.trials():
+    for t in exp.ask_loop():
         lr = t.params["lr"]
         # lower fidelity: a worse loss, the same shape in lr
         for step in range(1, int(t.fidelity or 9) + 1):

@@ -107,7 +107,7 @@ def test_report_escapes_names(storage_url: str, tmp_path) -> None:
         storage=storage_url,
         method="grid",
     )
-    for t in exp.trials():
+    for t in exp.ask_loop():
         t.complete({"y": 1.0})
     html = an.report_html(exp)
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
@@ -128,7 +128,7 @@ def test_cli_report_and_compare(scripted: th.Experiment, tmp_path) -> None:
                 method=method,
                 seed=seed,
             )
-            for t in exp.trials():
+            for t in exp.ask_loop():
                 t.complete({"acc": t.params["x"]})
     out = cli("report", "scripted", "--storage", url, "--out", str(tmp_path / "r.html"))
     assert out.returncode == 0, out.stderr
@@ -204,7 +204,7 @@ def test_report_on_a_running_experiment_reads_only_and_waits_for_no_lock(
     after = sqlite3.connect(path).execute("SELECT count(*) FROM reports").fetchone()
     assert before == after
     # the worker goes on: the running trial still accepts reports and completes
-    trial = scripted.trial(scripted.get_trials()[-1].id)
+    trial = scripted.trial_handle(scripted.get_trials()[-1].id)
     trial.report(2, {"acc": 0.5, "ms": 10})
     assert trial.complete().state is th.TrialState.COMPLETED
 

@@ -47,7 +47,7 @@ def test_asha_prunes_a_real_keras_sweep_and_status_shows_the_curves(tmp_path):
     )
     Xtr, Xva, ytr, yva = digits()
     keras.utils.set_random_seed(0)
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         model = keras.Sequential(
             [
                 keras.Input((64,)),

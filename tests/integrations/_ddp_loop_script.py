@@ -1,6 +1,6 @@
 """Run by test_lightning_ddp.py: the README's Python loop under 2-process gloo DDP.
 
-``for trial in exp.trials(): Trainer(strategy=..., devices=2).fit(...)``, started the way
+``for trial in exp.ask_loop(): Trainer(strategy=..., devices=2).fit(...)``, started the way
 $START says: ``lightning`` (``python this.py``; Lightning starts rank 1 inside fit),
 ``torchrun`` (both ranks started by torchrun) or ``launcher`` (TUNEHOOKS_TRIAL_ID set, as
 ``tunehooks launch`` does). $STRATEGY is ``ddp`` or ``ddp_spawn``; $FAIL=rank1 makes only
@@ -36,7 +36,7 @@ def main() -> None:
     data = loaders(load_digits_split(n_train=128, n_val=64), batch_size=32)
     seen: list[list[float]] = []
     rank = None
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         t = trainer(
             TuneCallback(trial, monitor="val_acc"),
             max_epochs=2,

@@ -42,14 +42,18 @@ def main() -> None:
         from _resumable import PauseThenPromote
 
         exp = th.Experiment.load(os.environ["TUNEHOOKS_EXPERIMENT"], scheduler=PauseThenPromote())
-        callback = TuneCallback(exp.trial(int(os.environ["TUNEHOOKS_TRIAL_ID"])), monitor="val_acc")
+        callback = TuneCallback(
+            exp.trial_handle(int(os.environ["TUNEHOOKS_TRIAL_ID"])), monitor="val_acc"
+        )
         model = DigitsModule(**callback.trial.params, log_rank=True)
         max_epochs = round(callback.trial.fidelity or 9)
     elif os.environ["MODE"] == "launcher":
         exp = th.Experiment.load(
             os.environ["TUNEHOOKS_EXPERIMENT"], scheduler=StopAt(int(os.environ["STOP_AT"]))
         )
-        callback = TuneCallback(exp.trial(int(os.environ["TUNEHOOKS_TRIAL_ID"])), monitor="val_acc")
+        callback = TuneCallback(
+            exp.trial_handle(int(os.environ["TUNEHOOKS_TRIAL_ID"])), monitor="val_acc"
+        )
         model = DigitsModule(**callback.trial.params, log_rank=True)
     else:
         params = th.current_trial().params

@@ -44,7 +44,7 @@ def main() -> None:
     )
     x_tr, y_tr, x_va, y_va = (torch.from_numpy(a) for a in load_digits_split(128, 64))
     seen = []
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         model = torch.nn.Sequential(
             torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10)
         )

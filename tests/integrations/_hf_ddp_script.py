@@ -39,7 +39,7 @@ def main() -> None:
         scheduler=StopAt(),
     )
     rows, seen = digit_rows(), []
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         cb = TuneCallback(trial, monitor="eval_accuracy")
         t = trainer(
             cb, rows, Path(os.environ["OUT_DIR"]), lr=trial.params["lr"], ddp_backend="gloo"

@@ -1,5 +1,5 @@
 """Run by test_keras.py with KERAS_BACKEND=torch: a scripted stop at epoch 2, then a
-``trials()`` loop whose first fit raises in a callback (caught by the loop body).
+``ask_loop()`` loop whose first fit raises in a callback (caught by the loop body).
 
 Prints one JSON line: the backend, the epochs trained, the trial's state and steps, and
 the states and errors of the loop's trials.
@@ -55,7 +55,7 @@ def main() -> None:
         storage=sys.argv[1],
         method="random",
     )
-    for trial in loop.trials():
+    for trial in loop.ask_loop():
         extra = [RaiseAt(2)] if trial.number == 0 else []
         with contextlib.suppress(RuntimeError):
             fit(build(**trial.params), data, [TuneCallback(trial), *extra], epochs=3)

@@ -77,7 +77,7 @@ def test_paused_at_3_and_promoted_to_9_matches_an_uninterrupted_run(storage_url,
     assert seen == list(range(1, 10))  # 9 epochs in all
     rec = second.trial.record
     assert rec.state is TrialState.COMPLETED
-    assert [r.step for r in exp.trial(rec.id).record.reports] == list(range(1, 10))
+    assert [r.step for r in exp.trial_handle(rec.id).record.reports] == list(range(1, 10))
 
     whole = _exp(storage_url, "whole", Never())
     straight, _ = _run(whole, digits, [])
@@ -125,7 +125,7 @@ def test_finished_trials_keep_the_best_checkpoint_only(storage_url, digits, monk
     for _ in range(3):
         _run(exp, digits, [])
     trials = exp.get_trials()
-    kept = [t for t in trials if t.id and exp.trial(t.id).checkpoint_dir.is_dir()]
+    kept = [t for t in trials if t.id and exp.trial_handle(t.id).checkpoint_dir.is_dir()]
     assert [t.id for t in kept] == [exp.best.id]
 
 

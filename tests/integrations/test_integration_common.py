@@ -80,7 +80,7 @@ def test_reporter_completes_with_the_last_metrics(make_exp) -> None:
             assert rep.report(epoch, {"val_acc": torch.tensor(0.1 * epoch), "train_loss": 1.0}) is (
                 Decision.CONTINUE
             )
-    rec = exp.trial(rep.trial.id).record
+    rec = exp.trial_handle(rep.trial.id).record
     assert rec.state is TrialState.COMPLETED
     assert [r.step for r in rec.reports] == [1, 2, 3]
     assert rec.values["val_acc"] == pytest.approx(0.3)
@@ -127,7 +127,7 @@ def test_missing_monitor_lists_the_metrics_that_exist_and_fails_the_trial(make_e
 def test_nan_in_any_metric_fails_the_trial_and_the_next_one_runs(make_exp) -> None:
     exp = make_exp(trials=2)
     states = []
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         with Reporter(trial) as rep:
             for epoch in rep.epochs(max_epochs=3):
                 loss = float("nan") if trial.number == 0 and epoch == 2 else 0.5

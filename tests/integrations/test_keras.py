@@ -84,7 +84,7 @@ def test_no_validation_at_all_fails_with_the_metrics_that_exist(make_exp, digits
 def test_nan_loss_fails_the_trial_and_the_next_trial_runs(make_exp, digits) -> None:
     exp = make_exp(trials=2, monitor="val_accuracy")
     epochs = []
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         extra = [PoisonAt(2)] if trial.number == 0 else []
         history = fit(build(**trial.params), digits, [*extra, TuneCallback(trial)], epochs=3)
         epochs.append(len(history.history["loss"]))
@@ -107,7 +107,7 @@ def test_context_manager_fails_the_trial_when_fit_raises(make_exp, digits) -> No
 def test_a_fit_that_raises_inside_trials_fails_with_the_error(make_exp, digits) -> None:
     # the body goes on with the next trial; Keras calls no callback on the error
     exp = make_exp(trials=2, monitor="val_accuracy")
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         extra = [RaiseAt(3)] if trial.number == 0 else []
         with contextlib.suppress(RuntimeError):
             fit(build(**trial.params), digits, [TuneCallback(trial), *extra], epochs=4)
@@ -123,7 +123,7 @@ def test_a_fit_that_raises_out_of_the_loop_fails_with_the_error(make_exp, digits
     exp = make_exp(trials=2, monitor="val_accuracy")
     x_tr, y_tr, x_va, y_va = digits
     with pytest.raises(ValueError):
-        for trial in exp.trials():  # wrong input width: the model's train step raises
+        for trial in exp.ask_loop():  # wrong input width: the model's train step raises
             fit(build(**trial.params), (x_tr[:, :10], y_tr, x_va, y_va), [TuneCallback(trial)], 2)
     (rec,) = exp.get_trials()
     assert rec.state is TrialState.FAILED and (rec.error or "").startswith("ValueError")
@@ -154,7 +154,7 @@ def test_an_objective_missing_from_the_logs_stops_at_the_first_epoch(make_exp, d
 def test_two_fits_in_the_loop_continue_one_curve(make_exp, digits) -> None:
     # transfer learning: the head, then fine-tuning, with or without initial_epoch
     exp = make_exp(trials=2, monitor="val_accuracy")
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         model = build(**trial.params)
         cb = TuneCallback(trial, monitor="val_accuracy")
         fit(model, digits, [cb], epochs=2)

@@ -87,7 +87,7 @@ def test_missing_monitor_lists_the_logged_metrics(make_exp, dl) -> None:
 def test_nan_fails_the_trial_and_the_next_trial_runs(make_exp, dl) -> None:
     exp = make_exp(trials=2)
     epochs = []
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         t = trainer(TuneCallback(trial, monitor="val_acc"), max_epochs=3)
         t.fit(DigitsModule(**trial.params, nan_at=2 if trial.number == 0 else None), *dl)
         epochs.append(t.current_epoch)
@@ -121,7 +121,7 @@ def test_an_objective_missing_from_the_metrics_fails_at_the_first_epoch(make_exp
 
 def test_two_fits_in_the_loop_continue_one_curve(make_exp, dl) -> None:
     exp = make_exp(trials=1)
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         model = DigitsModule(**trial.params)
         trainer(TuneCallback(trial, monitor="val_acc"), max_epochs=2).fit(model, *dl)
         trainer(TuneCallback(trial, monitor="val_acc"), max_epochs=2).fit(model, *dl)

@@ -1,4 +1,4 @@
-"""The DDP hand-over of trials() without processes: the rank from the environment, and the
+"""The DDP hand-over of ask_loop() without processes: the rank from the environment, and the
 storage channel played by one process as rank 0, then as rank 1 (the same job token)."""
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def test_tune_loop_completes_and_report_epoch_returns_the_decision(make_exp, dig
 def test_nan_loss_fails_the_trial_and_the_next_trial_runs(make_exp, digits) -> None:
     exp = make_exp(trials=2)
     trained = []
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         with tune_loop(trial, monitor="val_acc") as loop:
             model = _model()
             opt = torch.optim.Adam(model.parameters(), lr=trial.params["lr"])

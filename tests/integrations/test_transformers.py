@@ -66,7 +66,7 @@ def test_a_missing_objective_fails_at_the_first_evaluation(make_exp, rows, tmp_p
 
 def test_a_training_that_raises_in_the_loop_fails_with_the_error(make_exp, rows, tmp_path):
     exp = make_exp(trials=2, monitor="eval_accuracy", lr=(1e-3, 3e-3))
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         with contextlib.suppress(IndexError):
             cb = TuneCallback(trial, monitor="eval_accuracy")
             t = _trainer(cb, rows, tmp_path, lr=trial.params["lr"], bad_labels=trial.number == 0)

@@ -52,8 +52,10 @@ def test_wandb_hyperband_forms() -> None:
     base = {**W, "parameters": {"x": {"min": 0.0, "max": 1.0}}}
     # the W&B docs' form: no max_iter, bands go on as long as the program reports
     s = parse_sweep({**base, "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 3}})
-    assert s.open_rungs and s.fidelity is not None and s.fidelity.min == 3
-    assert s.fidelity.max >= 1e6 and math.log(s.fidelity.max / 3, 3) % 1 == pytest.approx(0)
+    assert s.open_rungs and s.fidelity is not None and s.fidelity.min_resource == 3
+    assert s.fidelity.max_resource >= 1e6 and math.log(
+        s.fidelity.max_resource / 3, 3
+    ) % 1 == pytest.approx(0)
     shown = s.to_dict()["fidelity"]
     assert shown["max"] is None and shown["rungs"][:3] == [3, 9, 27]
     with pytest.raises(SweepError, match=r"command\[1\]: \$\{fidelity\} needs"):

@@ -141,7 +141,7 @@ def test_the_launcher_heartbeats_its_running_trials(tmp_path: Path) -> None:
             )
         assert trial is not None
         time.sleep(1.0)
-        now = th.Experiment.load("hb", storage=url).trial(trial.id).record
+        now = th.Experiment.load("hb", storage=url).trial_handle(trial.id).record
         assert now.reports == () and now.heartbeat_at > trial.heartbeat_at + 0.5  # type: ignore[operator]
     finally:
         thread.join(timeout=60)

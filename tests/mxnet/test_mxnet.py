@@ -94,7 +94,7 @@ def test_missing_monitor_lists_the_evaluation_metrics(make_exp, digits) -> None:
 
 def test_nan_metric_fails_the_trial_and_the_next_trial_runs(make_exp, digits) -> None:
     exp = make_exp(trials=2)
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         _fit(TuneHook(trial), digits, num_epoch=3, nan_at=2 if trial.number == 0 else None)
     first, second = exp.get_trials()
     assert first.state is TrialState.FAILED

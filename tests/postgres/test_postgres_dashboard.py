@@ -24,7 +24,7 @@ WORKER = textwrap.dedent(
     import tunehooks as th
     exp = th.Experiment.load("pg-live", storage=sys.argv[1])
     exp.report_interval = 0
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         for step in range(1, 6):
             trial.report(step, {"acc": trial.params["x"] * step / 5})
             time.sleep(0.01)

@@ -31,7 +31,7 @@ def run(storage_url: str, method: str, n: int, seed: int = 0, name: str = "e") -
         seed=seed,
     )
     out = []
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         out.append(trial.params)
         trial.complete({"y": trial.params["x"]})
     return out
@@ -90,7 +90,7 @@ def test_grid_visits_each_config_once_then_stops(storage_url: str) -> None:
         optimizer_options={"points": 3},
     )
     seen = []
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         seen.append(trial.params)
         trial.complete({"y": 0.0})
     assert len(seen) == 8 and len({repr(sorted(p.items())) for p in seen}) == 8

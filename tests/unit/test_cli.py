@@ -26,7 +26,7 @@ def finished(storage_url: str) -> str:
         storage=storage_url,
         method="random",
     )
-    for i, trial in enumerate(exp.trials()):
+    for i, trial in enumerate(exp.ask_loop()):
         if i == 2:
             trial.fail("ValueError: bad")
             continue
@@ -102,7 +102,7 @@ def test_export_json_is_strict_json_even_with_nan_reports(storage_url: str, tmp_
         storage=storage_url,
         method="random",
     )
-    for trial in exp.trials():  # a NaN report fails the trial; the report is kept
+    for trial in exp.ask_loop():  # a NaN report fails the trial; the report is kept
         assert trial.report(1, {"acc": 0.5, "loss": float("nan")}) is th.Decision.STOP
     path = tmp_path / "t.json"
     assert cli("export", "nan", "--json", str(path), "--storage", storage_url).returncode == 0

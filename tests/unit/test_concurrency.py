@@ -15,7 +15,7 @@ WORKER = textwrap.dedent(
     import sys, tunehooks as th
     exp = th.Experiment.load("conc", storage=sys.argv[1])
     n = 0
-    for trial in exp.trials(worker_id=sys.argv[2]):
+    for trial in exp.ask_loop(worker_id=sys.argv[2]):
         for step in range(1, 21):
             trial.report(step, {"y": trial.params["x"] * step})
         trial.complete({"y": trial.params["x"]})

@@ -28,7 +28,7 @@ def make(storage_url: str, name: str = "e", **kw) -> th.Experiment:
 
 def test_trials_loop_spends_the_budget_and_finds_best(storage_url: str) -> None:
     exp = make(storage_url)
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         trial.complete({"loss": trial.params["x"] ** 2})
     trials = exp.get_trials()
     assert len(trials) == 6 and all(t.state is th.TrialState.COMPLETED for t in trials)
@@ -63,7 +63,7 @@ def test_enqueued_configs_run_first_and_are_validated(storage_url: str) -> None:
 
 def test_conditional_params_absent_from_trials(storage_url: str) -> None:
     exp = make(storage_url, budget=th.Budget(trials=30))
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         assert ("m" in trial.params) == (trial.params["opt"] == "sgd")
         trial.complete({"loss": 1.0})
 
@@ -128,7 +128,7 @@ def test_pareto_front_for_two_objectives(storage_url: str) -> None:
         budget=th.Budget(trials=4),
     )
     values = [(0.9, 10.0), (0.8, 5.0), (0.7, 20.0), (0.95, 30.0)]
-    for trial, (acc, size) in zip(exp.trials(), values, strict=True):
+    for trial, (acc, size) in zip(exp.ask_loop(), values, strict=True):
         trial.complete({"acc": acc, "size": size})
     front = sorted(t.values["acc"] for t in exp.pareto_front())
     assert front == [0.8, 0.9, 0.95]
@@ -139,7 +139,7 @@ def test_pareto_front_for_two_objectives(storage_url: str) -> None:
 def test_loop_settles_trials_left_running(storage_url: str) -> None:
     exp = make(storage_url, budget=th.Budget(trials=2))
     states = []
-    for i, trial in enumerate(exp.trials()):
+    for i, trial in enumerate(exp.ask_loop()):
         if i == 0:
             trial.report(1, {"loss": 0.5})  # reported, never completed
         states.append(trial)
@@ -169,7 +169,7 @@ def test_failed_trial_records_the_exception(storage_url: str) -> None:
 
 def test_csv_and_records_export(storage_url: str, tmp_path) -> None:
     exp = make(storage_url, budget=th.Budget(trials=3))
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         trial.report(1, {"loss": 2.0})
         trial.complete({"loss": 1.0})
     path = tmp_path / "t.csv"
@@ -213,7 +213,7 @@ def test_an_exception_in_the_loop_body_fails_the_trial_even_after_reports(
     exp = make(storage_url, budget=th.Budget(trials=3))
 
     def train() -> None:
-        for trial in exp.trials():
+        for trial in exp.ask_loop():
             trial.report(1, {"loss": 0.5})
             raise RuntimeError("CUDA out of memory")
 
@@ -229,7 +229,7 @@ def test_a_loop_body_that_reports_without_completing_completes_from_reports(
     storage_url: str,
 ) -> None:
     exp = make(storage_url, budget=th.Budget(trials=2))
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         trial.report(1, {"loss": 0.7})
         trial.report(2, {"loss": 0.4})
     recs = exp.get_trials()
@@ -239,11 +239,11 @@ def test_a_loop_body_that_reports_without_completing_completes_from_reports(
 
 def test_continuing_with_a_grown_budget_runs_only_the_new_trials(storage_url: str) -> None:
     exp = make(storage_url, budget=th.Budget(trials=3))
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         trial.complete({"loss": trial.params["x"] ** 2})
     again = make(storage_url, budget=th.Budget(trials=5), load_if_exists=True)
     assert again.id == exp.id and again.budget == th.Budget(trials=5)
-    done = [t.complete({"loss": 1.0}) for t in again.trials()]
+    done = [t.complete({"loss": 1.0}) for t in again.ask_loop()]
     assert len(done) == 2 and len(again.get_trials()) == 5
     # the stored budget is the new one for every later reader
     assert th.Experiment.load("e", storage=storage_url).budget == th.Budget(trials=5)

@@ -94,7 +94,7 @@ def test_upgrade_migrates_version_1_and_keeps_every_trial(v1_db: str, tmp_path) 
         seed=1,
         load_if_exists=True,
     )
-    for t in exp.trials():
+    for t in exp.ask_loop():
         t.report(1, {"acc": 0.99})
         t.complete()
     assert exp.best is not None and exp.best.number == 3

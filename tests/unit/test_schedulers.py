@@ -156,7 +156,9 @@ def test_median_rule_compares_best_with_median_of_running_averages():
 
 def test_fidelity_tasks_validation_and_round_trip():
     fid = Fidelity(tasks=[{"name": "short", "cost": 0.1}, Task("full", 1.0)])
-    assert fid.max == 1.0 and fid.min == 0.1 and fid.scheduler is SchedulerKind.NONE
+    assert (
+        fid.max_resource == 1.0 and fid.min_resource == 0.1 and fid.scheduler is SchedulerKind.NONE
+    )
     assert fid.task(0.1) == Task("short", 0.1) and fid.task(None) == Task("full", 1.0)
     assert Fidelity.from_dict(fid.to_dict()) == fid
     assert "tasks" not in Fidelity(max=9).to_dict()
@@ -183,7 +185,7 @@ def test_scheduler_prunes_through_a_real_experiment(kind, storage_url):
         seed=3,
         fidelity=th.Fidelity(min=1, max=9, eta=3, scheduler=kind),
     )
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         assert trial.fidelity == 9
         q = trial.params["q"]
         for epoch in range(1, 10):
@@ -230,7 +232,7 @@ def test_two_objectives_prune_on_the_metric_the_fidelity_names(storage_url):
         seed=5,
         fidelity=th.Fidelity(min=1, max=9, eta=3, scheduler="asha", metric="latency"),
     )
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         q = trial.params["q"]
         for epoch in range(1, 10):
             metrics = {"acc": (1 - q) * (1 - 0.5**epoch), "latency": 1.0 - q + 0.01 / epoch}

@@ -34,7 +34,7 @@ def test_an_experiment_runs_on_the_memory_backend() -> None:
         method="random",
         seed=1,
     )
-    for trial in exp.trials():
+    for trial in exp.ask_loop():
         trial.report(1, {"loss": trial.params["x"] ** 2 + 1})
         trial.complete({"loss": trial.params["x"] ** 2})
     again = th.Experiment.load("mem", storage="memory://test-run")

@@ -11,7 +11,7 @@ Example:
     >>> exp = th.Experiment.create("doc-analysis", th.SearchSpace({"x": th.Float(0, 1)}),
     ...     metrics=[th.Metric("y", goal="minimize")], budget=th.Budget(trials=3),
     ...     storage="sqlite://", method="random")
-    >>> for t, y in zip(exp.trials(), [2.0, 3.0, 1.0]):
+    >>> for t, y in zip(exp.ask_loop(), [2.0, 3.0, 1.0]):
     ...     _ = t.complete({"y": y})
     >>> analysis.best_so_far(exp).best
     [2.0, 2.0, 1.0]

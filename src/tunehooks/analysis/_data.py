@@ -100,7 +100,7 @@ def pick_metric(metrics: Sequence[Metric], name: str | None) -> Metric:
 
 
 def is_full_fidelity(t: TrialRecord, fidelity: Fidelity | None) -> bool:
-    return fidelity is None or t.fidelity is None or t.fidelity >= fidelity.max
+    return fidelity is None or t.fidelity is None or t.fidelity >= fidelity.max_resource
 
 
 def is_eligible(t: TrialRecord, metrics: Sequence[Metric], fidelity: Fidelity | None) -> bool:

@@ -38,7 +38,7 @@ class CostTable:
         >>> exp = th.Experiment.create("doc-cost-table", th.SearchSpace({"x": th.Float(0, 1)}),
         ...     metrics=[th.Metric("acc", goal="maximize")], budget=th.Budget(trials=2),
         ...     storage="sqlite://", method="random")
-        >>> for t, acc in zip(exp.trials(), [0.80, 0.90]):
+        >>> for t, acc in zip(exp.ask_loop(), [0.80, 0.90]):
         ...     _ = t.complete({"acc": acc})
         >>> table = cost_table(exp)
         >>> table.trials, table.completed, table.full_trainings, round(table.improvement, 2)
@@ -126,7 +126,7 @@ def cost_table(
         >>> exp = th.Experiment.create("doc-cost", th.SearchSpace({"x": th.Float(0, 1)}),
         ...     metrics=[th.Metric("acc", goal="maximize")], budget=th.Budget(trials=3),
         ...     storage="sqlite://", method="random")
-        >>> for t, acc in zip(exp.trials(), [0.80, 0.85, 0.90]):
+        >>> for t, acc in zip(exp.ask_loop(), [0.80, 0.85, 0.90]):
         ...     for epoch in (1, 2):
         ...         _ = t.report(epoch, {"acc": acc})
         ...     _ = t.complete()

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from tunehooks._extras import require
 from tunehooks._format import format_number
 from tunehooks.analysis._data import curve, is_eligible, pick_metric
 from tunehooks.analysis.importance import Importance, Slice, encode_params
@@ -47,13 +48,10 @@ _STATE_COLOR = {
 
 
 def _figure(width: float, height: float) -> Figure:
-    try:
-        from matplotlib.figure import Figure
-    except ModuleNotFoundError:
-        raise ModuleNotFoundError(
-            'figures need matplotlib: pip install "tunehooks[analysis]"'
-        ) from None
-    return Figure(figsize=(width, height), layout="constrained", dpi=100)
+    figure = require("matplotlib.figure", extra="analysis", what="a figure")
+    return figure.Figure(  # type: ignore[no-any-return]
+        figsize=(width, height), layout="constrained", dpi=100
+    )
 
 
 def to_png(fig: Figure, *, dpi: int = 100) -> bytes:
@@ -111,7 +109,7 @@ def trace_figure(
         >>> exp = th.Experiment.create("doc-fig", th.SearchSpace({"x": th.Float(0, 1)}),
         ...     metrics=[th.Metric("y", goal="minimize")], budget=th.Budget(trials=3),
         ...     storage="sqlite://", method="random")
-        >>> for t in exp.trials():
+        >>> for t in exp.ask_loop():
         ...     _ = t.complete({"y": t.params["x"]})
         >>> len(trace_figure(exp).axes)
         3

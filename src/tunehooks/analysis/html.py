@@ -217,7 +217,7 @@ def write_report(
         >>> exp = th.Experiment.create("doc-report", th.SearchSpace({"x": th.Float(0, 1)}),
         ...     metrics=[th.Metric("y", goal="minimize")], budget=th.Budget(trials=5),
         ...     storage="sqlite://", method="random")
-        >>> for t in exp.trials():
+        >>> for t in exp.ask_loop():
         ...     _ = t.complete({"y": t.params["x"]})
         >>> out = write_report(exp, os.path.join(tempfile.mkdtemp(), "report.html"))
         >>> "data:image/png;base64," in open(out).read()

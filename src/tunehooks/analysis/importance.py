@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from tunehooks._extras import require
 from tunehooks.analysis._data import is_full_fidelity, pick_metric
 from tunehooks.experiment import Experiment
 from tunehooks.params import Categorical, Constant
@@ -154,7 +155,7 @@ def _training_set(
     names = _columns(exp.space)
     n_pruned = sum(1 for t, _, _ in fitted if t.state is TrialState.PRUNED)
     if exp.fidelity is not None:
-        fmax: float | None = exp.fidelity.max
+        fmax: float | None = exp.fidelity.max_resource
     else:
         fmax = max((f for _, _, f in fitted if f is not None), default=None)
     if fmax:
@@ -167,13 +168,10 @@ def _training_set(
 
 
 def _fit_forest(X: np.ndarray, y: np.ndarray, seed: int, n_trees: int) -> Any:
-    try:
-        from sklearn.ensemble import RandomForestRegressor
-    except ModuleNotFoundError:
-        raise ModuleNotFoundError(
-            'parameter importance needs scikit-learn: pip install "tunehooks[analysis]"'
-        ) from None
-    forest = RandomForestRegressor(
+    ensemble = require(
+        "sklearn.ensemble", extra="analysis", what="parameter importance", package="scikit-learn"
+    )
+    forest = ensemble.RandomForestRegressor(
         n_estimators=n_trees, min_samples_leaf=1, max_features=1.0, random_state=seed, n_jobs=1
     )
     forest.fit(X, y)
@@ -197,7 +195,7 @@ def parameter_importance(
         >>> space = th.SearchSpace({"a": th.Float(0, 1), "b": th.Float(0, 1)})
         >>> exp = th.Experiment.create("doc-imp", space, metrics=[th.Metric("y", goal="minimize")],
         ...     budget=th.Budget(trials=20), storage="sqlite://", method="sobol")
-        >>> for t in exp.trials():
+        >>> for t in exp.ask_loop():
         ...     _ = t.complete({"y": (t.params["a"] - 0.3) ** 2})
         >>> parameter_importance(exp)[0].name
         'a'

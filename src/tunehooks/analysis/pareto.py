@@ -110,7 +110,7 @@ class ParetoResult:
         >>> exp = th.Experiment.create("doc-pareto-result", th.SearchSpace({"x": th.Float(0, 1)}),
         ...     metrics=[th.Metric("acc", goal="maximize"), th.Metric("ms", goal="minimize")],
         ...     budget=th.Budget(trials=3), storage="sqlite://", method="random")
-        >>> for t, (a, ms) in zip(exp.trials(), [(0.9, 30), (0.8, 40), (0.7, 20)]):
+        >>> for t, (a, ms) in zip(exp.ask_loop(), [(0.9, 30), (0.8, 40), (0.7, 20)]):
         ...     _ = t.complete({"acc": a, "ms": ms})
         >>> result = pareto_front(exp)
         >>> result.points(result.front), [t.number for t in result.others]
@@ -168,7 +168,7 @@ def pareto_front(
         >>> exp = th.Experiment.create("doc-pareto", th.SearchSpace({"x": th.Float(0, 1)}),
         ...     metrics=[th.Metric("acc", goal="maximize"), th.Metric("ms", goal="minimize")],
         ...     budget=th.Budget(trials=3), storage="sqlite://", method="random")
-        >>> for t, (a, ms) in zip(exp.trials(), [(0.9, 30), (0.8, 10), (0.7, 20)]):
+        >>> for t, (a, ms) in zip(exp.ask_loop(), [(0.9, 30), (0.8, 10), (0.7, 20)]):
         ...     _ = t.complete({"acc": a, "ms": ms})
         >>> [t.number for t in pareto_front(exp).front]
         [1, 0]
@@ -196,7 +196,7 @@ class HypervolumeTrace:
         >>> exp = th.Experiment.create("doc-hv-trace", th.SearchSpace({"x": th.Float(0, 1)}),
         ...     metrics=[th.Metric("acc", goal="maximize"), th.Metric("ms", goal="minimize")],
         ...     budget=th.Budget(trials=2), storage="sqlite://", method="random")
-        >>> for t, (a, ms) in zip(exp.trials(), [(0.5, 30), (0.9, 10)]):
+        >>> for t, (a, ms) in zip(exp.ask_loop(), [(0.5, 30), (0.9, 10)]):
         ...     _ = t.complete({"acc": a, "ms": ms})
         >>> trace = hypervolume_trace(exp, ref=(0.0, 50.0))
         >>> trace.numbers, [round(v, 1) for v in trace.values]
@@ -227,7 +227,7 @@ def hypervolume_trace(
         >>> exp = th.Experiment.create("doc-hv", th.SearchSpace({"x": th.Float(0, 1)}),
         ...     metrics=[th.Metric(n, goal="minimize") for n in ("a", "b", "c")],
         ...     budget=th.Budget(trials=3), storage="sqlite://", method="random")
-        >>> for t, v in zip(exp.trials(), [(1, 1, 1), (0, 0, 2), (0, 0, 0)]):
+        >>> for t, v in zip(exp.ask_loop(), [(1, 1, 1), (0, 0, 2), (0, 0, 0)]):
         ...     _ = t.complete(dict(zip("abc", v)))
         >>> tr = hypervolume_trace(exp, ref=(2, 2, 3))
         >>> tr.values

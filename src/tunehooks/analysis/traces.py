@@ -139,7 +139,7 @@ def best_so_far(
         >>> exp = th.Experiment.create("doc-trace", th.SearchSpace({"x": th.Float(0, 1)}),
         ...     metrics=[th.Metric("y", goal="minimize")], budget=th.Budget(trials=3),
         ...     storage="sqlite://", method="random")
-        >>> for t, y in zip(exp.trials(), [3.0, 1.0, 2.0]):
+        >>> for t, y in zip(exp.ask_loop(), [3.0, 1.0, 2.0]):
         ...     _ = t.complete({"y": y})
         >>> best_so_far(exp).best
         [3.0, 1.0, 1.0]
@@ -211,7 +211,7 @@ def compare_traces(
         ...     exp = th.Experiment.create(f"doc-cmp-{seed}", th.SearchSpace({"x": th.Float(0, 1)}),
         ...         metrics=[th.Metric("y", goal="minimize")], budget=th.Budget(trials=4),
         ...         storage="sqlite://", method="random", seed=seed)
-        ...     for t in exp.trials():
+        ...     for t in exp.ask_loop():
         ...         _ = t.complete({"y": t.params["x"]})
         ...     runs.append(exp)
         >>> band = compare_traces({"random": runs})[0]

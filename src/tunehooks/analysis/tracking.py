@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tunehooks._extras import require
 from tunehooks.experiment import Experiment
 from tunehooks.trial import TrialRecord, TrialState
 
@@ -76,12 +77,7 @@ def to_mlflow(
     ``experiment_name`` (default: the experiment's name). An error of MLflow's is a
     :class:`ValueError` naming the URI.
     """
-    try:
-        from mlflow.tracking import MlflowClient
-    except ModuleNotFoundError:
-        raise ModuleNotFoundError(
-            'export to MLflow needs mlflow: pip install "tunehooks[mlflow]"'
-        ) from None
+    MlflowClient = require("mlflow.tracking", extra="mlflow", what="export to MLflow").MlflowClient
     from mlflow.exceptions import MlflowException
 
     try:
@@ -178,12 +174,9 @@ def to_tensorboard(exp: Experiment, logdir: str | os.PathLike[str]) -> ExportRes
     summary (params and final values) so TensorBoard's HParams tab compares trials.
     View with ``tensorboard --logdir LOGDIR``.
     """
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except (ModuleNotFoundError, ImportError):
-        raise ModuleNotFoundError(
-            'export to TensorBoard needs tensorboard: pip install "tunehooks[tensorboard]"'
-        ) from None
+    require("tensorboard", extra="tensorboard", what="export to TensorBoard")
+    from torch.utils.tensorboard import SummaryWriter
+
     root = Path(logdir)
     root.mkdir(parents=True, exist_ok=True)
     exported = skipped = unfinished = 0

@@ -96,7 +96,7 @@ class DashboardData:
         >>> exp = th.Experiment.create("doc-dash", th.SearchSpace({"x": th.Float(0, 1)}),
         ...     metrics=[th.Metric("y", goal="minimize")], budget=th.Budget(trials=2),
         ...     storage=url, method="random")
-        >>> for t in exp.trials():
+        >>> for t in exp.ask_loop():
         ...     _ = t.complete({"y": t.params["x"]})
         >>> data = DashboardData(url)
         >>> [e["name"] for e in data.experiments()], data.experiment("doc-dash")["counts"]["COMPLETED"]

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tunehooks._extras import install_command, require
 from tunehooks.dashboard.api import DashboardData
 from tunehooks.storage.base import StorageError
 
@@ -37,17 +38,12 @@ _TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
 
 def plotly_js() -> Path:
     """The plotly.js bundle the installed ``plotly`` package ships."""
-    try:
-        import plotly
-    except ModuleNotFoundError:
-        raise ModuleNotFoundError(
-            'the dashboard needs plotly: pip install "tunehooks[dashboard]"'
-        ) from None
-    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    plotly = require("plotly", extra="dashboard", what="the dashboard")
+    path = Path(str(plotly.__file__)).parent / "package_data" / "plotly.min.js"
     if not path.is_file():
         raise ModuleNotFoundError(
             f"plotly is installed without its plotly.min.js ({path}); reinstall it: "
-            'pip install --force-reinstall "tunehooks[dashboard]"'
+            + install_command("dashboard", reinstall=True)
         )
     return path
 

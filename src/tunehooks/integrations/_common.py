@@ -355,7 +355,7 @@ class Reporter:
         self, error: BaseException | None = None, *, block_end: bool = False
     ) -> TrialRecord | None:
         """Finish the trial once training ended; None when it was already finished, when
-        this is not the writer, or when a ``trials()`` loop (or ``with`` block) holding
+        this is not the writer, or when a ``ask_loop()`` loop (or ``with`` block) holding
         the trial completes it at its end (``block_end``: this is such an end).
 
         A rank other than 0 writes only an error of its own (the first error wins);

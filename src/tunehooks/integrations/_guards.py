@@ -119,4 +119,4 @@ def reload_trial(ref: tuple[str, str, int, Any]) -> Trial:
     from tunehooks.experiment import Experiment
 
     url, name, trial_id, scheduler = ref
-    return Experiment.load(name, storage=url, scheduler=scheduler).trial(trial_id)
+    return Experiment.load(name, storage=url, scheduler=scheduler).trial_handle(trial_id)

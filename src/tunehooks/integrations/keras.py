@@ -47,14 +47,14 @@ class TuneCallback(_Callback):
     step ``epoch + 1``; a STOP decision sets ``model.stop_training = True``. A
     NaN loss fails the trial and stops training. When ``fit`` ends the trial
     becomes PRUNED when the scheduler stopped it, else COMPLETED with its last
-    metrics, except inside ``for trial in exp.trials()`` or a ``with`` block,
+    metrics, except inside ``for trial in exp.ask_loop()`` or a ``with`` block,
     which complete it when they end: there several fits (the head, then
     fine-tuning) continue one curve, each fit's epochs after the last step
     reported. A second fit on a trial completed by an earlier fit is refused.
 
     Keras calls no callback when ``fit`` raises, so the callback watches the
     model's train and test steps and the fit's callbacks: the trial becomes
-    FAILED with the error (inside ``trials()`` or ``with``; outside them, at the
+    FAILED with the error (inside ``ask_loop()`` or ``with``; outside them, at the
     raise when the callback saw it).
 
     Checkpoints: when the trial has a checkpoint folder (:attr:`tunehooks.Trial.checkpoint_dir`)
@@ -107,7 +107,7 @@ class TuneCallback(_Callback):
             raise TrialStateError(
                 f"trial {trial.number} was COMPLETED by the end of an earlier model.fit "
                 f"(at step {self._reporter.last_step}); to train it in several fits, run them "
-                "inside `for trial in exp.trials()` or `with TuneCallback(trial) as cb:`, "
+                "inside `for trial in exp.ask_loop()` or `with TuneCallback(trial) as cb:`, "
                 "which complete the trial when they end"
             )
         if trial.is_finished:  # pruned or failed by an earlier fit: nothing to train

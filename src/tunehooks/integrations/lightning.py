@@ -56,7 +56,7 @@ class TuneCallback(_Callback):
     validation at ``trainer.global_step`` instead. A STOP decision sets
     ``trainer.should_stop``. When ``fit`` ends, the trial becomes PRUNED when the
     scheduler stopped it, FAILED with the error ``fit`` raised, else COMPLETED
-    with its last metrics (inside ``for trial in exp.trials()`` the loop
+    with its last metrics (inside ``for trial in exp.ask_loop()`` the loop
     completes it when its body ends, so several fits continue one curve).
     Nothing needs to be called after ``fit``.
 

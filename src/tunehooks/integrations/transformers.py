@@ -31,13 +31,13 @@ class TuneCallback(_Callback):
     ``max_steps=round(trial.fidelity)``. A STOP decision sets
     ``control.should_training_stop``. When training ends the trial becomes
     PRUNED when the scheduler stopped it, else COMPLETED with its last metrics
-    (inside ``for trial in exp.trials()`` the loop completes it when its body
+    (inside ``for trial in exp.ask_loop()`` the loop completes it when its body
     ends). ``Trainer`` calls no callback when training raises: an error in the
-    model's forward is seen and fails the trial at once; inside ``trials()``
+    model's forward is seen and fails the trial at once; inside ``ask_loop()``
     any training that did not reach its end fails the trial when the body ends.
 
     Under DDP (torchrun, ``accelerate launch``) every rank runs the same trial
-    (see ``exp.trials()``); rank 0 alone writes and its decision reaches every
+    (see ``exp.ask_loop()``); rank 0 alone writes and its decision reaches every
     rank through ``torch.distributed``.
 
     Args:
@@ -79,7 +79,7 @@ class TuneCallback(_Callback):
         if trial.state is TrialState.COMPLETED:
             raise TrialStateError(
                 f"trial {trial.number} was COMPLETED by the end of an earlier Trainer.train; "
-                "to train it in several runs, run them inside `for trial in exp.trials()`"
+                "to train it in several runs, run them inside `for trial in exp.ask_loop()`"
             )
         if trial.is_finished:
             control.should_training_stop = True

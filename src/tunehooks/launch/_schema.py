@@ -10,11 +10,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from tunehooks._extras import install_hint
+
 try:
     from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 except ModuleNotFoundError as e:  # pragma: no cover - the launch extra is missing
     raise ModuleNotFoundError(
-        f'tunehooks launch needs {e.name}: pip install "tunehooks[launch]"', name=e.name
+        install_hint("tunehooks launch", e.name or "pydantic", "launch"), name=e.name
     ) from e
 
 __all__ = ["ParameterSpec", "SweepError", "SweepSpec", "explain"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tunehooks._extras import require
 from tunehooks.launch._schema import SweepError
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "read_yaml"]
@@ -110,12 +111,7 @@ def _check_events(text: str, where: str) -> None:
 
 def read_yaml(path: str | Path) -> Any:
     """The parsed YAML of a sweep file, within the limits above; errors are one line."""
-    try:
-        import yaml
-    except ModuleNotFoundError as e:  # pragma: no cover - the launch extra is missing
-        raise ModuleNotFoundError(
-            'reading a sweep file needs pyyaml: pip install "tunehooks[launch]"', name="yaml"
-        ) from e
+    yaml = require("yaml", extra="launch", what="reading a sweep file", package="pyyaml")
 
     p = Path(path)
     if p.is_dir():

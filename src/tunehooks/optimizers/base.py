@@ -11,14 +11,13 @@ import numpy as np
 from tunehooks.metrics import Metric
 from tunehooks.schedulers.model_guided import DEFAULT_CONTINUE_CHANCE
 from tunehooks.space import SearchSpace
-from tunehooks.trial import Suggestion, TrialRecord, TrialState
+from tunehooks.trial import Suggestion, TrialRecord
 
 __all__ = [
     "DEFAULT_CONTINUE_CHANCE",
     "Method",
     "Optimizer",
     "OptimizerBase",
-    "pending_trials",
     "seeded_rng",
 ]
 # DEFAULT_CONTINUE_CHANCE: deprecated here, the model-guided scheduler's setting now
@@ -59,10 +58,6 @@ class Optimizer(Protocol):
 def seeded_rng(seed: int, history: Sequence[TrialRecord]) -> np.random.Generator:
     """A generator determined by the seed and the number of trials so far."""
     return np.random.default_rng([seed, len(history)])
-
-
-def pending_trials(history: Sequence[TrialRecord]) -> list[TrialRecord]:
-    return [t for t in history if t.state in (TrialState.QUEUED, TrialState.RUNNING)]
 
 
 class OptimizerBase(Optimizer):

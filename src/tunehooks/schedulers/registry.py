@@ -3,10 +3,18 @@
 A new scheduler is one module (a :class:`~tunehooks.schedulers.base.Scheduler`
 subclass taking ``(fidelity, metrics, *, seed, **settings)``), its name in
 :class:`~tunehooks.fidelity.SchedulerKind`, and one line in :data:`SCHEDULERS`.
+
+The registry is also how a scheduler passed to ``Experiment.create(scheduler=...)`` is
+named in the stored experiment (:mod:`tunehooks.scheduler_config`):
+:func:`scheduler_name` gives one of these by its name (``"asha"``) and any other class
+(a user's rule) by its import path (``"my_rules:StopAtStep"``); :func:`scheduler_class`
+reads both back, including the import paths tunehooks' own schedulers were stored under
+before (``"tunehooks.schedulers.asha:ASHAScheduler"``).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,7 +34,7 @@ from tunehooks.schedulers.model_guided import (
 )
 from tunehooks.schedulers.promotion import PromotionHyperbandScheduler
 
-__all__ = ["SCHEDULERS", "make_scheduler"]
+__all__ = ["SCHEDULERS", "make_scheduler", "scheduler_class", "scheduler_name"]
 
 SCHEDULERS: dict[SchedulerKind, type[Scheduler]] = {
     SchedulerKind.NONE: NoScheduler,
@@ -38,6 +46,46 @@ SCHEDULERS: dict[SchedulerKind, type[Scheduler]] = {
     SchedulerKind.HEDGED: HedgedScheduler,
 }
 """The class of each scheduler name; each takes ``(fidelity, metrics, *, seed, **settings)``."""
+
+
+def scheduler_name(cls: type) -> str:
+    """The name ``cls`` is stored under: its name in :data:`SCHEDULERS`, else its import
+    path ``module:QualName``.
+
+    Example:
+        >>> scheduler_name(ASHAScheduler), scheduler_name(ModelGuidedScheduler)
+        ('asha', 'tunehooks.schedulers.model_guided:ModelGuidedScheduler')
+    """
+    for kind, registered in SCHEDULERS.items():
+        if cls is registered:
+            return kind.value
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def scheduler_class(name: str) -> Any:
+    """The class a stored scheduler name stands for: a name of :data:`SCHEDULERS`, or an
+    import path ``module:QualName`` (imported; an error of the import is raised as is).
+
+    Example:
+        >>> scheduler_class("asha") is ASHAScheduler
+        True
+        >>> scheduler_class("tunehooks.schedulers.asha:ASHAScheduler") is ASHAScheduler
+        True
+    """
+    if ":" not in name:
+        try:
+            return SCHEDULERS[SchedulerKind(name)]
+        except ValueError:
+            choices = ", ".join(k.value for k in SchedulerKind)
+            raise ValueError(
+                f"scheduler {name!r} is not a registered scheduler ({choices}) nor an "
+                "import path module:Class"
+            ) from None
+    module, _, qualname = name.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def make_scheduler(

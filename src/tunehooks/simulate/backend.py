@@ -91,7 +91,7 @@ def _epochs_for(exp: Experiment, trial: Trial, table: LearningCurves) -> int:
     if fid is None or exp.fidelity is None:
         return table.epochs
     if exp.fidelity.tasks is not None:
-        return max(1, min(table.epochs, round(fid / exp.fidelity.max * table.epochs)))
+        return max(1, min(table.epochs, round(fid / exp.fidelity.max_resource * table.epochs)))
     return max(1, min(table.epochs, math.ceil(fid - 1e-9)))
 
 
@@ -120,7 +120,7 @@ def simulate(
         >>> lc = LearningCurves({"a": [0, 1, 2]}, configs=np.array([[0], [1], [2]]),
         ...                     curves=np.array([[0.1, 0.2, 0.3], [0.5, 0.6, 0.7], [0.2, 0.3, 0.4]]))
         >>> exp = th.Experiment.create("doc-sim", lc.space(), metrics=[lc.objective()],
-        ...     budget=th.Budget(trials=3), storage="sqlite://", method="grid")
+        ...     budget=th.Budget(trials=3), storage="memory://", method="grid")
         >>> res = simulate(exp, lc, workers=2)
         >>> res.total_epochs, res.incumbent_at(9)
         (9, 0.7)

@@ -253,7 +253,7 @@ def hyperband_fidelity(et: Any) -> tuple[Fidelity, bool]:
         >>> from types import SimpleNamespace as S
         >>> f, open_ended = hyperband_fidelity(S(type="hyperband", min_iter=None, max_iter=27,
         ...     s=2, eta=3.0, strict=None))
-        >>> (f.min, f.max, open_ended)
+        >>> (f.min_resource, f.max_resource, open_ended)
         (3.0, 27.0, False)
     """
     if et.type.lower() != "hyperband":

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tunehooks._extras import require
 from tunehooks.launch.executors.base import TrialHandle
 from tunehooks.launch.process import TrialProcess
 
@@ -40,13 +41,7 @@ _PASSED = ("TUNEHOOKS_", "PYTHONUNBUFFERED", "PYTHONHASHSEED", "OMP_NUM_THREADS"
 
 def import_ray() -> Any:
     """The ``ray`` module, or an error that says how to install it."""
-    try:
-        import ray
-    except ModuleNotFoundError:
-        raise ModuleNotFoundError(
-            'executor ray: Ray is not installed; pip install "tunehooks[ray]"'
-        ) from None
-    return ray
+    return require("ray", extra="ray", what="executor ray")
 
 
 class TrialActor:

@@ -27,6 +27,7 @@ calls, so the optimizer may be re-created per ask in any process):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -55,6 +56,7 @@ __all__ = ["GPOptimizer", "default_n_initial", "observations"]
 _OBSERVED = (TrialState.COMPLETED, TrialState.PRUNED, TrialState.FAILED)
 _PENDING = (TrialState.QUEUED, TrialState.RUNNING)
 _PENDING_NOISE = 1e-6
+_log = logging.getLogger("tunehooks")
 DEFAULT_RANDOM_FRACTION = 0.2
 """Share of the model-based asks that propose a uniformly random configuration instead
 (as SMAC's random design): a model misled by a plateau still explores the space."""
@@ -195,8 +197,12 @@ class GPOptimizer(OptimizerBase):
         if x is not None:
             try:
                 return Suggestion(self.space.validate(self.encoder.decode(x)[0]))
-            except SpaceError:  # pragma: no cover - candidates are canonical and feasible
-                pass
+            except SpaceError as e:  # candidates are canonical and feasible: a bug if seen
+                _log.warning(
+                    "the GP's suggestion was rejected by the search space (%s); "
+                    "a random configuration replaces it",
+                    e,
+                )
         return Suggestion(self.space.sample(1, rng=rng)[0])
 
     # -- internals ----------------------------------------------------------------------
