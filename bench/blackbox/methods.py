@@ -42,6 +42,7 @@ METHODS: dict[str, tuple[str, str | None]] = {
     "optuna_gp": ("Optuna GPSampler", "optuna"),
     "hebo": ("HEBO", "hebo"),
     "smac": ("SMAC3 HPO facade (RF)", "smac"),
+    "ax": ("Ax (BoTorch)", "ax"),
 }
 PEER_VENV = {m: v for m, (_, v) in METHODS.items() if v}
 

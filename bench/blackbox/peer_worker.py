@@ -13,7 +13,8 @@ writes ``{"ask": 1}`` (answered by ``{"params": {...}, "ask_s": seconds}``) and
 ``"history": [{"params": ..., "value": ...}]`` and ``"repeats": k``; the worker
 tells the whole history, times ``k`` asks and writes ``{"ask_s": [...]}``.
 
-Methods: optuna_tpe (multivariate, group), optuna_gp (GPSampler), hebo, smac (HPO facade).
+Methods: optuna_tpe (multivariate, group), optuna_gp (GPSampler), hebo, smac (HPO facade),
+ax (Ax's Client, default generation strategy: Sobol then a BoTorch GP).
 """
 
 from __future__ import annotations
@@ -283,17 +284,95 @@ class SmacPeer:
             self.smac.tell(info, TrialValue(cost=h["value"]))
 
 
+# -- Ax (BoTorch) ---------------------------------------------------------------------------
+class AxPeer:
+    """Ax's Client with its default generation strategy (Sobol, then a BoTorch GP).
+
+    The space is flat: conditional parameters are always proposed and dropped
+    from the configuration when their parent switches them off (as for HEBO)."""
+
+    def __init__(
+        self, method: str, space: dict[str, Any], seed: int, n_trials: int | None = None
+    ) -> None:
+        import logging
+
+        from ax.api.client import Client
+        from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
+
+        logging.disable(logging.WARNING)  # Ax logs every trial at INFO
+        self.space = space
+        self.choices: dict[str, dict[str, Any]] = {}
+        params: list[Any] = []
+        for p in space["params"]:
+            name, kind = p["name"], p["type"]
+            if kind == "float":
+                params.append(
+                    RangeParameterConfig(
+                        name, (float(p["low"]), float(p["high"])), "float",
+                        scaling="log" if p["log"] else None,
+                    )
+                )  # fmt: skip
+            elif kind == "categorical":
+                # choices travel as strings (Ax's choice values have one type each)
+                self.choices[name] = {str(v): v for v in p["choices"]}
+                params.append(
+                    ChoiceParameterConfig(name, list(self.choices[name]), "str", is_ordered=False)
+                )
+            elif kind == "int" and p["power_of_two"]:
+                lo, hi = int(math.log2(p["low"])), int(math.log2(p["high"]))
+                params.append(
+                    ChoiceParameterConfig(name, [2**k for k in range(lo, hi + 1)], "int",
+                                          is_ordered=True)
+                )  # fmt: skip
+            elif kind == "int":
+                params.append(
+                    RangeParameterConfig(
+                        name, (int(p["low"]), int(p["high"])), "int",
+                        scaling="log" if p["log"] else None,
+                    )
+                )  # fmt: skip
+        self.client = Client(random_seed=seed)
+        self.client.configure_experiment(parameters=params)
+        self.client.configure_optimization(objective="-objective")
+        self.trial: int | None = None
+
+    def ask(self) -> Params:
+        (self.trial, params), *_ = self.client.get_next_trials(max_trials=1).items()
+        row = {
+            k: self.choices[k][v] if k in self.choices else _native(v) for k, v in params.items()
+        }
+        return _prune(self.space, row)
+
+    def tell(self, value: float) -> None:
+        if self.trial is not None:
+            self.client.complete_trial(self.trial, raw_data={"objective": float(value)})
+
+    def observe(self, history: list[dict[str, Any]]) -> None:
+        for h in history:
+            row = {}
+            for p in self.space["params"]:
+                if p["type"] == "constant":
+                    continue
+                default = p["choices"][0] if p["type"] == "categorical" else p["low"]
+                v = h["params"].get(p["name"], default)
+                row[p["name"]] = str(v) if p["name"] in self.choices else v
+            i = self.client.attach_trial(parameters=row)
+            self.client.complete_trial(i, raw_data={"objective": float(h["value"])})
+
+
 PEERS: dict[str, Callable[..., Any]] = {
     "optuna_tpe": OptunaPeer,
     "optuna_gp": OptunaPeer,
     "hebo": HeboPeer,
     "smac": SmacPeer,
+    "ax": AxPeer,
 }
 PACKAGES = {
     "optuna_tpe": ["optuna"],
     "optuna_gp": ["optuna", "torch"],
     "hebo": ["HEBO", "torch"],
     "smac": ["smac", "ConfigSpace"],
+    "ax": ["ax-platform", "botorch", "torch"],
 }
 
 

@@ -36,8 +36,8 @@ QUICK_PROBLEMS = ["branin", "mixed", "svc_breast_cancer"]
 # HEBO (~15-40 s per ask) and SMAC3 (~10-20 s per ask) are slow on two shared cores:
 # they get fewer seeds by default and one lane of their own, so they never hold both
 # parallel slots while faster runs wait.
-SEED_CAP = {"hebo": 2, "smac": 4}
-SLOW = {"hebo", "smac"}
+SEED_CAP = {"hebo": 2, "smac": 4, "ax": 2}
+SLOW = {"hebo", "smac", "ax"}
 
 
 QUICK_RAW = Path(__file__).resolve().parents[1] / ".cache" / "blackbox" / "raw"
@@ -112,13 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rerun", action="store_true", help="ignore cached runs of --methods")
     ap.add_argument("--hebo-seeds", type=int, default=SEED_CAP["hebo"])
     ap.add_argument("--smac-seeds", type=int, default=SEED_CAP["smac"])
+    ap.add_argument("--ax-seeds", type=int, default=SEED_CAP["ax"])
     args = ap.parse_args(argv)
     if args.quick:
         args.seeds, args.evals = min(args.seeds, 2), min(args.evals, 20)
         args.problems = args.problems or QUICK_PROBLEMS
     raw = args.raw or (QUICK_RAW if args.quick else RAW)
     problems = args.problems or list(PROBLEMS)
-    cap = {"hebo": args.hebo_seeds, "smac": args.smac_seeds}
+    cap = {"hebo": args.hebo_seeds, "smac": args.smac_seeds, "ax": args.ax_seeds}
     tasks = [
         (m, p, s)
         for s in range(args.seeds)

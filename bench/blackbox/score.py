@@ -154,6 +154,36 @@ def _env() -> list[str]:
     ]
 
 
+def _parallel_section() -> list[str]:
+    """The 8-workers-at-once measurement (bench/blackbox/parallel.py), when it was run."""
+    path = CACHE / "parallel.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    lines = [
+        "",
+        "## Eight workers asking at the same moment",
+        "",
+        f"`python bench/blackbox/parallel.py` ({data['measured']}): per problem and seed, an "
+        "experiment on a fresh SQLite file gets 10 finished trials, then 8 processes, each "
+        "with its own `Experiment.load`, wait on a barrier and call `ask()` together "
+        "(tunehooks bayes; the started trials stay RUNNING, pending for each other). "
+        "Distance: Euclidean, in the GP's unit features; the bar is the optimizer's "
+        "`min_distance`. Test: tests/unit/test_gp_parallel_workers.py.",
+        "",
+        "| problem | seed | distinct of 8 | smallest distance between two | bar | "
+        "median / slowest ask (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in data["runs"]:
+        md = "—" if r["min_distance"] is None else f"{r['min_distance']:.3f}"
+        lines.append(
+            f"| {r['problem']} | {r['seed']} | {r['distinct']} | {md} | {r['bar']} | "
+            f"{r['median_ask_s']:.2f} / {r['slowest_ask_s']:.2f} |"
+        )
+    return lines
+
+
 def write_markdown(res: dict[str, Any], command: str) -> str:
     methods = [m for m in METHODS if res["methods"][m]["problems"]]
     n_prob = len(res["problems"])
@@ -165,8 +195,10 @@ def write_markdown(res: dict[str, Any], command: str) -> str:
         "Score as in bayesmark: 100 × (1 − (best − f*) / (f_ref − f*)); 100 = optimum, "
         "0 = the median random configuration. ▼ = mean below tunehooks random search on "
         "that problem. Methods are scored on the same objectives in the same process, and on "
-        "the same seeds of a problem (HEBO and SMAC3, 2–20 s per ask here, on fewer: see the counts in brackets). "
-        "† = held out: kept aside while the GP was tuned (bench/blackbox/suite.py).",
+        "the same seeds of a problem (HEBO, SMAC3 and Ax, 2–30 s per ask here, on fewer seeds "
+        "and, where the time ran out, fewer problems: see the counts in brackets). "
+        "† = held out: kept aside while the GP was tuned (bench/blackbox/suite.py); the "
+        "GP's changes were chosen on the tuning part only.",
         "",
         "| problem | " + " | ".join(METHODS[m][0] for m in methods) + " |",
         "|---|" + "---|" * len(methods),
@@ -217,12 +249,48 @@ def write_markdown(res: dict[str, Any], command: str) -> str:
                 continue
             d = float(np.mean([res["problems"][p]["bayes"]["mean"] - res["problems"][p][m]["mean"]
                                for p in shared]))  # fmt: skip
-            diffs.append(f"{METHODS[m][0]} {d:+.1f} ({len(shared)} problems)")
+            txt = f"{METHODS[m][0]} {d:+.1f} ({len(shared)} problems"
+            if m in SLOW:  # few seeds: also on exactly the peer's seeds
+                same = []
+                for p in shared:
+                    e = res["problems"][p]
+                    by_seed = dict(zip(e["bayes"]["seeds"], e["bayes"]["scores"], strict=True))
+                    pairs = [
+                        (by_seed[s], v)
+                        for s, v in zip(e[m]["seeds"], e[m]["scores"], strict=True)
+                        if s in by_seed
+                    ]
+                    if pairs:
+                        same.append(float(np.mean([a - b for a, b in pairs])))
+                if same:
+                    txt += f"; {np.mean(same):+.1f} on the peer's seeds only"
+            diffs.append(txt + ")")
         lines.append(
             "tunehooks bayes minus each method, mean score over the problems both ran: "
             + "; ".join(diffs)
             + "."
         )
+    for part, names in (
+        ("tuning part", [p for p in res["problems"] if p not in HELD_OUT]),
+        ("held-out part †", [p for p in res["problems"] if p in HELD_OUT]),
+    ):
+        if "bayes" not in methods or "random" not in methods:
+            break
+        d = [
+            (p, res["problems"][p]["bayes"], res["problems"][p]["random"])
+            for p in names
+            if "bayes" in res["problems"][p] and "random" in res["problems"][p]
+        ]
+        beyond = [p for p, b, r in d if r["mean"] - b["mean"] > math.hypot(b["se"], r["se"])]
+        lines.append(
+            f"{part.capitalize()}: tunehooks bayes ahead of random on "
+            f"{sum(b['mean'] > r['mean'] for _, b, r in d)} of {len(d)} problems, tied on "
+            f"{sum(b['mean'] == r['mean'] for _, b, r in d)}, below by more than the standard "
+            f"error of the difference on {len(beyond)}"
+            + (f" ({', '.join(beyond)})" if beyond else "")
+            + "."
+        )
+    lines += _parallel_section()
     lines += ["", "## Reference values", "",
               "| problem | f* | f_ref (median of 256 random) | description |", "|---|---|---|---|"]  # fmt: skip
     for p, e in res["problems"].items():
@@ -249,7 +317,7 @@ def write_markdown(res: dict[str, Any], command: str) -> str:
         elif res["methods"][m]["problems"] < len(res["problems"]):
             missing.append(
                 f"- {METHODS[m][0]}: installed; runs on {res['methods'][m]['problems']} of "
-                f"{len(res['problems'])} problems only (its asks cost 10–70 s here: see "
+                f"{len(res['problems'])} problems only (its asks cost 2–30 s here: see "
                 "ask_overhead.md); `run.sh` continues them"
             )
     if not res["methods"]["bayes"]["problems"]:

@@ -5,7 +5,7 @@
 # Idempotent: a venv whose .ok stamp exists is kept. A peer that fails to
 # install leaves bench/.venvs/<peer>/FAILED with pip's last lines; the results
 # table reports it.
-# Usage: bash bench/blackbox/setup_peers.sh [optuna] [hebo] [smac]
+# Usage: bash bench/blackbox/setup_peers.sh [optuna] [hebo] [smac] [ax]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python3}
@@ -13,7 +13,7 @@ ROOT=bench/.venvs
 mkdir -p "$ROOT"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 peers=("$@")
-[ ${#peers[@]} -eq 0 ] && peers=(optuna hebo smac)
+[ ${#peers[@]} -eq 0 ] && peers=(optuna hebo smac ax)
 
 install_peer() {
   local name=$1; shift
@@ -38,6 +38,7 @@ for p in "${peers[@]}"; do
     optuna) install_peer optuna torch==2.13.0 "optuna>=4.5" greenlet numpy scipy ;;
     hebo) install_peer hebo torch==2.13.0 hebo ;;
     smac) install_peer smac smac ;;
-    *) echo "setup_peers: unknown peer $p (known: optuna hebo smac)"; exit 2 ;;
+    ax) install_peer ax torch==2.13.0 ax-platform ;;
+    *) echo "setup_peers: unknown peer $p (known: optuna hebo smac ax)"; exit 2 ;;
   esac
 done

@@ -243,6 +243,7 @@ class GPOptimizer(OptimizerBase):
             X,
             y,
             categorical_columns=self.encoder.categorical_columns,
+            categorical_groups=self.encoder.categorical_groups,
             max_fit_points=self.max_fit_points,
             maxiter=self.fit_maxiter,
             seed=self.seed * 7919 + salt,
