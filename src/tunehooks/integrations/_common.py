@@ -10,14 +10,13 @@ exists, failing a diverged trial, and finishing the trial when training ends
 from __future__ import annotations
 
 import contextlib
-import importlib
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from tunehooks import _trainings
+from tunehooks import _extras, _trainings
 from tunehooks._ranks import process_rank
 from tunehooks.integrations._guards import (
     PEER_WAIT_S,
@@ -66,19 +65,19 @@ class MissingMetricError(LookupError):
 
 
 def require(module: str, *, extra: str) -> ModuleType:
-    """Import ``module`` or raise an ImportError naming the tunehooks extra to install.
+    """Import ``module`` or raise ModuleNotFoundError naming the tunehooks extra to install
+    (the one install hint, :func:`tunehooks._extras.require`; a framework that is installed
+    but fails to import raises its own error).
 
     Example:
         >>> require("math", extra="none").sqrt(4.0)
         2.0
+        >>> require("no_such_framework_xyz", extra="keras")
+        Traceback (most recent call last):
+        ...
+        ModuleNotFoundError: tunehooks.integrations.keras needs no_such_framework_xyz: pip install "tunehooks[keras]"
     """
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        raise ImportError(
-            f"tunehooks.integrations.{extra} needs {module!r}, which is not installed: "
-            f'pip install "tunehooks[{extra}]" ({e})'
-        ) from e
+    return _extras.require(module, extra=extra, what=f"tunehooks.integrations.{extra}")
 
 
 def resolve_trial(trial: Trial | Experiment | None = None) -> Trial:
