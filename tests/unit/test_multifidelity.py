@@ -145,7 +145,9 @@ def test_multifidelity_experiment_finds_the_best_row_through_the_simulator(worke
     assert isinstance(exp.optimizer, MultiFidelityOptimizer)
     res = simulate(exp, lc, workers=workers, use_time=False, target=lc.best_final())
     assert res.incumbent_at(res.total_epochs) == pytest.approx(lc.best_final())
-    assert any(t.state is TrialState.PRUNED for t in exp.get_trials())
+    # the default scheduler (hedged) pauses the trials it stops; some never resume
+    stopped = (TrialState.PRUNED, TrialState.PAUSED)
+    assert any(t.state in stopped and (t.last_step or 0) < 9 for t in exp.get_trials())
 
 
 def test_the_model_rates_a_partial_curve_by_its_chance_to_beat_the_best():
