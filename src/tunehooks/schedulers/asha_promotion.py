@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from tunehooks.schedulers._common import rung_between, score_at
+from tunehooks.schedulers._common import crossed_rung, score_at
 from tunehooks.schedulers.asha import ASHAScheduler
 from tunehooks.schedulers.base import FirstRung
 from tunehooks.trial import Decision, TrialRecord, TrialState
@@ -41,12 +41,8 @@ class ASHAPromotionScheduler(ASHAScheduler):
     pauses = True
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
-        if not trial.reports:
-            return Decision.CONTINUE
-        step = trial.reports[-1].step
-        prev = trial.reports[-2].step if len(trial.reports) > 1 else None
-        crossed = rung_between(prev, step, self.levels)
-        return Decision.CONTINUE if crossed is None else Decision.STOP
+        """STOP (the trial pauses) when the newest report reached a rung."""
+        return Decision.CONTINUE if crossed_rung(trial, self.levels) is None else Decision.STOP
 
     def first_rung(self) -> FirstRung | None:
         """``None``: a rung pauses every trial (none is stopped there for good)."""

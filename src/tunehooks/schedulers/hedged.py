@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Metric
-from tunehooks.schedulers._common import decision_metric, rung_between, score_at
+from tunehooks.schedulers._common import crossed_rung, decision_metric, rung_between, score_at
 from tunehooks.schedulers.base import Scheduler
 from tunehooks.trial import Decision, TrialRecord, TrialState
 
@@ -146,15 +146,8 @@ class HedgedScheduler(Scheduler):
         return rung_between(previous_step, step, self.levels) is not None
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
-        if not trial.reports:
-            return Decision.CONTINUE
-        step = trial.reports[-1].step
-        prev = trial.reports[-2].step if len(trial.reports) > 1 else None
-        crossed = rung_between(prev, step, self.levels)
-        return Decision.CONTINUE if crossed is None else Decision.STOP
-
-    def new_trial_fidelity(self, history: Sequence[TrialRecord]) -> float | None:
-        return None
+        """STOP (the trial pauses) when the newest report reached a rung."""
+        return Decision.CONTINUE if crossed_rung(trial, self.levels) is None else Decision.STOP
 
     # -- the hedge ----------------------------------------------------------------------
     def rung_trust(self, k: int, history: Sequence[TrialRecord]) -> float | None:
