@@ -106,6 +106,7 @@ def run_tunehooks(table: str, method: str, seeds: list[int], workers: int, max_e
             "wall_s": time.time() - t0,
             "max_epochs": max_epochs,
         }
+        out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp")
         tmp.write_text(json.dumps(data))
         tmp.rename(out)
@@ -176,6 +177,10 @@ def main() -> None:
         if m not in known:
             sys.exit(f"--methods: unknown {m!r}; known: {', '.join(known)}")
     workers = [int(w) for w in a.workers.split(",")]
+    from score import restore_cache
+
+    for t in names:  # a fresh clone: the committed traces stand in for the gitignored cache
+        restore_cache(t, a.max_epochs)
     if not a.score_only:
         seeds = list(range(a.first_seed, a.first_seed + a.seeds))
         chunks = [seeds[i : i + a.chunk] for i in range(0, len(seeds), a.chunk)]

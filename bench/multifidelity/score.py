@@ -254,6 +254,28 @@ def write_raw(table: str, methods: dict[str, str], workers: list[int], cap: int)
         out.write_text(json.dumps(raw, separators=(",", ":"), sort_keys=True) + "\n")
 
 
+def restore_cache(table: str, cap: int) -> int:
+    """Writes the committed traces of raw/<table>-e<cap>.json back into the cache for the
+    runs missing there (a fresh clone has no cache; write_raw rewrites the raw file from
+    the cache alone, so without this a new run would drop every other method's traces).
+    Returns how many runs were restored."""
+    raw_file = RESULTS / "raw" / f"{table.replace('/', '-')}-e{cap}.json"
+    if not raw_file.exists():
+        return 0
+    n = 0
+    for m, by_workers in json.loads(raw_file.read_text()).items():
+        for wkey, runs in by_workers.items():
+            for seed, run in runs.items():
+                out = CACHE / table / m / f"e{cap}-{wkey}-s{seed}.json"
+                if out.exists():
+                    continue
+                out.parent.mkdir(parents=True, exist_ok=True)
+                data = {**run, "max_epochs": cap, "restored": True}
+                out.write_text(json.dumps(data))
+                n += 1
+    return n
+
+
 def write_all(
     names: list[str],
     methods: dict[str, str],

@@ -109,3 +109,23 @@ def test_points_of_a_minimized_loss_are_a_tenth_of_the_best_to_median_gap():
     assert sc.regret(sc.best + 0.5 * sc.point) == pytest.approx(0.5)
     trace = [[10, sc.best + 3 * sc.point], [50, sc.best + 0.4 * sc.point]]
     assert score.epochs_to(trace, sc, 1.0) == 50 and score.incumbent_at(trace, 20) == trace[0][1]
+
+
+def test_a_fresh_clone_restores_the_committed_traces_before_rewriting_them(tmp_path, monkeypatch):
+    """write_raw rebuilds the raw file from the cache alone: a new run on a clone without the
+    cache must not drop the other methods' committed traces."""
+    raw = {
+        "peer": {"w1": {"0": {"trace": [[3, 0.5], [9, 0.75]], "total_epochs": 40}}},
+        "ours": {"w4": {"2": {"trace": [[1, 0.25]], "total_epochs": 7}}},
+    }
+    results, cache = tmp_path / "results", tmp_path / "cache"
+    (results / "raw").mkdir(parents=True)
+    raw_file = results / "raw" / "heldout-t-e1000.json"
+    raw_file.write_text(json.dumps(raw))
+    monkeypatch.setattr(score, "RESULTS", results)
+    monkeypatch.setattr(score, "CACHE", cache)
+    assert score.restore_cache("heldout/t", 1000) == 2
+    assert score.restore_cache("heldout/t", 1000) == 0  # what is cached is left alone
+    assert score.load_runs("heldout/t", "peer", 1, 1000)[0]["trace"] == [[3, 0.5], [9, 0.75]]
+    score.write_raw("heldout/t", {"peer": "", "ours": ""}, [1, 4], 1000)
+    assert json.loads(raw_file.read_text()) == raw
