@@ -299,6 +299,12 @@ def random_hedged(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
     return _hedged(lc, seed, workers, name="random-hedged", method="random", trust=0.5)
 
 
+def tunehooks_h9_acq16(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+    """tunehooks bayes (EI at the highest level seen 16 times) + hedged (trust 0.9)"""
+    kw: dict[str, Any] = {"acquisition": "data", "points": 16}
+    return _hedged(lc, seed, workers, name="th-dtr0.9", method="bayes", trust=0.9, **kw)
+
+
 VARIANTS: dict[str, Callable[[Any, int, int, int], Any]] = {
     "tunehooks": tunehooks_default,
     "tunehooks-asha": tunehooks_asha,
@@ -328,6 +334,7 @@ VARIANTS: dict[str, Callable[[Any, int, int, int], Any]] = {
     "tunehooks-h7-acq": tunehooks_h7_acq,
     "tunehooks-h7-acq16": tunehooks_h7_acq16,
     "tunehooks-acq": tunehooks_acq,
+    "tunehooks-h9-acq16": tunehooks_h9_acq16,
 }
 
 
