@@ -72,7 +72,14 @@ def _norm_condition(condition: Condition | None) -> dict[str, tuple[Any, ...]] |
 
 @dataclass(frozen=True)
 class Param:
-    """Base of all parameter types."""
+    """Base of all parameter types: how a value is encoded for the GP and decoded back.
+
+    Example:
+        >>> import tunehooks as th
+        >>> p = th.Int(16, 256, power_of_two=True)
+        >>> isinstance(p, Param), p.encode(64), p.decode(np.array(p.encode(64)))
+        (True, [0.5], 64)
+    """
 
     condition: dict[str, tuple[Any, ...]] | None = field(default=None, kw_only=True)
 

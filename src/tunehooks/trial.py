@@ -81,6 +81,11 @@ class Suggestion:
 
     ``resume`` names a PAUSED trial (by id) to continue instead of a new one
     (a promotion); ``params`` are then that trial's.
+
+    Example:
+        >>> s = Suggestion({"lr": 0.01}, fidelity=9)
+        >>> s.params["lr"], s.fidelity, s.resume is None
+        (0.01, 9, True)
     """
 
     params: Mapping[str, Any]
@@ -90,7 +95,13 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Report:
-    """Metrics reported at one step (an epoch by default) of a trial."""
+    """Metrics reported at one step (an epoch by default) of a trial.
+
+    Example:
+        >>> r = Report(step=3, metrics={"val_acc": 0.91, "val_loss": 0.3})
+        >>> r.step, r.metrics["val_acc"]
+        (3, 0.91)
+    """
 
     step: int
     metrics: Mapping[str, float]

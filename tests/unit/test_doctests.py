@@ -52,19 +52,9 @@ def _public_classes() -> list[str]:
 # then take it off the list). The conformance suite is a pytest class: its docstring
 # shows the subclass to write instead.
 NO_EXAMPLE_YET = {
-    "tunehooks.analysis.importance:Slice",
-    "tunehooks.analysis.traces:CompareBand",
     "tunehooks.integrations.fabric:FabricLoop",
-    "tunehooks.launch.judge:RunningTrial",
-    "tunehooks.launch.output:ParsedReport",
     "tunehooks.launch.progress:RichProgress",
-    "tunehooks.optimizers.base:OptimizerBase",
-    "tunehooks.optimizers.gp.model:FittedGP",
-    "tunehooks.params:Param",
-    "tunehooks.schedulers.promotion:Bracket",
     "tunehooks.testing.storage_conformance:StorageConformance",
-    "tunehooks.trial:Report",
-    "tunehooks.trial:Suggestion",
 }
 
 

@@ -244,7 +244,21 @@ def parameter_importance(
 
 @dataclass(frozen=True)
 class Slice:
-    """One parameter against the metric: the trials' points and the forest's mean prediction."""
+    """One parameter against the metric: the trials' points and the forest's mean prediction.
+
+    Example:
+        >>> import tunehooks as th
+        >>> exp = th.Experiment.create("doc-slice", th.SearchSpace({"x": th.Float(0, 1)}),
+        ...     metrics=[th.Metric("y", goal="minimize")], budget=th.Budget(trials=12),
+        ...     storage="sqlite://", method="random", seed=0)
+        >>> for t in exp.ask_loop():
+        ...     _ = t.complete({"y": (t.params["x"] - 0.3) ** 2})
+        >>> s = slices(exp, params=["x"])[0]
+        >>> s.name, len(s.x), s.categorical
+        ('x', 12, False)
+        >>> abs(s.grid[s.mean.index(min(s.mean))] - 0.3) < 0.2  # the forest's minimum
+        True
+    """
 
     name: str
     categorical: bool

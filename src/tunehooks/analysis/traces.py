@@ -177,6 +177,12 @@ class CompareBand:
 
     ``n[i]`` is how many runs had a best value at ``x[i]``; where it is 0 the
     statistics are NaN.
+
+    Example:
+        >>> band = CompareBand("gp", Axis.TRIALS, "loss", x=[1.0, 2.0], median=[0.5, 0.2],
+        ...     q25=[0.4, 0.1], q75=[0.6, 0.3], n=[3, 3], runs=3)
+        >>> band.median[-1], band.q75[-1] - band.q25[-1]  # the last median and its spread
+        (0.2, 0.19999999999999998)
     """
 
     label: str

@@ -54,7 +54,26 @@ class LaunchResult:
 
 @dataclass
 class RunningTrial:
-    """A trial the launcher started: its slot, handle, process and what it printed."""
+    """A trial the launcher started: its slot, handle, process and what it printed.
+
+    Example:
+        >>> import os, sys, tempfile, time
+        >>> from pathlib import Path
+        >>> import tunehooks as th
+        >>> from tunehooks.launch.executors.local import LocalExecutor
+        >>> exp = th.Experiment.create("doc-running", th.SearchSpace({"x": th.Float(0, 1)}),
+        ...     metrics=[th.Metric("y", goal="minimize")], budget=th.Budget(trials=1),
+        ...     storage="sqlite://", method="random")
+        >>> ex = LocalExecutor(grace=1.0)
+        >>> h = ex.start([sys.executable, "-c", "pass"], env=dict(os.environ), cwd=None,
+        ...              run_dir=Path(tempfile.mkdtemp()))
+        >>> r = RunningTrial(Slot(0), exp.ask(), h, OutputParser(), started=time.time())
+        >>> while r.process.poll() is None:
+        ...     time.sleep(0.01)
+        >>> r.process.poll(), r.slot.describe(), r.stopping
+        (0, 'cpu', False)
+        >>> ex.forget(h); ex.close()
+    """
 
     slot: Slot
     trial: Trial

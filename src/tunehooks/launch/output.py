@@ -26,7 +26,12 @@ _TAGGED = re.compile(r"[\s:\]]tunehooks:\s*(\{.*\})$")
 
 @dataclass(frozen=True)
 class ParsedReport:
-    """One intermediate report read from a program's output."""
+    """One intermediate report read from a program's output.
+
+    Example:
+        >>> OutputParser().feed('tunehooks: {"step": 3, "val_acc": 0.91}')
+        ParsedReport(step=3, metrics={'val_acc': 0.91})
+    """
 
     step: int
     metrics: dict[str, float]

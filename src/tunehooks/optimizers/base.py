@@ -61,7 +61,20 @@ def seeded_rng(seed: int, history: Sequence[TrialRecord]) -> np.random.Generator
 
 
 class OptimizerBase(Optimizer):
-    """Holds what every optimizer needs: the space, the metrics and a seed."""
+    """Holds what every optimizer needs: the space, the metrics and a seed.
+
+    Example (an optimizer of one's own: the midpoint, then random configurations):
+        >>> import tunehooks as th
+        >>> from tunehooks.trial import Suggestion
+        >>> class Midpoint(OptimizerBase):
+        ...     def suggest(self, history):
+        ...         if not history:
+        ...             return Suggestion({"x": 0.5})
+        ...         return Suggestion(self.space.sample(1, rng=seeded_rng(self.seed, history))[0])
+        >>> opt = Midpoint(th.SearchSpace({"x": th.Float(0, 1)}), [th.Metric("y", "minimize")])
+        >>> opt.suggest([]).params, opt.seed
+        ({'x': 0.5}, 0)
+    """
 
     def __init__(self, space: SearchSpace, metrics: Sequence[Metric], *, seed: int = 0) -> None:
         self.space = space

@@ -35,7 +35,13 @@ __all__ = ["Bracket", "PromotionHyperbandScheduler", "hyperband_brackets"]
 
 @dataclass(frozen=True)
 class Bracket:
-    """One successive-halving bracket: ``size`` trials, paused at each of ``rungs``."""
+    """One successive-halving bracket: ``size`` trials, paused at each of ``rungs``.
+
+    Example:
+        >>> b = Bracket(size=9, rungs=(1.0, 3.0))
+        >>> [b.size // 3**k for k in range(len(b.rungs) + 1)]  # trials at each rung, then full
+        [9, 3, 1]
+    """
 
     size: int
     rungs: tuple[float, ...]  # resource levels below the full one, ascending

@@ -449,6 +449,16 @@ class FittedGP:
     Built by :func:`fit_gp`; :meth:`condition` adds points (e.g. pending trials
     with believed values) without refitting the hyperparameters. ``predict``
     is differentiable with torch autograd.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.linspace(0, 1, 6)[:, None]
+        >>> gp = fit_gp(X, np.cos(4 * X[:, 0]))
+        >>> _, std = gp.predict_numpy(np.array([[0.9]]))
+        >>> pinned = gp.condition(np.array([[0.9]]), np.array([-0.9]), noise=1e-6)
+        >>> mean, std_after = pinned.predict_numpy(np.array([[0.9]]))
+        >>> round(float(mean[0]), 2), bool(std_after[0] < std[0])  # a believed point pins it
+        (-0.9, True)
     """
 
     module: _GPModule
