@@ -305,6 +305,15 @@ def tunehooks_h9_acq16(lc: Any, seed: int, workers: int, max_epochs: int) -> Any
     return _hedged(lc, seed, workers, name="th-dtr0.9", method="bayes", trust=0.9, **kw)
 
 
+def _points(n: int) -> Callable[[Any, int, int, int], Any]:
+    def build(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+        options = {"acquisition_points": n}
+        return _experiment(lc, seed, workers, name=f"th-p{n}", method="bayes", options=options)
+
+    build.__doc__ = f"tunehooks default with the data rule at {n} observations"
+    return build
+
+
 VARIANTS: dict[str, Callable[[Any, int, int, int], Any]] = {
     "tunehooks": tunehooks_default,
     "tunehooks-asha": tunehooks_asha,
@@ -335,6 +344,9 @@ VARIANTS: dict[str, Callable[[Any, int, int, int], Any]] = {
     "tunehooks-h7-acq16": tunehooks_h7_acq16,
     "tunehooks-acq": tunehooks_acq,
     "tunehooks-h9-acq16": tunehooks_h9_acq16,
+    "tunehooks-p8": _points(8),
+    "tunehooks-p24": _points(24),
+    "tunehooks-p32": _points(32),
 }
 
 
