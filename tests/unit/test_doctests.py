@@ -52,7 +52,6 @@ def _public_classes() -> list[str]:
 # then take it off the list). The conformance suite is a pytest class: its docstring
 # shows the subclass to write instead.
 NO_EXAMPLE_YET = {
-    "tunehooks.integrations.fabric:FabricLoop",
     "tunehooks.launch.progress:RichProgress",
     "tunehooks.testing.storage_conformance:StorageConformance",
 }

@@ -27,6 +27,18 @@ class FabricLoop(Reporter):
     every rank at the same epoch. Every rank must call :meth:`report` at the
     same points with the same monitored metrics (reduce them first, e.g.
     ``fabric.all_reduce(acc, reduce_op="mean")``).
+
+    Example (one process; under ``fabric.launch()`` every rank runs the same lines):
+        >>> import tunehooks as th
+        >>> from lightning.fabric import Fabric
+        >>> exp = th.Experiment.create("doc-fabric-loop", th.SearchSpace({"lr": th.Float(0.01, 0.1)}),
+        ...     metrics=[th.Metric("val_acc", goal="maximize")], budget=th.Budget(trials=1),
+        ...     storage="sqlite://", method="random")
+        >>> with FabricLoop(Fabric(accelerator="cpu", devices=1), exp, monitor="val_acc") as loop:
+        ...     for epoch in loop.epochs(max_epochs=2):
+        ...         _ = loop.report(epoch, {"val_acc": 0.4 * epoch})
+        >>> loop.writer, loop.stopped, loop.trial.record.value("val_acc")
+        (True, True, 0.8)
     """
 
     def __init__(
