@@ -218,6 +218,8 @@ class SMACHyperband:
             info = self.smac.ask()
         except ConfigurationSpaceExhaustedException:  # small grids: SMAC repeats no config
             return None
+        except StopIteration:  # an ask after that one: the exhaustion ended SMAC's trial
+            return None  # generator for good (SMAC's own optimize loop stops on it too)
         key = self.n
         self.n += 1
         self.infos[key] = info

@@ -1,24 +1,20 @@
-"""Renamed public names: the old one keeps working and warns once per process."""
+"""Renamed public names: the old one keeps working and warns once per process.
+
+A deprecated alias also carries ``@typing_extensions.deprecated(..., category=None)``
+(no warning of its own at run time): ``mypy --enable-error-code deprecated`` then
+flags any use of it, and ``tests/unit/test_renames.py`` checks that tunehooks' own
+code has none.
+"""
 
 from __future__ import annotations
 
-import sys
 import threading
 import warnings
 
-__all__ = ["called_from_tunehooks", "warn_renamed"]
+__all__ = ["warn_renamed"]
 
 _warned: set[str] = set()
 _lock = threading.Lock()
-
-
-def called_from_tunehooks(depth: int = 2) -> bool:
-    """Whether the code ``depth`` frames up (the caller of a deprecated property) is a
-    module of tunehooks: the modules another branch owns (schedulers, the GP) still read
-    ``Fidelity.min``/``max`` until they move to the new names, and a user running with
-    ``-W error::DeprecationWarning`` must not fail on them."""
-    frame = sys._getframe(depth + 1)
-    return str(frame.f_globals.get("__name__", "")).startswith("tunehooks.")
 
 
 def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:

@@ -9,6 +9,8 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import deprecated
+
 from tunehooks import _export, _ranks, _trainings, asking, budgets, reporting
 from tunehooks._deprecation import warn_renamed
 from tunehooks.fidelity import Fidelity
@@ -381,6 +383,7 @@ class Experiment:
             if hand.writes:
                 self._settle(trial, failure)
 
+    @deprecated("Experiment.trials() is deprecated: use Experiment.ask_loop()", category=None)
     def trials(self, *, worker_id: str | None = None) -> Iterator[Trial]:
         """Deprecated name of :meth:`ask_loop` (warns once)."""
         warn_renamed("Experiment.trials()", "Experiment.ask_loop()")
@@ -420,6 +423,9 @@ class Experiment:
             raise ValueError(f"trial id {trial_id} does not belong to experiment {self.name!r}")
         return Trial(self, record)
 
+    @deprecated(
+        "Experiment.trial(id) is deprecated: use Experiment.trial_handle(id)", category=None
+    )
     def trial(self, trial_id: int) -> Trial:
         """Deprecated name of :meth:`trial_handle` (warns once)."""
         warn_renamed("Experiment.trial(id)", "Experiment.trial_handle(id)")

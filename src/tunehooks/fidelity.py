@@ -9,7 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tunehooks._deprecation import called_from_tunehooks, warn_renamed
+from typing_extensions import deprecated
+
+from tunehooks._deprecation import warn_renamed
 from tunehooks.metrics import Metric, optimized_metrics
 
 __all__ = ["Fidelity", "SchedulerKind", "Task"]
@@ -139,17 +141,17 @@ class Fidelity:
         object.__setattr__(self, "tasks", task_list)
 
     @property
+    @deprecated("Fidelity.max is deprecated: use Fidelity.max_resource", category=None)
     def max(self) -> float:
         """Deprecated name of :attr:`max_resource` (warns once)."""
-        if not called_from_tunehooks():
-            warn_renamed("Fidelity.max", "Fidelity.max_resource")
+        warn_renamed("Fidelity.max", "Fidelity.max_resource")
         return self.max_resource
 
     @property
+    @deprecated("Fidelity.min is deprecated: use Fidelity.min_resource", category=None)
     def min(self) -> float:
         """Deprecated name of :attr:`min_resource` (warns once)."""
-        if not called_from_tunehooks():
-            warn_renamed("Fidelity.min", "Fidelity.min_resource")
+        warn_renamed("Fidelity.min", "Fidelity.min_resource")
         return self.min_resource
 
     def levels(self) -> list[float]:

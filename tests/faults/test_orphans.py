@@ -90,6 +90,16 @@ def _wait_for(paths: list[Path], timeout: float = 60.0) -> None:
     raise AssertionError(f"not there in time: {paths}")
 
 
+def _wait_for_lines(path: Path, lines: list[str], timeout: float = 60.0) -> None:
+    """Until the file (a trial's log the launcher writes) holds every one of ``lines``."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if path.exists() and all(line in path.read_text() for line in lines):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{path} does not hold {lines} in time")
+
+
 def _run_dir(tmp_path: Path) -> Path:
     dirs = list((tmp_path / "runs" / "o").iterdir())
     assert len(dirs) == 1
@@ -134,7 +144,7 @@ def test_kill_9_of_the_launcher_leaves_no_orphan_and_keeps_the_logs(
     run = _run_dir(tmp_path)
     _wait_for([run / f"pid-{n}" for n in names])
     pids = [int((run / f"pid-{n}").read_text()) for n in names]
-    time.sleep(0.3)  # the launcher reads the first lines
+    _wait_for_lines(run / "stdout.log", [f"hello from {n}" for n in names])  # as it came
     proc.kill()  # kill -9: no cleanup in the launcher at all
     proc.wait()
     assert _gone(pids, timeout=10.0), "a trial process outlived its killed launcher"

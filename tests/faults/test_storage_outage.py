@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,6 +69,51 @@ def _launch(
     )
 
 
+class _Output:
+    """The launcher's stdout and stderr, read as they come (two threads), so a test can
+    wait for a line instead of sleeping a fixed time."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._new = threading.Condition()
+        self._readers = [
+            threading.Thread(target=self._read, args=(stream, lines), daemon=True)
+            for stream, lines in ((proc.stdout, self.out), (proc.stderr, self.err))
+        ]
+        for r in self._readers:
+            r.start()
+
+    def _read(self, stream: Any, lines: list[str]) -> None:
+        for line in stream:
+            with self._new:
+                lines.append(line)
+                self._new.notify_all()
+        with self._new:
+            self._new.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 120.0) -> None:
+        """Until a line of stdout holds ``text`` (AssertionError after ``timeout`` s, or
+        when the launcher ended without it)."""
+        deadline = time.monotonic() + timeout
+        with self._new:
+            while not any(text in line for line in self.out):
+                left = deadline - time.monotonic()
+                if left <= 0 or not any(r.is_alive() for r in self._readers):
+                    raise AssertionError(
+                        f"the launcher did not say {text!r}: {''.join(self.out + self.err)}"
+                    )
+                self._new.wait(min(left, 1.0))
+
+    def communicate(self, timeout: float) -> tuple[str, str]:
+        """``Popen.communicate``: wait for the end, then all it wrote."""
+        self.proc.wait(timeout=timeout)
+        for r in self._readers:
+            r.join(timeout=30)
+        return "".join(self.out), "".join(self.err)
+
+
 def _trials(url: str) -> list[th.TrialRecord]:
     try:
         exp = th.Experiment.load("out", storage=url)
@@ -111,12 +157,16 @@ def test_a_postgres_restart_mid_sweep_loses_nothing(
 ) -> None:
     url = pg_server.new_database()
     proc = _launch(tmp_path, url, script)
+    output = _Output(proc)
     _wait_for_steps(url, 2, 3)
     _forget(url)
     pg_server.stop("fast")  # every connection is dropped
-    time.sleep(6)
+    if script is PRINTER:  # the launcher writes the reports: it finds the server gone
+        output.wait_for("the database is unavailable")
+    else:  # the trials write them (and say nothing): a while of outage
+        time.sleep(6)
     pg_server.start()
-    out, err = proc.communicate(timeout=180)
+    out, err = output.communicate(timeout=180)
     assert proc.returncode == 0, out + err
     assert "Traceback" not in out + err
     if script is PRINTER:  # the launcher writes the reports (else the trials do, and wait)
@@ -177,15 +227,17 @@ def test_a_full_disk_mid_sweep_loses_nothing(tmp_path: Path) -> None:
     with _tmpfs(tmp_path / "disk", "8m") as disk:
         url = f"sqlite:///{disk / 'db.sqlite'}"
         proc = _launch(tmp_path, url, PRINTER, wide=300)
+        output = _Output(proc)
         _wait_for_steps(url, 2, 3)
         filler = disk / "filler"
-        with open(filler, "wb") as f, contextlib.suppress(OSError):
+        # unbuffered, and the error of the close suppressed too: a buffer that the full
+        # disk refused failed the close, outside suppress (the flake under load)
+        with contextlib.suppress(OSError), open(filler, "wb", buffering=0) as f:
             while True:
                 f.write(b"\0" * (1 << 16))
-                f.flush()
-        time.sleep(4)
+        output.wait_for("database or disk is full")  # a write failed on the full disk
         filler.unlink()
-        out, err = proc.communicate(timeout=180)
+        out, err = output.communicate(timeout=180)
         assert proc.returncode == 0, out + err
         assert "the database is unavailable" in out and "database or disk is full" in out, out
         _check_everything_stored(url)
@@ -203,13 +255,14 @@ def test_a_read_only_database_file_mid_sweep_loses_nothing(tmp_path: Path) -> No
     db = tmp_path / "db.sqlite"
     url = f"sqlite:///{db}"
     proc = _launch(tmp_path, url, PRINTER, wide=50)
+    output = _Output(proc)
     try:
         _wait_for_steps(url, 2, 3)
         _chattr("+i", db, Path(f"{db}-wal"))  # even root cannot write it now
-        time.sleep(4)
+        output.wait_for("the database is unavailable")  # a write failed on it
     finally:
         subprocess.run(["chattr", "-i", str(db), f"{db}-wal"], capture_output=True)
-    out, err = proc.communicate(timeout=180)
+    out, err = output.communicate(timeout=180)
     assert proc.returncode == 0, out + err
     assert "the database is unavailable" in out, out
     _check_everything_stored(url)

@@ -7,12 +7,21 @@ node is a ``ray start --block`` in its own process group, declaring ``--num-gpus
 placement is real without GPUs; the tests end those groups, never ``ray stop`` (which
 would end every Ray process of the machine). PostgreSQL (the storage every node
 reaches) comes from ``tests/postgres/conftest.py``, started inside the namespace too.
+
+Ray's token authentication: a Ray that finds a token (``RAY_AUTH_TOKEN``, the file
+``RAY_AUTH_TOKEN_PATH`` names, else ``~/.ray/auth_token``) turns it on for a new head.
+The cluster, this process and every launcher the tests start get a token of their own
+in ``RAY_AUTH_TOKEN`` with ``RAY_AUTH_MODE=token`` (:func:`own_ray_auth`), so nothing
+reads the user's ``~/.ray`` (a stale token left there by a killed Ray run made every
+test fail with InvalidAuthToken). Their ``HOME`` is a temp folder whose
+``.ray/auth_token`` is such a stale token: were it read, every test would fail.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -50,6 +59,18 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def own_ray_auth() -> dict[str, str]:
+    """The environment of token authentication with a new token of the tests' own: Ray
+    reads ``RAY_AUTH_TOKEN`` before any token file, and ``RAY_AUTH_MODE`` set means no
+    token found elsewhere turns authentication on or off (see Ray's
+    ``ray/_private/authentication/authentication_token_setup.py``)."""
+    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+
+
+# the user's settings that would point the tests' Ray elsewhere
+_USERS_RAY = ("RAY_AUTH_TOKEN_PATH", "RAY_ADDRESS")
 
 
 @dataclass
@@ -115,6 +136,21 @@ def _start_node(args: list[str], log: Path, env: dict[str, str]) -> Node:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    home = tmp_path_factory.mktemp("home")
+    (home / ".ray").mkdir()
+    (home / ".ray" / "auth_token").write_text(secrets.token_hex(32))  # a stale one: a decoy
+    with pytest.MonkeyPatch.context() as mp:
+        # before Ray is imported: this process (the launchers the tests run in it) and
+        # the launcher processes the tests start (they copy os.environ) use the token too
+        for name, value in own_ray_auth().items():
+            mp.setenv(name, value)
+        mp.setenv("HOME", str(home))
+        for name in _USERS_RAY:
+            mp.delenv(name, raising=False)
+        yield from _cluster(tmp_path_factory)
+
+
+def _cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     ray = pytest.importorskip("ray", reason='Ray is not installed: pip install "tunehooks[ray]"')
     if not _only_loopback():
         pytest.skip(
@@ -124,7 +160,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
     root = tmp_path_factory.mktemp("ray")
     port = _free_port()
-    env = dict(os.environ)
+    env = dict(os.environ)  # the token of own_ray_auth() included
     env.update(
         {
             "RAY_USAGE_STATS_ENABLED": "0",

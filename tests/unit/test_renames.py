@@ -4,6 +4,10 @@ not deprecated (an external checker calls exactly that signature)."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import textwrap
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,21 +98,82 @@ def test_a_sweep_files_min_and_max_do_not_warn(tmp_path: Path) -> None:
     assert _deprecations(seen) == []
 
 
-def test_tunehooks_own_schedulers_never_warn_a_user_about_the_old_names() -> None:
+@pytest.mark.parametrize(
+    ("method", "scheduler"),
+    [("random", kind.value) for kind in th.SchedulerKind] + [("bayes", "hedged")],
+)
+def test_tunehooks_own_schedulers_never_warn_a_user_about_the_old_names(
+    method: str, scheduler: str
+) -> None:
     exp = th.Experiment.create(
-        "renames-asha",
+        f"renames-{method}-{scheduler}",
         SPACE,
         metrics=[th.Metric("acc", goal="maximize")],
-        budget=th.Budget(trials=3),
+        budget=th.Budget(trials=4),
         storage="memory://",
-        method="random",
+        method=method,
         seed=0,
-        fidelity=th.Fidelity(min=1, max=9, eta=3),
+        fidelity=th.Fidelity(min=1, max=9, eta=3, scheduler=scheduler),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)  # as a user's CI may run
         for trial in exp.ask_loop():
             for step in range(1, 10):
-                if trial.report(step, {"acc": trial.params["x"] * step}) is th.Decision.STOP:
+                if (
+                    trial.report(step, {"acc": trial.params["x"] * step})
+                    is not th.Decision.CONTINUE
+                ):
                     break
-    assert len(exp.get_trials()) == 3
+    assert len(exp.get_trials()) >= 4
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# every deprecated alias, used as a user would (one line each: mypy names the line)
+PROBE = """
+    import tunehooks as th
+    f = th.Fidelity(min=1, max=9)
+    exp = th.Experiment.create("probe", th.SearchSpace({"x": th.Float(0.0, 1.0)}),
+                               metrics=[th.Metric("y", goal="minimize")], storage="memory://")
+    low = f.min
+    high = f.max
+    loop = exp.trials()
+    handle = exp.trial(0)
+"""
+
+
+@pytest.mark.slow  # mypy over the package: 5 s with its cache, 90 s without
+def test_tunehooks_own_code_uses_none_of_the_old_names(tmp_path: Path) -> None:
+    """mypy's ``deprecated`` check (the aliases carry ``@deprecated``) over src/tunehooks
+    and a probe that uses each alias once: it flags the probe's four uses, so it would
+    flag one in tunehooks, and finds none there."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(textwrap.dedent(PROBE))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--enable-error-code",
+            "deprecated",
+            "--cache-dir",
+            str(ROOT / ".mypy_cache" / "deprecated-check"),
+            str(ROOT / "src" / "tunehooks"),
+            str(probe),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    flagged = re.findall(
+        r"^(.+?):(\d+): error: .* is deprecated: .*\[deprecated\]$", run.stdout, re.M
+    )
+    in_probe = sorted(int(line) for path, line in flagged if Path(path).name == "probe.py")
+    elsewhere = [f"{path}:{line}" for path, line in flagged if Path(path).name != "probe.py"]
+    lines = textwrap.dedent(PROBE).splitlines()
+    expected = [
+        i + 1 for i, text in enumerate(lines) if re.search(r"\.(min|max|trials|trial)\b", text)
+    ]
+    assert in_probe == expected, run.stdout + run.stderr
+    assert elsewhere == [], run.stdout

@@ -15,9 +15,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from tunehooks._urls import mask_url
+from tunehooks.storage._records import end_refused, reports_refused
 from tunehooks.storage._schema import _TRIAL_COLUMNS, _to_record
 from tunehooks.storage.base import StorageError, StoredReport
-from tunehooks.trial import Report, TrialRecord, TrialState, TrialStateError
+from tunehooks.trial import Report, TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from tunehooks.storage.sql import SQLStorage
@@ -83,7 +84,7 @@ def _store_reports(
         raise StorageError(f"no trial with id {trial_id}")
     state, number = row
     if state != "RUNNING":
-        raise TrialStateError(f"trial {number} is {state}; it accepts no more reports")
+        raise reports_refused(int(number), state)
     _upsert_reports(execute, trial_id, rows)
     execute(_TOUCH_TRIAL, {"id": trial_id, "now": now})
     return StoredReport(int(number))
@@ -119,7 +120,7 @@ def _finish_trial(
         cur = execute(_TRIAL_STATE, {"id": trial_id}).fetchone()
         if cur is None:
             raise StorageError(f"no trial with id {trial_id}")
-        raise TrialStateError(f"trial {cur[1]} is already {cur[0]}; it cannot become {state.value}")
+        raise end_refused(int(cur[1]), cur[0], state)
 
 
 def _read_trial(execute: Execute, trial_id: int, url: str, with_reports: bool) -> TrialRecord:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tunehooks.storage._fastpath import Execute, _dumps
+from tunehooks.storage._records import as_columns, claimed, new_trial, resumed
 from tunehooks.storage._schema import (
     _CREATED_AT,
     _ID,
@@ -35,13 +36,7 @@ def _resume(
     res = conn.execute(
         _trials.update()
         .where(_trials.c.id == trial_id, _trials.c.state == "PAUSED")
-        .values(
-            state="RUNNING",
-            fidelity=suggestion.fidelity,
-            finished_at=None,
-            heartbeat_at=now,
-            worker_id=worker_id,
-        )
+        .values(**as_columns(resumed(suggestion, now=now, worker_id=worker_id), _dumps))
     )
     return None if res.rowcount != 1 else int(trial_id)  # type: ignore[arg-type]
 
@@ -68,7 +63,7 @@ def _claim_queued(
     conn.execute(
         _trials.update()
         .where(_trials.c.id == queued[0])
-        .values(state="RUNNING", started_at=now, heartbeat_at=now, worker_id=worker_id)
+        .values(**as_columns(claimed(now=now, worker_id=worker_id), _dumps))
     )
     return int(queued[0])
 
@@ -81,18 +76,10 @@ def _insert_running(
     now: float,
     worker_id: str | None,
 ) -> int:
+    fields = new_trial(suggestion, now=now, worker_id=worker_id)
     res = conn.execute(
         _trials.insert().values(
-            experiment_id=experiment_id,
-            number=number,
-            state="RUNNING",
-            params=_dumps(dict(suggestion.params)),
-            fidelity=suggestion.fidelity,
-            attempt=0,
-            created_at=now,
-            started_at=now,
-            heartbeat_at=now,
-            worker_id=worker_id,
+            experiment_id=experiment_id, number=number, **as_columns(fields, _dumps)
         )
     )
     return int(res.inserted_primary_key[0])  # type: ignore[index]

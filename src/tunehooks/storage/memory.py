@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tunehooks.storage import _records
 from tunehooks.storage.base import (
     DuplicateExperimentError,
     ExperimentNotFoundError,
@@ -24,7 +25,7 @@ from tunehooks.storage.base import (
     StorageError,
     StoredReport,
 )
-from tunehooks.trial import Report, Suggestion, TrialRecord, TrialState, TrialStateError
+from tunehooks.trial import Report, Suggestion, TrialRecord, TrialState
 
 __all__ = ["MemoryStorage"]
 
@@ -126,13 +127,8 @@ class MemoryStorage:
         with self._lock:
             for trial_id in self._exp(experiment_id).trials:
                 if self._trials[trial_id].state is TrialState.QUEUED:
-                    now = time.time()
                     return self._set(
-                        trial_id,
-                        state=TrialState.RUNNING,
-                        started_at=now,
-                        heartbeat_at=now,
-                        worker_id=worker_id,
+                        trial_id, **_records.claimed(now=time.time(), worker_id=worker_id)
                     )
             return None
 
@@ -181,14 +177,11 @@ class MemoryStorage:
     def add_reports(
         self, trial_id: int, reports: Sequence[Report], *, retry_for: float | None = None
     ) -> StoredReport:
-        if not reports:
-            raise ValueError("add_reports needs at least one Report")
+        _records.check_reports(reports)
         with self._lock:
             trial = self._trial(trial_id)
             if trial.state is not TrialState.RUNNING:
-                raise TrialStateError(
-                    f"trial {trial.number} is {trial.state.value}; it accepts no more reports"
-                )
+                raise _records.reports_refused(trial.number, trial.state)
             self._upsert(trial_id, reports, time.time())
             self._set(trial_id, heartbeat_at=time.time())
             return StoredReport(trial.number)
@@ -203,28 +196,16 @@ class MemoryStorage:
         reports: Sequence[Report] = (),
         known: TrialRecord | None = None,
     ) -> TrialRecord:
-        if not state.is_stopped:
-            raise ValueError(
-                f"finish needs COMPLETED, PRUNED, FAILED or PAUSED (got {state.value})"
-            )
+        _records.check_end_state(state)
         with self._lock:
             trial = self._trial(trial_id)
             if trial.state not in (TrialState.RUNNING, TrialState.QUEUED):
-                raise TrialStateError(
-                    f"trial {trial.number} is already {trial.state.value}; "
-                    f"it cannot become {state.value}"
-                )
+                raise _records.end_refused(trial.number, trial.state, state)
             now = time.time()
             if reports:
                 self._upsert(trial_id, reports, now)
-            stored = self._set(
-                trial_id,
-                state=state,
-                values=_copy(dict(values)) if values is not None else {},
-                error=error,
-                finished_at=now,
-            )
-            return stored
+            end = _records.ended(state, values, error, now=now)
+            return self._set(trial_id, **{**end, "values": _copy(end["values"])})
 
     def requeue(self, trial_id: int, *, error: str | None = None) -> TrialRecord:
         with self._lock:
@@ -248,12 +229,8 @@ class MemoryStorage:
 
     # -- reading ---------------------------------------------------------------------------
     def stale_trials(self, experiment_id: int, older_than: float) -> list[TrialRecord]:
-        cutoff = time.time() - older_than
-        return [
-            t
-            for t in self.get_trials(experiment_id, states=[TrialState.RUNNING], with_reports=False)
-            if (t.heartbeat_at or t.started_at or 0.0) < cutoff
-        ]
+        running = self.get_trials(experiment_id, states=[TrialState.RUNNING], with_reports=False)
+        return _records.stale(running, older_than)
 
     def get_trial(self, trial_id: int, *, with_reports: bool = True) -> TrialRecord:
         with self._lock:
@@ -326,20 +303,13 @@ class MemoryStorage:
         attempt: int = 0,
     ) -> TrialRecord:
         exp = self._exp(experiment_id)
-        now = time.time()
+        fields = _records.new_trial(
+            suggestion, now=time.time(), queued=queued, worker_id=worker_id, attempt=attempt
+        )
         trial_id = self._next_trial
         self._next_trial += 1
         self._trials[trial_id] = TrialRecord(
-            id=trial_id,
-            number=len(exp.trials),
-            state=TrialState.QUEUED if queued else TrialState.RUNNING,
-            params=_copy(dict(suggestion.params)),
-            fidelity=suggestion.fidelity,
-            worker_id=None if queued else worker_id,
-            created_at=now,
-            started_at=None if queued else now,
-            heartbeat_at=None if queued else now,
-            attempt=attempt,
+            id=trial_id, number=len(exp.trials), **{**fields, "params": _copy(fields["params"])}
         )
         exp.trials.append(trial_id)
         self._experiment_of[trial_id] = experiment_id
@@ -351,10 +321,5 @@ class MemoryStorage:
         if trial is None or trial.state is not TrialState.PAUSED:
             return None  # resumed by another worker meanwhile
         return self._set(
-            trial.id,
-            state=TrialState.RUNNING,
-            fidelity=suggestion.fidelity,
-            finished_at=None,
-            heartbeat_at=time.time(),
-            worker_id=worker_id,
+            trial.id, **_records.resumed(suggestion, now=time.time(), worker_id=worker_id)
         )

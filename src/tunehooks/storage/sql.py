@@ -48,6 +48,14 @@ from tunehooks.storage._queries import (
     _resume,
     load_trials,
 )
+from tunehooks.storage._records import (
+    as_columns,
+    check_end_state,
+    check_reports,
+    ended,
+    new_trial,
+    stale,
+)
 from tunehooks.storage._retry import DEFAULT_RETRY_TIMEOUT, retry
 from tunehooks.storage._schema import (
     SCHEMA_VERSION,
@@ -320,16 +328,13 @@ class SQLStorage:
                     _trials.c.experiment_id == experiment_id
                 )
             ).scalar_one()
+            fields = new_trial(suggestion, now=time.time(), queued=True, attempt=attempt)
             res = conn.execute(
                 _trials.insert().values(
                     experiment_id=experiment_id,
                     number=int(number) + 1,
-                    state="QUEUED",
-                    params=_dumps(dict(suggestion.params)),
-                    fidelity=suggestion.fidelity,
-                    attempt=attempt,
                     retry_of=retry_of,
-                    created_at=time.time(),
+                    **as_columns(fields, _dumps),
                 )
             )
             return int(res.inserted_primary_key[0])  # type: ignore[index]
@@ -344,8 +349,7 @@ class SQLStorage:
     ) -> StoredReport:
         """Store reports (``retry_for``: seconds to retry an unavailable database, default
         ``retry_timeout``; the report path passes a short one and keeps the reports)."""
-        if not reports:
-            raise ValueError("add_reports needs at least one Report")
+        check_reports(reports)
         now = time.time()
         rows = _report_rows(reports, now)
         return prepared(
@@ -362,10 +366,7 @@ class SQLStorage:
         reports: Sequence[Report] = (),
         known: TrialRecord | None = None,
     ) -> TrialRecord:
-        if not state.is_stopped:
-            raise ValueError(
-                f"finish needs COMPLETED, PRUNED, FAILED or PAUSED (got {state.value})"
-            )
+        check_end_state(state)
         payload = None if values is None else _dumps(dict(values))
         now = time.time()
         rows = _report_rows(reports, now)
@@ -381,9 +382,7 @@ class SQLStorage:
         stored = prepared(self, txn, write=True)
         if stored is not None or known is None:  # read back: no snapshot was given
             return stored if stored is not None else self.get_trial(trial_id)
-        return dataclasses.replace(
-            known, state=state, values=dict(values or {}), error=error, finished_at=now
-        )
+        return dataclasses.replace(known, **ended(state, values, error, now=now))
 
     def requeue(self, trial_id: int, *, error: str | None = None) -> TrialRecord:
         """Queue a new attempt of a trial with the same params; a RUNNING original is
@@ -422,12 +421,8 @@ class SQLStorage:
 
     def stale_trials(self, experiment_id: int, older_than: float) -> list[TrialRecord]:
         """RUNNING trials whose last heartbeat is more than ``older_than`` seconds old."""
-        cutoff = time.time() - older_than
-        return [
-            t
-            for t in self.get_trials(experiment_id, states=[TrialState.RUNNING], with_reports=False)
-            if (t.heartbeat_at or t.started_at or 0.0) < cutoff
-        ]
+        running = self.get_trials(experiment_id, states=[TrialState.RUNNING], with_reports=False)
+        return stale(running, older_than)
 
     def get_trial(self, trial_id: int, *, with_reports: bool = True) -> TrialRecord:
         return prepared(
