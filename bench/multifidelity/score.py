@@ -258,7 +258,8 @@ def restore_cache(table: str, cap: int) -> int:
     """Writes the committed traces of raw/<table>-e<cap>.json back into the cache for the
     runs missing there (a fresh clone has no cache; write_raw rewrites the raw file from
     the cache alone, so without this a new run would drop every other method's traces).
-    Returns how many runs were restored."""
+    A run restored before follows the committed file when it changed (a merge); a run
+    made in this checkout is kept. Returns how many runs were written."""
     raw_file = RESULTS / "raw" / f"{table.replace('/', '-')}-e{cap}.json"
     if not raw_file.exists():
         return 0
@@ -267,10 +268,13 @@ def restore_cache(table: str, cap: int) -> int:
         for wkey, runs in by_workers.items():
             for seed, run in runs.items():
                 out = CACHE / table / m / f"e{cap}-{wkey}-s{seed}.json"
-                if out.exists():
-                    continue
-                out.parent.mkdir(parents=True, exist_ok=True)
                 data = {**run, "max_epochs": cap, "restored": True}
+                if out.exists():
+                    old = json.loads(out.read_text())
+                    # a run made here stays; a restored one follows the committed file
+                    if not old.get("restored") or old == data:
+                        continue
+                out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_text(json.dumps(data))
                 n += 1
     return n

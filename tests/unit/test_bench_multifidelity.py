@@ -126,6 +126,13 @@ def test_a_fresh_clone_restores_the_committed_traces_before_rewriting_them(tmp_p
     monkeypatch.setattr(score, "CACHE", cache)
     assert score.restore_cache("heldout/t", 1000) == 2
     assert score.restore_cache("heldout/t", 1000) == 0  # what is cached is left alone
+    raw["peer"]["w1"]["0"]["total_epochs"] = 41  # the committed file changed (a merge)
+    raw_file.write_text(json.dumps(raw))
+    assert score.restore_cache("heldout/t", 1000) == 1
+    own = cache / "heldout/t" / "ours" / "e1000-w4-s2.json"
+    own.write_text(json.dumps({"trace": [[1, 0.5]], "total_epochs": 7}))  # run here
+    assert score.restore_cache("heldout/t", 1000) == 0
+    own.write_text(json.dumps({**raw["ours"]["w4"]["2"], "restored": True, "max_epochs": 1000}))
     assert score.load_runs("heldout/t", "peer", 1, 1000)[0]["trace"] == [[3, 0.5], [9, 0.75]]
     score.write_raw("heldout/t", {"peer": "", "ours": ""}, [1, 4], 1000)
     assert json.loads(raw_file.read_text()) == raw
