@@ -254,6 +254,17 @@ def _threads_table(prob: str, description: str, data: dict[str, Any]) -> list[st
                     cells.append(f"{v:.3f} ({v / base:.1f}×)")
             if any(x != "—" for x in cells):
                 lines.append(f"| {label} | {cl} | " + " | ".join(cells) + " |")
+    rounds = {
+        m: max(data[c].get("rounds", {}).get(m, 1) for c in conds if c in data and m in data[c])
+        for m in labels
+        if any(m in data.get(c, {}) for c in conds)
+    }
+    if any(r > 1 for r in rounds.values()):
+        lines += [
+            "",
+            "Rounds over the conditions, interleaved (`--rounds`; a cell pools every "
+            "round's asks): " + ", ".join(f"{labels[m]} {r}" for m, r in rounds.items()) + ".",
+        ]
     return lines
 
 

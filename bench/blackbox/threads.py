@@ -23,6 +23,7 @@ Optuna) single-threaded (fewer after an ask slower than ``--slow-s``).
     nice python bench/blackbox/threads.py            # all conditions, then rewrite the table
     nice python bench/blackbox/threads.py --problem mixed_large
     nice python bench/blackbox/threads.py --conditions loaded --methods bayes
+    nice python bench/blackbox/threads.py --methods bayes --rounds 3   # conditions interleaved
 """
 
 from __future__ import annotations
@@ -135,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--slow-s", type=float, default=10.0)
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="pass over the conditions this many times, "
+        "interleaved (the medians pool every round's asks)",
+    )
     args = ap.parse_args(argv)
     if args.child:
         res = child(args.child, args.problem, args.sizes, args.repeats, args.slow_s)
@@ -143,17 +151,32 @@ def main(argv: list[str] | None = None) -> int:
     data: dict[str, Any] = json.loads(OUT.read_text()) if OUT.exists() else {}
     if "single" in data:  # the layout before problems: Hartmann6's conditions at the top
         data = {"cores": data.pop("cores", None), "hartmann6": data}
-    for cond in args.conditions:
-        res = run_condition(cond, args.problem, args.methods, args.sizes, args.repeats, args.slow_s)
-        entry = data.setdefault(args.problem, {}).setdefault(cond, {})
-        entry.update(res)
-        entry["measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        from methods import _tunehooks_versions
+    from methods import _tunehooks_versions
 
-        data[args.problem]["rev"] = _tunehooks_versions()["gp"]
-        data["cores"] = os.cpu_count()
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(json.dumps(data, indent=1, sort_keys=True))
+    rev = _tunehooks_versions()["gp"]
+    for rnd in range(args.rounds):  # rounds interleave the conditions: load drifts
+        for cond in args.conditions:
+            res = run_condition(
+                cond, args.problem, args.methods, args.sizes, args.repeats, args.slow_s
+            )
+            entry = data.setdefault(args.problem, {}).setdefault(cond, {})
+            if rnd == 0:
+                entry.update(res)
+                entry["loads"] = [res["load_before"]]
+                entry["rounds"] = {m: 1 for m in res if m in METHODS}
+            else:
+                for m, times in res.items():
+                    if m in METHODS and "error" not in times:
+                        for n, t in times.items():
+                            entry[m].setdefault(n, []).extend(t)
+                        entry["rounds"][m] = rnd + 1
+                entry["loads"].append(res["load_before"])
+                entry["load_before"] = sum(entry["loads"]) / len(entry["loads"])
+            entry["measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+            data[args.problem]["rev"] = rev
+            data["cores"] = os.cpu_count()
+            OUT.parent.mkdir(parents=True, exist_ok=True)
+            OUT.write_text(json.dumps(data, indent=1, sort_keys=True))
     print(f"wrote {OUT}; `python bench/blackbox/overhead.py --table-only` rewrites the table")
     return 0
 
