@@ -34,8 +34,8 @@ SIZES = (25, 100, 250, 500, 1000)
 PROBLEM = "hartmann6"
 
 
-def history(n: int) -> list[dict[str, Any]]:
-    prob = PROBLEMS[PROBLEM]
+def history(n: int, problem: str = PROBLEM) -> list[dict[str, Any]]:
+    prob = PROBLEMS[problem]
     cfgs = prob.space.sample(n, rng=np.random.default_rng(n))
     return [{"params": c, "value": prob.evaluate(c)} for c in cfgs]
 
@@ -60,8 +60,10 @@ def time_tunehooks(
     return times
 
 
-def time_peer(method: str, hist: list[dict[str, Any]], repeats: int, slow_s: float) -> list[float]:
-    space = PROBLEMS[PROBLEM].space
+def time_peer(
+    method: str, hist: list[dict[str, Any]], repeats: int, slow_s: float, problem: str = PROBLEM
+) -> list[float]:
+    space = PROBLEMS[problem].space
     peer = PeerMethod(
         method, space, 0, mode="overhead", history=hist, repeats=repeats, slow_s=slow_s
     )
@@ -159,12 +161,42 @@ def write_markdown(sizes: tuple[int, ...], threads: int, command: str) -> str:
 
 
 def threads_section() -> list[str]:
-    """The table of bench/blackbox/threads.py (ask cost under a user's thread settings)."""
+    """The tables of bench/blackbox/threads.py (ask cost under a user's thread settings)."""
     path = ROOT / "bench" / "results" / "ask_threads.json"
     if not path.exists():
         return []
     data: dict[str, Any] = json.loads(path.read_text())
+    if "single" in data:  # the layout before problems: Hartmann6's conditions at the top
+        data = {"cores": data.get("cores"), PROBLEM: data}
+    described = {
+        "hartmann6": "Hartmann6 (6 floats)",
+        "mixed_large": "mixed_large (3 categoricals of 3-5 choices, 2 ints, 3 log floats over "
+        "6-9 decades, 2 floats: the grouped categorical kernel)",
+    }
+    lines = [
+        "",
+        "## With a user's thread settings",
+        "",
+        "`nice python bench/blackbox/threads.py --problem P` (each cell: median seconds of one "
+        "ask given n random configurations of P, a fresh child process per condition and "
+        "method; ratio to the same method single-threaded idle in brackets; for "
+        "`threads=cores`, to tunehooks bayes single-threaded). "
+        f"{data.get('cores', '?')} cores shared with other work; "
+        '"idle" = nothing added by the benchmark (the 1-minute load average before each '
+        'condition is given: the machine is never idle), "1 busy process/core" = one '
+        "`while True: pass` process per core beside the measurement.",
+    ]
+    for prob in sorted(k for k, v in data.items() if isinstance(v, dict)):
+        lines += _threads_table(prob, described.get(prob, prob), data[prob])
+    lines += [
+        "",
+        "Targets (issue 16, item 3), with default settings: idle within 1.5× and loaded "
+        "within 3× of the single-threaded idle ask.",
+    ]
+    return lines
 
+
+def _threads_table(prob: str, description: str, data: dict[str, Any]) -> list[str]:
     def med(cond: str, m: str, n: int) -> float | None:
         t = data.get(cond, {}).get(m, {})
         v = t.get(str(n)) if isinstance(t, dict) else None
@@ -194,16 +226,13 @@ def threads_section() -> list[str]:
     }
     lines = [
         "",
-        "## With a user's thread settings",
+        f"### {description}",
         "",
-        "`nice python bench/blackbox/threads.py` (each cell: median seconds of one ask, a fresh "
-        "child process per condition and method; ratio to the same method single-threaded "
-        f"idle in brackets; for `threads=cores`, to tunehooks bayes single-threaded). {data.get('cores', '?')} cores shared with other work; "
-        '"idle" = nothing added by the benchmark (1-minute load average before each '
-        "condition: "
+        "Load average before each condition: "
         + ", ".join(f"{c} {data[c].get('load_before', 0):.1f}" for c in conds if c in data)
-        + "). Measured "
+        + ". Measured "
         + ", ".join(sorted({data[c].get("measured", "?") for c in conds if c in data}))
+        + (f" at GP commit {data['rev']}" if data.get("rev") else "")
         + ".",
         "",
         "| method | condition | " + " | ".join(f"n={n}" for n in sizes) + " |",
@@ -211,6 +240,8 @@ def threads_section() -> list[str]:
     ]
     for m, label in labels.items():
         for c, cl in conds.items():
+            if c.startswith("single") and m == "bayes_unlimited":
+                continue
             cells = []
             for n in sizes:
                 v = med(c, m, n)
@@ -221,15 +252,19 @@ def threads_section() -> list[str]:
                     cells.append(f"{v:.3f}")
                 else:
                     cells.append(f"{v:.3f} ({v / base:.1f}×)")
-            if c.startswith("single") and m == "bayes_unlimited":
-                continue
             if any(x != "—" for x in cells):
                 lines.append(f"| {label} | {cl} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "Targets (issue 16, item 3), with default settings: idle within 1.5× and loaded "
-        "within 3× of the single-threaded idle ask.",
-    ]
+    rounds = {
+        m: max(data[c].get("rounds", {}).get(m, 1) for c in conds if c in data and m in data[c])
+        for m in labels
+        if any(m in data.get(c, {}) for c in conds)
+    }
+    if any(r > 1 for r in rounds.values()):
+        lines += [
+            "",
+            "Rounds over the conditions, interleaved (`--rounds`; a cell pools every "
+            "round's asks): " + ", ".join(f"{labels[m]} {r}" for m, r in rounds.items()) + ".",
+        ]
     return lines
 
 

@@ -1,12 +1,16 @@
-"""Eight workers asking at the same moment: are their suggestions distinct?
+"""Eight workers asking at the same moment: are their suggestions distinct, and what does it cost?
 
 For each problem: an experiment on a fresh SQLite file gets 10 finished trials of its
 objective (past the GP's initial design), then 8 processes, each with its own
-``Experiment.load``, wait on a barrier and call ``ask()`` together. Reported: how many
-distinct configurations they got, the smallest distance between two of them in the
-GP's features (the unit encoding; the optimizer's ``min_distance`` is the bar), and
-the slowest ask. Writes bench/results/blackbox/parallel.json (score.py puts it in
-bench/results/blackbox.md).
+``Experiment.load``, warm up (one GP suggestion on the same history, not started: a
+fresh process loads torch's, gpytorch's and scipy's lazy modules on its first ask),
+wait on a barrier and call ``ask()`` together. Reported: how many distinct
+configurations they got, the smallest distance between two of them in the GP's
+features (the unit encoding; the optimizer's ``min_distance`` is the bar), the median
+and slowest ask, the proposals (GP fits) each ask made, the warm-up (the first ask of
+8 fresh processes at once), and the reference: one single-threaded ask in a warm
+process times 8 / cores (8 asks sharing the cores with nothing serialized). Writes
+bench/results/blackbox/parallel.json (score.py puts it in bench/results/blackbox.md).
 
     python bench/blackbox/parallel.py [--problems mixed hartmann6 ...] [--repeats 2]
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import time
@@ -35,11 +40,46 @@ def _worker(url: str, barrier: Any, out: Any) -> None:
     import tunehooks as th
 
     exp = th.Experiment.load("par", storage=url)
-    _ = exp.optimizer  # built before the barrier: the asks start together
+    t = time.perf_counter()
+    _fresh_gp(exp, 100).suggest(exp.storage.get_trials(exp.id))  # warm-up: lazy imports
+    warm = time.perf_counter() - t
+    proposals: list[float] = []
+    propose = exp._propose
+
+    def counted(history: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return propose(history)
+        finally:
+            proposals.append(time.perf_counter() - t0)
+
+    exp._propose = counted  # type: ignore[method-assign]
     barrier.wait(timeout=300)
     t = time.perf_counter()
     trial = exp.ask()
-    out.put((None if trial is None else dict(trial.params), time.perf_counter() - t))
+    dt = time.perf_counter() - t
+    out.put((None if trial is None else dict(trial.params), dt, warm, proposals))
+
+
+def _fresh_gp(exp: Any, seed: int) -> Any:
+    """A GP optimizer like the experiment's whose every ask is a model-based one."""
+    from tunehooks.optimizers.gp import GPOptimizer
+
+    opt = exp.optimizer
+    return GPOptimizer(opt.space, opt.metrics, seed=seed, random_fraction=0.0)
+
+
+def _single_ask(exp: Any, repeats: int = 3) -> float:
+    """Median seconds of one ask's GP suggestion in this (warm) process, fresh optimizers."""
+    history = exp.storage.get_trials(exp.id)
+    _fresh_gp(exp, 100).suggest(history)
+    times = []
+    for r in range(repeats):
+        fresh = _fresh_gp(exp, r)
+        t = time.perf_counter()
+        fresh.suggest(history)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
 
 
 def measure(problem: str, seed: int) -> dict[str, Any]:
@@ -49,6 +89,7 @@ def measure(problem: str, seed: int) -> dict[str, Any]:
     from tunehooks.optimizers.gp import GPOptimizer, SpaceEncoder
 
     prob = PROBLEMS[problem]
+    load = os.getloadavg()[0]
     metrics = [th.Metric("objective", goal="minimize")]
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/par.db"
@@ -66,6 +107,7 @@ def measure(problem: str, seed: int) -> dict[str, Any]:
             if t is None:
                 raise RuntimeError("no trial")
             t.complete({"objective": prob.evaluate(t.params)})
+        single = _single_ask(exp)
         ctx = mp.get_context("spawn")
         barrier, out = ctx.Barrier(WORKERS), ctx.Queue()
         procs = [ctx.Process(target=_worker, args=(url, barrier, out)) for _ in range(WORKERS)]
@@ -74,7 +116,7 @@ def measure(problem: str, seed: int) -> dict[str, Any]:
         got = [out.get(timeout=600) for _ in procs]
         for p in procs:
             p.join(timeout=60)
-    configs = [c for c, _ in got if c is not None]
+    configs = [c for c, *_ in got if c is not None]
     enc = SpaceEncoder(prob.space)
     X = enc.canonicalize(enc.encode(configs))
     d = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1))[np.triu_indices(len(X), 1)]
@@ -86,8 +128,14 @@ def measure(problem: str, seed: int) -> dict[str, Any]:
         "distinct": len({json.dumps(c, sort_keys=True) for c in configs}),
         "min_distance": float(d.min()) if len(d) else None,
         "bar": GPOptimizer(prob.space, metrics).min_distance,
-        "slowest_ask_s": max(s for _, s in got),
-        "median_ask_s": float(np.median([s for _, s in got])),
+        "slowest_ask_s": max(g[1] for g in got),
+        "median_ask_s": float(np.median([g[1] for g in got])),
+        "median_warmup_s": float(np.median([g[2] for g in got])),
+        "proposals": sorted(len(g[3]) for g in got),
+        "proposal_s": sorted([round(x, 3) for x in g[3]] for g in got),
+        "single_ask_s": single,
+        "reference_s": single * WORKERS / (os.cpu_count() or 1),
+        "load_before": load,
     }
 
 

@@ -6,7 +6,7 @@
 #   bash bench/blackbox/run.sh --quick         # smoke: 2 seeds, 20 evals, 3 problems
 #   bash bench/blackbox/run.sh --methods bayes --rerun   # rerun tunehooks' GP only
 #   bash bench/blackbox/run.sh --overhead-only # only the ask timings
-#   bash bench/blackbox/run.sh --score-only    # only rewrite the tables from the cache
+#   bash bench/blackbox/run.sh --score-only --evals 40   # only rewrite the tables (runs of 40 evals)
 #   bash bench/blackbox/run.sh --at=HEAD --methods bayes   # tunehooks as committed, not the work tree
 #
 # Other options go to bench/blackbox/run.py (--seeds, --problems, --jobs, --hebo-seeds, ...).
@@ -16,9 +16,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} TF_ENABLE_ONEDNN_OPTS=0 PYTHONWARNINGS=ignore
-RUN=1 OVERHEAD=1 QUICK=0 AT="" args=()
+RUN=1 OVERHEAD=1 QUICK=0 AT="" EVALS=60 prev="" args=()
 for a in "$@"; do
+  [ "$prev" = --evals ] && EVALS=$a
+  prev=$a
   case $a in
+    --evals=*) EVALS=${a#--evals=}; args+=("$a") ;;
     --overhead-only) RUN=0 ;;
     --score-only) RUN=0 OVERHEAD=0 ;;
     --no-overhead) OVERHEAD=0 ;;
@@ -48,5 +51,5 @@ fi
 if [ "$QUICK" = 1 ]; then
   nice -n 10 "$PY" bench/blackbox/score.py --evals 20 --raw bench/.cache/blackbox/raw --out bench/.cache/blackbox/quick.md --command "$cmd"
 else
-  nice -n 10 "$PY" bench/blackbox/score.py --command "$cmd"
+  nice -n 10 "$PY" bench/blackbox/score.py --evals "$EVALS" --command "$cmd"
 fi

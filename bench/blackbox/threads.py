@@ -14,13 +14,16 @@ are fixed at process start):
 Methods: ``bayes`` (tunehooks as shipped: it limits its own threads during an
 ask), ``bayes_unlimited`` (tunehooks with ``threads=os.cpu_count()``: the
 behaviour before the limit), ``optuna_gp`` (Optuna's GPSampler, in its venv).
-The history is random configurations of Hartmann6, as in ``overhead.py``; the
-median of ``--repeats`` asks is kept; the ratios compare with tunehooks bayes (or
+The history is random configurations of ``--problem`` (Hartmann6, 6 floats, as in
+``overhead.py``; or ``mixed_large``, 3 categoricals + ints + log floats, the
+grouped categorical kernel's path), kept per problem; the median of ``--repeats`` asks is kept; the ratios compare with tunehooks bayes (or
 Optuna) single-threaded (fewer after an ask slower than ``--slow-s``).
 ``overhead.py`` puts the table into bench/results/ask_overhead.md.
 
     nice python bench/blackbox/threads.py            # all conditions, then rewrite the table
+    nice python bench/blackbox/threads.py --problem mixed_large
     nice python bench/blackbox/threads.py --conditions loaded --methods bayes
+    nice python bench/blackbox/threads.py --methods bayes --rounds 3   # conditions interleaved
 """
 
 from __future__ import annotations
@@ -39,12 +42,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "bench" / "results" / "ask_threads.json"
 SIZES = (30, 250, 1000)
+PROBLEMS_TIMED = ("hartmann6", "mixed_large")
 CONDITIONS = ("single", "default", "loaded", "single_loaded")
 METHODS = ("bayes", "bayes_unlimited", "optuna_gp")
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-def child(method: str, sizes: list[int], repeats: int, slow_s: float) -> dict[str, list[float]]:
+def child(
+    method: str, problem: str, sizes: list[int], repeats: int, slow_s: float
+) -> dict[str, list[float]]:
     """Time the asks in this process (its thread settings are the condition's)."""
     from overhead import history, time_peer
     from problems import PROBLEMS
@@ -55,24 +61,22 @@ def child(method: str, sizes: list[int], repeats: int, slow_s: float) -> dict[st
         torch.set_num_threads(1)
     out: dict[str, list[float]] = {}
     for n in sizes:
-        hist = history(n)
+        hist = history(n, problem)
         if method == "optuna_gp":
-            out[str(n)] = time_peer(method, hist, repeats, slow_s)
+            out[str(n)] = time_peer(method, hist, repeats, slow_s, problem)
         else:
-            out[str(n)] = _time_bayes(PROBLEMS, hist, repeats, slow_s, method)
+            out[str(n)] = _time_bayes(PROBLEMS[problem].space, hist, repeats, slow_s, method)
         print(f"  {method} n={n}: {out[str(n)]}", file=sys.stderr, flush=True)
     return out
 
 
 def _time_bayes(
-    problems: Any, hist: list[dict[str, Any]], repeats: int, slow_s: float, method: str
+    space: Any, hist: list[dict[str, Any]], repeats: int, slow_s: float, method: str
 ) -> list[float]:
     from methods import OBJECTIVE, history_record
-    from overhead import PROBLEM
 
     from tunehooks.optimizers.gp import GPOptimizer
 
-    space = problems[PROBLEM].space
     opts: dict[str, Any] = {"random_fraction": 0.0}  # time the model's ask, never a random one
     if method == "bayes_unlimited":
         opts["threads"] = os.cpu_count() or 1
@@ -90,7 +94,7 @@ def _time_bayes(
 
 
 def run_condition(
-    cond: str, methods: list[str], sizes: list[int], repeats: int, slow_s: float
+    cond: str, problem: str, methods: list[str], sizes: list[int], repeats: int, slow_s: float
 ) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in _THREAD_VARS}
     if cond.startswith("single"):
@@ -106,8 +110,9 @@ def run_condition(
         for m in methods:
             if cond.startswith("single") and m == "bayes_unlimited":
                 continue  # single-threaded, it is plain bayes
-            print(f"threads: {cond} {m}", file=sys.stderr, flush=True)
-            cmd = [sys.executable, __file__, "--child", m, "--sizes", *map(str, sizes)]
+            print(f"threads: {problem} {cond} {m}", file=sys.stderr, flush=True)
+            cmd = [sys.executable, __file__, "--child", m, "--problem", problem]
+            cmd += ["--sizes", *map(str, sizes)]
             cmd += ["--repeats", str(repeats), "--slow-s", str(slow_s)]
             r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
             sys.stderr.write(r.stderr[-2000:])
@@ -125,24 +130,53 @@ def run_condition(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
+    ap.add_argument("--problem", default=PROBLEMS_TIMED[0], choices=PROBLEMS_TIMED)
     ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=CONDITIONS)
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     ap.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--slow-s", type=float, default=10.0)
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="pass over the conditions this many times, "
+        "interleaved (the medians pool every round's asks)",
+    )
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.sizes, args.repeats, args.slow_s)))
+        res = child(args.child, args.problem, args.sizes, args.repeats, args.slow_s)
+        print(json.dumps(res))
         return 0
     data: dict[str, Any] = json.loads(OUT.read_text()) if OUT.exists() else {}
-    for cond in args.conditions:
-        res = run_condition(cond, args.methods, args.sizes, args.repeats, args.slow_s)
-        entry = data.setdefault(cond, {})
-        entry.update(res)
-        entry["measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        data["cores"] = os.cpu_count()
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(json.dumps(data, indent=1, sort_keys=True))
+    if "single" in data:  # the layout before problems: Hartmann6's conditions at the top
+        data = {"cores": data.pop("cores", None), "hartmann6": data}
+    from methods import _tunehooks_versions
+
+    rev = _tunehooks_versions()["gp"]
+    for rnd in range(args.rounds):  # rounds interleave the conditions: load drifts
+        for cond in args.conditions:
+            res = run_condition(
+                cond, args.problem, args.methods, args.sizes, args.repeats, args.slow_s
+            )
+            entry = data.setdefault(args.problem, {}).setdefault(cond, {})
+            if rnd == 0:
+                entry.update(res)
+                entry["loads"] = [res["load_before"]]
+                entry["rounds"] = {m: 1 for m in res if m in METHODS}
+            else:
+                for m, times in res.items():
+                    if m in METHODS and "error" not in times:
+                        for n, t in times.items():
+                            entry[m].setdefault(n, []).extend(t)
+                        entry["rounds"][m] = rnd + 1
+                entry["loads"].append(res["load_before"])
+                entry["load_before"] = sum(entry["loads"]) / len(entry["loads"])
+            entry["measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+            data[args.problem]["rev"] = rev
+            data["cores"] = os.cpu_count()
+            OUT.parent.mkdir(parents=True, exist_ok=True)
+            OUT.write_text(json.dumps(data, indent=1, sort_keys=True))
     print(f"wrote {OUT}; `python bench/blackbox/overhead.py --table-only` rewrites the table")
     return 0
 

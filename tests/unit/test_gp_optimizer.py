@@ -62,6 +62,38 @@ def test_same_history_same_suggestion_and_seed_matters() -> None:
     assert a is not None and b is not None and a.params == b.params
 
 
+def test_a_retry_with_more_pending_trials_reuses_the_fit_and_answers_as_a_fresh_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an ask whose snapshot went stale proposes again: same finished trials, one more pending
+    import tunehooks.optimizers.gp.optimizer as gp_optimizer
+
+    fits: list[int] = []
+    real_fit = gp_optimizer.fit_gp
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        fits.append(1)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(gp_optimizer, "fit_gp", counted)
+    configs = BRANIN.sample(10, rng=np.random.default_rng(4))
+    done = [record(i, p, y=branin(p)) for i, p in enumerate(configs[:8])]
+    pending = [
+        th.TrialRecord(id=9 + i, number=8 + i, state=th.TrialState.RUNNING, params=dict(p))
+        for i, p in enumerate(configs[8:])
+    ]
+    opt = GPOptimizer(BRANIN, MIN_Y, seed=5, random_fraction=0.0)
+    opt.suggest([*done, pending[0]])
+    assert len(fits) == 1
+    retry = opt.suggest([*done, *pending])
+    assert len(fits) == 1  # the hyperparameters of the same observations are not refitted
+    fresh = GPOptimizer(BRANIN, MIN_Y, seed=5, random_fraction=0.0).suggest([*done, *pending])
+    assert retry is not None and fresh is not None and retry.params == fresh.params
+    # a new finished trial is a new fit
+    opt.suggest([*done, record(8, configs[8], y=branin(configs[8]))])
+    assert len(fits) == 3
+
+
 def test_parallel_asks_without_results_are_distinct_and_spread(storage_url: str) -> None:
     exp = th.Experiment.create(
         "par",

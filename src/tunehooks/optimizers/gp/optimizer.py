@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -182,6 +183,9 @@ class GPOptimizer(OptimizerBase):
         self.objectives = [m for m in self.metrics if m.strategy is Strategy.OPTIMIZE]
         self.constraints = [m for m in self.metrics if m.strategy is Strategy.CONSTRAINT]
         self._sobol = SobolOptimizer(space, self.metrics, seed=seed)
+        # the fits of the latest finished observations, by target (see _fit)
+        self._fits_of: tuple[Any, ...] | None = None
+        self._fits: dict[bytes, FittedGP] = {}
 
     # -- the protocol -------------------------------------------------------------------
     def suggest(self, history: Sequence[TrialRecord]) -> Suggestion | None:
@@ -239,15 +243,30 @@ class GPOptimizer(OptimizerBase):
         return np.column_stack([robust_transform(signed[:, i]) for i in range(k)])
 
     def _fit(self, X: np.ndarray, y: np.ndarray, salt: int) -> FittedGP:
-        return fit_gp(
-            X,
-            y,
-            categorical_columns=self.encoder.categorical_columns,
-            categorical_groups=self.encoder.categorical_groups,
-            max_fit_points=self.max_fit_points,
-            maxiter=self.fit_maxiter,
-            seed=self.seed * 7919 + salt,
-        )
+        """The GP of these observations; the same observations again reuse the last fit.
+
+        An ask that finds its snapshot stale (another worker started a trial
+        meanwhile) proposes again with one more pending trial and the same finished
+        ones: refitting the hyperparameters would redo the ask's costliest part for
+        the same answer (up to ``max_fit_points`` observations the fit does not
+        depend on the seed). Only the fits of the latest observations are kept.
+        """
+        xkey = (X.shape, X.tobytes())
+        if self._fits_of != xkey:
+            self._fits_of, self._fits = xkey, {}
+        gp = self._fits.get(y.tobytes())
+        if gp is None:
+            gp = fit_gp(
+                X,
+                y,
+                categorical_columns=self.encoder.categorical_columns,
+                categorical_groups=self.encoder.categorical_groups,
+                max_fit_points=self.max_fit_points,
+                maxiter=self.fit_maxiter,
+                seed=self.seed * 7919 + salt,
+            )
+            self._fits[y.tobytes()] = gp
+        return gp
 
     def _propose(
         self,
