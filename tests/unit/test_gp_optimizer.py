@@ -94,6 +94,23 @@ def test_a_retry_with_more_pending_trials_reuses_the_fit_and_answers_as_a_fresh_
     assert len(fits) == 3
 
 
+def test_a_retry_above_the_fit_cap_answers_as_a_fresh_process_does() -> None:
+    # past max_fit_points the fitting subset depends on the seed salt (the history's length):
+    # a reused fit would make this process answer differently from a fresh one
+    configs = BRANIN.sample(10, rng=np.random.default_rng(4))
+    done = [record(i, p, y=branin(p)) for i, p in enumerate(configs[:8])]
+    pending = [
+        th.TrialRecord(id=9 + i, number=8 + i, state=th.TrialState.RUNNING, params=dict(p))
+        for i, p in enumerate(configs[8:])
+    ]
+    opts = {"seed": 5, "random_fraction": 0.0, "max_fit_points": 4}
+    opt = GPOptimizer(BRANIN, MIN_Y, **opts)
+    opt.suggest([*done, pending[0]])
+    retry = opt.suggest([*done, *pending])
+    fresh = GPOptimizer(BRANIN, MIN_Y, **opts).suggest([*done, *pending])
+    assert retry is not None and fresh is not None and retry.params == fresh.params
+
+
 def test_parallel_asks_without_results_are_distinct_and_spread(storage_url: str) -> None:
     exp = th.Experiment.create(
         "par",

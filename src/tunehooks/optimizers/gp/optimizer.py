@@ -249,12 +249,16 @@ class GPOptimizer(OptimizerBase):
         meanwhile) proposes again with one more pending trial and the same finished
         ones: refitting the hyperparameters would redo the ask's costliest part for
         the same answer (up to ``max_fit_points`` observations the fit does not
-        depend on the seed). Only the fits of the latest observations are kept.
+        depend on the seed; past it the salt joins the key). Only the fits of the
+        latest observations are kept.
         """
         xkey = (X.shape, X.tobytes())
         if self._fits_of != xkey:
             self._fits_of, self._fits = xkey, {}
-        gp = self._fits.get(y.tobytes())
+        # past max_fit_points the fitting subset depends on the salt: then it is part of
+        # the key, so this process answers as a fresh one would
+        key = y.tobytes() + (salt.to_bytes(8, "little") if len(X) > self.max_fit_points else b"")
+        gp = self._fits.get(key)
         if gp is None:
             gp = fit_gp(
                 X,
@@ -265,7 +269,7 @@ class GPOptimizer(OptimizerBase):
                 maxiter=self.fit_maxiter,
                 seed=self.seed * 7919 + salt,
             )
-            self._fits[y.tobytes()] = gp
+            self._fits[key] = gp
         return gp
 
     def _propose(
