@@ -10,15 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.append(str(Path(__file__).resolve().parents[2] / "bench" / "multifidelity"))
+MF = Path(__file__).resolve().parents[2] / "bench" / "multifidelity"
+sys.path.insert(0, str(MF))
+# bench/blackbox has a score.py too (tests/unit/test_bench_problems.py puts it on sys.path)
+if Path(getattr(sys.modules.get("score"), "__file__", "") or "").parent not in (MF, Path()):
+    del sys.modules["score"]
 
-import peers
-import record
-import score
-from tables import TABLES, data_of
+import peers  # noqa: E402 (after the sys.path set-up)
+import record  # noqa: E402 (after the sys.path set-up)
+import score  # noqa: E402 (after the sys.path set-up)
+from tables import TABLES, data_of  # noqa: E402 (after the sys.path set-up)
 
-from tunehooks.metrics import Goal
-from tunehooks.simulate import LearningCurves
+from tunehooks.metrics import Goal  # noqa: E402 (after the sys.path set-up)
+from tunehooks.simulate import LearningCurves  # noqa: E402 (after the sys.path set-up)
 
 
 def test_recorded_curve_is_real_training_with_cumulative_time():
