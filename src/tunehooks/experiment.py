@@ -341,8 +341,9 @@ class Experiment:
         if not more:
             return None
         suggestion = self.optimizer.suggest(history)
-        if suggestion is None:
-            return None
+        if suggestion is None:  # nothing new to try (a finite space, every configuration tried)
+            last = self.scheduler.promote(history, more_trials=False)
+            return None if last is None else Suggestion(last.params, last.fidelity, resume=last.id)
         if suggestion.fidelity is None and self.fidelity is not None:
             suggestion = Suggestion(suggestion.params, self.fidelity.max_resource)
         return suggestion

@@ -175,3 +175,30 @@ def test_the_old_module_path_still_imports_with_a_deprecation_warning():
         old = importlib.import_module("tunehooks.optimizers.multifidelity")
     assert old.MultiFidelityOptimizer is MultiFidelityOptimizer
     assert old.fidelity_observations is fidelity_observations
+
+
+def test_a_fully_tried_finite_space_resumes_paused_trials_instead_of_restarting_one():
+    # 12 configurations, a budget for many more trials: once every configuration has been
+    # tried, a new trial would train a known configuration again from its first epoch
+    rng = np.random.default_rng(3)
+    n, epochs = 12, 9
+    quality = rng.permutation(n) / n
+    curves = np.array([[q * (1 - 0.5 / e) for e in range(1, epochs + 1)] for q in quality])
+    lc = LearningCurves({"i": list(range(n))}, configs=np.arange(n)[:, None], curves=curves)
+    exp = th.Experiment.create(
+        "finite",
+        lc.space(),
+        metrics=[lc.objective()],
+        budget=th.Budget(cost=40),
+        storage="memory://",
+        method="bayes",
+        seed=0,
+        fidelity=th.Fidelity(min=1, max=epochs, eta=3),
+    )
+    simulate(exp, lc, workers=1)
+    trials = exp.get_trials()
+    tried = [t.params["i"] for t in trials]
+    assert sorted(tried) == list(range(n))  # each configuration once, none trained again
+    best = int(np.argmax(curves[:, -1]))
+    assert any(t.params["i"] == best and t.last_step == epochs for t in trials)
+    assert not any(t.state is TrialState.RUNNING for t in trials)

@@ -151,7 +151,10 @@ class MultiFidelityOptimizer(OptimizerBase):
             trials grew by this factor (in between the GP is only conditioned
             on the new data).
         max_grid: a space of only integers and categoricals with at most this
-            many configurations is searched exhaustively.
+            many configurations is searched exhaustively; once every one of them was
+            tried (or is running), :meth:`suggest` returns ``None``: the experiment
+            then resumes its paused trials, or the sweep ends, instead of training a
+            known configuration again from its first epoch.
         acquisition_fidelity: where a new configuration's EI is taken
             (:class:`AcquisitionFidelity`; ``"auto"``: at the data under a pausing
             scheduler, at full fidelity otherwise).
@@ -303,6 +306,8 @@ class MultiFidelityOptimizer(OptimizerBase):
         exclude = configs if Xp is None else np.concatenate([configs, Xp])
         if self._grid is not None:
             x = _best_of(acq, self._grid, exclude)
+            if x is None and self.fidelity.tasks is None:
+                return None  # every configuration was tried: resume one, or the sweep is done
         else:
             top = np.argsort(-np.where(s >= 1 - 1e-9, yt, yt - 10.0), kind="stable")[:5]
             x = optimize_acquisition(
