@@ -2,7 +2,7 @@
 
 Reads bench/.cache/multifidelity/<table>/<method>/e<cap>-w<workers>-s<seed>.json
 (what run.py caches) and prints, per table, each method's median epochs to
-0.5 point (and to 1 point) over the seeds asked for; ``--jsonl FILE`` also writes
+0.5 point, to 1 point and its regret after 300 epochs over the seeds asked for; ``--jsonl FILE`` also writes
 one line a run in loto.py's format (table, variant, seed, e05, e10; 10**6 when
 never within the cap).
 
@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.append(str(HERE))
 
-from score import CACHE, INF, Scale, epochs_to  # noqa: E402
+from score import CACHE, INF, Scale, epochs_to, incumbent_at  # noqa: E402
 
 NEVER = 10**6
 
@@ -40,6 +40,7 @@ def rows(
                     continue
                 tr = json.loads(f.read_text())["trace"]
                 e05, e10 = epochs_to(tr, sc, 0.5), epochs_to(tr, sc, 1.0)
+                r300 = sc.regret(incumbent_at(tr, 300))
                 out.append(
                     {
                         "table": t,
@@ -47,6 +48,7 @@ def rows(
                         "seed": s,
                         "e05": NEVER if e05 == INF else e05,
                         "e10": NEVER if e10 == INF else e10,
+                        "r300": r300,
                     }
                 )
     return out
@@ -69,7 +71,7 @@ def main() -> None:
     if a.jsonl:
         a.jsonl.write_text("".join(json.dumps(r) + "\n" for r in rs))
     width = max(len(m) for m in methods)
-    print(" " * width, " ".join(f"{t[:12]:>14s}" for t in tables), "  geo-mean ratio to best")
+    print(" " * width, " ".join(f"{t[:12]:>19s}" for t in tables), "  geo-mean ratio to best")
     med: dict[tuple[str, str], float] = {}
     for m in methods:
         for t in tables:
@@ -83,12 +85,13 @@ def main() -> None:
             v = [r for r in rs if r["table"] == t and r["variant"] == m]
             e05 = med[(t, m)]
             e10 = statistics.median(min(2000, r["e10"]) for r in v) if v else float("nan")
-            cells.append(f"{e05:6.0f}/{e10:4.0f}({len(v)})")
+            r3 = statistics.median(r["r300"] for r in v) if v else float("nan")
+            cells.append(f"{e05:5.0f}/{e10:4.0f}/{r3:4.2f}({len(v)})")
             best = min(med[(t, u)] for u in methods)
             if v:
                 logs.append(math.log(e05 / best))
         gm = math.exp(sum(logs) / len(logs)) if logs else float("nan")
-        print(f"{m:{width}s}", " ".join(f"{c:>14s}" for c in cells), f"  {gm:.2f}")
+        print(f"{m:{width}s}", " ".join(f"{c:>19s}" for c in cells), f"  {gm:.2f}")
 
 
 if __name__ == "__main__":

@@ -376,3 +376,129 @@ REPORTED = ("tunehooks", "tunehooks-asha", "random", "random-asha", "hyperband")
 def label(name: str) -> str:
     doc = VARIANTS[name].__doc__ or name
     return doc.strip().splitlines()[0]
+
+
+# -- session 6 candidates (selection.md, "Session 6"): none replaced the default ---------------
+def _pairs(
+    sched: Any, history: Any, low: float, high: float, use: Callable[[Any], bool]
+) -> tuple[list[float], list[float]]:
+    """(value at ``low``, value at ``high``) of the trials ``use`` accepts that reached both."""
+    import math
+
+    from tunehooks.schedulers._common import score_at
+    from tunehooks.trial import TrialState
+
+    xs: list[float] = []
+    ys: list[float] = []
+    for t in history:
+        if t.state in (TrialState.QUEUED, TrialState.FAILED) or not use(t):
+            continue
+        b = score_at(t, sched.metric, high)
+        a = score_at(t, sched.metric, low) if b is not None else None
+        if a is not None and b is not None and math.isfinite(a) and math.isfinite(b):
+            xs.append(a)
+            ys.append(b)
+    return xs, ys
+
+
+def _explorer_hedged(
+    every: int, *, skip_to: int = -1, floor: float | None = None
+) -> Callable[[Any, int, int, int], Any]:
+    """Hedged promotion where every ``every``-th new trial skips the rungs below
+    ``levels[skip_to]``: never selected on the low rungs, those trials measure the rank
+    correlation between a low rung and their first judged rung without the selection bias
+    of trials promoted on that very rung. ``floor``: below the trust threshold the keep
+    fraction falls linearly in the exponent from every trial (trust <= floor) to ``1/eta``."""
+
+    def build(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+        from tunehooks.schedulers._common import rung_between
+        from tunehooks.schedulers.hedged import HedgedScheduler, rank_correlation
+        from tunehooks.trial import Decision
+
+        class Explorer(HedgedScheduler):
+            def _levels_of(self, number: int) -> list[float]:
+                if every and number % every == every - 1 and len(self.levels) > 1:
+                    return self.levels[skip_to:]
+                return self.levels
+
+            def decides(self, trial_number: int, step: float, previous_step: float | None) -> bool:
+                return rung_between(previous_step, step, self._levels_of(trial_number)) is not None
+
+            def decide(self, trial: Any, history: Any) -> Decision:
+                if not trial.reports:
+                    return Decision.CONTINUE
+                prev = trial.reports[-2].step if len(trial.reports) > 1 else None
+                hit = rung_between(prev, trial.reports[-1].step, self._levels_of(trial.number))
+                return Decision.CONTINUE if hit is None else Decision.STOP
+
+            def rung_trust(self, k: int, history: Any) -> float | None:
+                first, level = self.levels[skip_to], self.levels[k]
+                if level < first - 1e-9:
+                    unselected = lambda t: self._levels_of(t.number)[0] > level + 1e-9  # noqa: E731
+                    xs, ys = _pairs(self, history, level, first, unselected)
+                    if len(xs) >= self.min_pairs:
+                        return rank_correlation(xs, ys)
+                return super().rung_trust(k, history)
+
+            def keep_fraction(self, trust: float | None) -> float:
+                if floor is not None and trust is not None and trust < self.trust:
+                    w = max(0.0, (trust - floor) / (self.trust - floor))
+                    return float(self.eta**-w)
+                return super().keep_fraction(trust)
+
+        exp = _experiment(lc, seed, workers, name=f"th-x{every}", method="bayes")
+        exp._scheduler = Explorer(exp.fidelity, exp.metrics, seed=seed)
+        return exp
+
+    build.__doc__ = (
+        f"tunehooks default, every {every}th new trial skips to rung {skip_to}"
+        if every
+        else "tunehooks default"
+    ) + (f", every trial kept below trust {floor}" if floor is not None else "")
+    return build
+
+
+def _tied_hedged(resolution: float) -> Callable[[Any, int, int, int], Any]:
+    """Hedged promotion whose trust counts values closer than ``resolution`` times the
+    next level's range as ties (a near-tied plateau then reads as no disagreement)."""
+
+    def build(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+        import math
+
+        from tunehooks.schedulers.hedged import HedgedScheduler, rank_correlation
+
+        class Tied(HedgedScheduler):
+            def rung_trust(self, k: int, history: Any) -> float | None:
+                nxt = self.levels[k + 1] if k + 1 < len(self.levels) else self.fidelity.max_resource
+                xs, ys = _pairs(self, history, self.levels[k], nxt, lambda t: True)
+                if len(xs) < self.min_pairs:
+                    return None
+                step = (max(ys) - min(ys)) * resolution
+                if step > 0:
+                    xs = [math.floor(x / step) for x in xs]
+                    ys = [math.floor(y / step) for y in ys]
+                return rank_correlation(xs, ys)
+
+        exp = _experiment(lc, seed, workers, name=f"th-tie{resolution}", method="bayes")
+        exp._scheduler = Tied(exp.fidelity, exp.metrics, seed=seed)
+        return exp
+
+    build.__doc__ = f"tunehooks default, trust with ties below {resolution:g} of the range"
+    return build
+
+
+VARIANTS.update(
+    {
+        "tunehooks-x8": _explorer_hedged(8),
+        "tunehooks-x16": _explorer_hedged(16),
+        "tunehooks-x8s1": _explorer_hedged(8, skip_to=1),
+        "tunehooks-x8f5": _explorer_hedged(8, floor=0.5),
+        "tunehooks-x16f5": _explorer_hedged(16, floor=0.5),
+        "tunehooks-x16f3": _explorer_hedged(16, floor=0.3),
+        "tunehooks-f5": _explorer_hedged(0, floor=0.5),
+        "tunehooks-f3": _explorer_hedged(0, floor=0.3),
+        "tunehooks-f2": _explorer_hedged(0, floor=0.2),
+        "tunehooks-tie05": _tied_hedged(0.05),
+        "tunehooks-tie10": _tied_hedged(0.1),
+    }
+)
