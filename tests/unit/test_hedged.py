@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
 import pytest
 
 import tunehooks as th
 from tunehooks.fidelity import Fidelity
 from tunehooks.schedulers.hedged import HedgedScheduler, ladder, rank_correlation
-from tunehooks.simulate import LearningCurves, simulate
+from tunehooks.simulate import simulate
 from tunehooks.trial import Decision, Report, TrialRecord, TrialState
 
 ACC = [th.Metric("acc", "maximize")]
@@ -92,12 +91,9 @@ def test_promotion_takes_the_deepest_rung_first_and_each_rung_passes_one_at_the_
         HedgedScheduler(Fidelity(max=9), ACC, min_pairs=2)
 
 
-def test_hedged_through_a_real_experiment():
-    rng = np.random.default_rng(0)
-    n, epochs = 27, 9
-    quality = rng.permutation(n) / n
-    curves = np.array([[q * (1 - 0.5 / e) for e in range(1, epochs + 1)] for q in quality])
-    lc = LearningCurves({"i": list(range(n))}, configs=np.arange(n)[:, None], curves=curves)
+def test_hedged_through_a_real_experiment(ranked_table):
+    epochs = 9
+    lc = ranked_table(27, epochs)
     exp = th.Experiment.create(
         "hedged",
         lc.space(),

@@ -177,14 +177,13 @@ def test_the_old_module_path_still_imports_with_a_deprecation_warning():
     assert old.fidelity_observations is fidelity_observations
 
 
-def test_a_fully_tried_finite_space_resumes_paused_trials_instead_of_restarting_one():
+def test_a_fully_tried_finite_space_resumes_paused_trials_instead_of_restarting_one(
+    ranked_table,
+):
     # 12 configurations, a budget for many more trials: once every configuration has been
     # tried, a new trial would train a known configuration again from its first epoch
-    rng = np.random.default_rng(3)
     n, epochs = 12, 9
-    quality = rng.permutation(n) / n
-    curves = np.array([[q * (1 - 0.5 / e) for e in range(1, epochs + 1)] for q in quality])
-    lc = LearningCurves({"i": list(range(n))}, configs=np.arange(n)[:, None], curves=curves)
+    lc = ranked_table(n, epochs, seed=3)
     exp = th.Experiment.create(
         "finite",
         lc.space(),
@@ -199,6 +198,6 @@ def test_a_fully_tried_finite_space_resumes_paused_trials_instead_of_restarting_
     trials = exp.get_trials()
     tried = [t.params["i"] for t in trials]
     assert sorted(tried) == list(range(n))  # each configuration once, none trained again
-    best = int(np.argmax(curves[:, -1]))
+    best = int(np.argmax(lc.curves[:, -1]))
     assert any(t.params["i"] == best and t.last_step == epochs for t in trials)
     assert not any(t.state is TrialState.RUNNING for t in trials)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import tunehooks as th
 from tunehooks.fidelity import Fidelity, SchedulerKind
 from tunehooks.schedulers import PromotionHyperbandScheduler, make_scheduler
 from tunehooks.schedulers.promotion import hyperband_brackets
-from tunehooks.simulate import LearningCurves, simulate
+from tunehooks.simulate import simulate
 from tunehooks.trial import Decision, Report, TrialRecord, TrialState
 
 ACC = [th.Metric("acc", "maximize")]
@@ -70,16 +69,9 @@ def test_failed_trials_rank_last():
     assert s.promote(trials, more_trials=True).number == 7
 
 
-def _table(n: int = 27, epochs: int = 9) -> LearningCurves:
-    rng = np.random.default_rng(0)
-    quality = rng.permutation(n) / n
-    curves = np.array([[q * (1 - 0.5 / e) for e in range(1, epochs + 1)] for q in quality])
-    return LearningCurves({"i": list(range(n))}, configs=np.arange(n)[:, None], curves=curves)
-
-
 @pytest.mark.parametrize("workers", [1, 3])
-def test_successive_halving_through_a_real_experiment(workers):
-    lc = _table()
+def test_successive_halving_through_a_real_experiment(workers, ranked_table):
+    lc = ranked_table()
     exp = th.Experiment.create(
         f"promo-{workers}",
         lc.space(),
@@ -171,8 +163,8 @@ def test_asha_promotion_resumes_a_rungs_top_third_without_waiting():
     )
 
 
-def test_asha_promotion_through_a_real_experiment():
-    lc = _table()
+def test_asha_promotion_through_a_real_experiment(ranked_table):
+    lc = ranked_table()
     exp = th.Experiment.create(
         "apromo",
         lc.space(),
