@@ -88,14 +88,35 @@ def unresolved_failures(trials: Sequence[TrialRecord]) -> list[TrialRecord]:
     return [t for t in latest.values() if t.state is TrialState.FAILED]
 
 
+def _space_size(sweep: Sweep) -> int | None:
+    """How many configurations the sweep's space holds (``None``: continuous or conditional)."""
+    if sweep.space.is_conditional:
+        return None
+    size = 1
+    for p in sweep.space.params.values():
+        n = p.cardinality()
+        if n is None:
+            return None
+        size *= n
+    return size
+
+
 def nothing_to_run(trials: Sequence[TrialRecord], sweep: Sweep) -> str:
     """Why a launch starts nothing, and what would run more."""
     n = {s: sum(t.state is s for t in trials) for s in TrialState}
     failed = len(unresolved_failures(trials))
-    text = (
-        f"nothing to run: the budget is spent ({n[TrialState.COMPLETED]} completed, "
-        f"{n[TrialState.PRUNED]} pruned, {n[TrialState.FAILED]} failed)"
+    counts = (
+        f"{n[TrialState.COMPLETED]} completed, {n[TrialState.PRUNED]} pruned, "
+        f"{n[TrialState.PAUSED]} paused, {n[TrialState.FAILED]} failed"
     )
+    size = _space_size(sweep)
+    tried = {json.dumps(t.params, sort_keys=True, default=str) for t in trials}
+    if size is not None and len(tried) >= size:
+        return (
+            f"nothing to run: every one of the space's {size} configurations was tried "
+            f"({counts}); add values to `parameters` in the sweep file to run more"
+        )
+    text = f"nothing to run: the budget is spent ({counts})"
     path = sweep.path if sweep.path is not None else "sweep.yaml"
     if failed:
         text += (
