@@ -19,6 +19,7 @@ from tunehooks.optimizers import Method, Optimizer, make_optimizer
 from tunehooks.report_buffer import DEFAULT_REPORT_INTERVAL, ReportBuffer
 from tunehooks.scheduler_config import rebuild_scheduler, scheduler_spec
 from tunehooks.schedulers import Scheduler, as_scheduler, make_scheduler
+from tunehooks.schedulers._common import best_paused
 from tunehooks.space import SearchSpace
 from tunehooks.storage import DuplicateExperimentError, open_storage
 from tunehooks.storage._retry import DEFAULT_RETRY_TIMEOUT
@@ -343,6 +344,8 @@ class Experiment:
         suggestion = self.optimizer.suggest(history)
         if suggestion is None:  # nothing new to try (a finite space, every configuration tried)
             last = self.scheduler.promote(history, more_trials=False)
+            if last is None and self.fidelity is not None:  # the budget's rest: the best paused
+                last = best_paused(history, self.fidelity.decision_metric(self.metrics))
             return None if last is None else Suggestion(last.params, last.fidelity, resume=last.id)
         if suggestion.fidelity is None and self.fidelity is not None:
             suggestion = Suggestion(suggestion.params, self.fidelity.max_resource)

@@ -7,9 +7,16 @@ from collections.abc import Sequence
 
 from tunehooks.fidelity import Fidelity
 from tunehooks.metrics import Metric
-from tunehooks.trial import TrialRecord
+from tunehooks.trial import TrialRecord, TrialState
 
-__all__ = ["crossed_rung", "decision_metric", "quantile", "rung_levels", "score_at"]
+__all__ = [
+    "best_paused",
+    "crossed_rung",
+    "decision_metric",
+    "quantile",
+    "rung_levels",
+    "score_at",
+]
 
 
 def decision_metric(fidelity: Fidelity, metrics: Sequence[Metric]) -> Metric:
@@ -63,3 +70,28 @@ def quantile(values: Sequence[float], q: float) -> float:
     lo = math.floor(pos)
     hi = min(lo + 1, len(xs) - 1)
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def best_paused(history: Sequence[TrialRecord], metric: Metric) -> TrialRecord | None:
+    """The PAUSED trial furthest along, the best at its newest report among equals
+    (``None``: none is paused): what to resume when nothing new can start and the
+    promotion rule passes nothing more on (a finite space tried in full).
+
+    Example:
+        >>> from tunehooks.trial import Report
+        >>> m = Metric("acc", "maximize")
+        >>> t = [TrialRecord(i, i, TrialState.PAUSED, {}, reports=(Report(s, {"acc": a}),))
+        ...      for i, (s, a) in enumerate([(3, 0.9), (9, 0.5), (9, 0.7)])]
+        >>> best_paused(t, m).number
+        2
+    """
+    paused = [t for t in history if t.state is TrialState.PAUSED]
+    if not paused:
+        return None
+
+    def key(t: TrialRecord) -> tuple[float, float, int]:
+        v = t.last_reported(metric.name)
+        value = metric.sign * v if v is not None and math.isfinite(v) else -math.inf
+        return (t.last_step or 0.0, value, -t.number)
+
+    return max(paused, key=key)
