@@ -122,6 +122,155 @@ def scores(evals: int, raw: Path = RAW) -> dict[str, Any]:
     return out
 
 
+def mean_se(means: list[float], ses: list[float | None]) -> tuple[float, float | None]:
+    """Mean over problems and its standard error, from each problem's standard error.
+
+    Seeds of different problems are independent runs, so the variance of the mean of
+    P problem means is the sum of their variances over P². A problem with one seed
+    has no standard error (``None``), and then neither has the mean.
+
+    Example:
+        >>> mean_se([90.0, 80.0], [3.0, 4.0])
+        (85.0, 2.5)
+        >>> mean_se([90.0, 80.0], [3.0, None])
+        (85.0, None)
+    """
+    m = float(np.mean(means))
+    if not ses or any(s is None for s in ses):
+        return m, None
+    return m, math.sqrt(sum(float(s) ** 2 for s in ses if s is not None)) / len(ses)
+
+
+MIN_GAP = 0.1
+"""Score gaps below this count as ties (the tables show one decimal)."""
+
+
+def _seed_se(values: list[float]) -> float | None:
+    """Standard error over seeds; ``None`` for a single seed."""
+    return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else None
+
+
+def peer_comparison(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per method: seed counts, suite mean ± SE, and tunehooks bayes minus it.
+
+    ``diff``: bayes' mean (all its seeds) minus the method's, over the problems both ran;
+    ``paired``: the same on exactly the method's seeds (per problem the mean of
+    bayes − method over the seeds both have); each with its standard error (``None``
+    where a problem has one seed). ``beats``: problems where the method's mean is above
+    bayes' by more than the standard error of the difference (hypot of the two
+    standard errors; a one-seed method counts as 0 there: see ``one_seed``).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    probs = res["problems"]
+    for m in METHODS:
+        shared = [p for p, e in probs.items() if m in e and "bayes" in e]
+        if not shared:
+            continue
+        counts = [len(probs[p][m]["scores"]) for p in shared]
+        mean, se = mean_se(
+            [probs[p][m]["mean"] for p in shared],
+            [_seed_se(probs[p][m]["scores"]) for p in shared],
+        )
+        row: dict[str, Any] = {"problems": len(shared), "seeds": (min(counts), max(counts))}
+        row["mean"], row["se"] = mean, se
+        if m != "bayes":
+            b = [probs[p]["bayes"] for p in shared]
+            row["diff"] = mean_se(
+                [bb["mean"] - probs[p][m]["mean"] for bb, p in zip(b, shared, strict=True)],
+                [
+                    None if s1 is None or s2 is None else math.hypot(s1, s2)
+                    for s1, s2 in (
+                        (_seed_se(bb["scores"]), _seed_se(probs[p][m]["scores"]))
+                        for bb, p in zip(b, shared, strict=True)
+                    )
+                ],
+            )
+            means, ses = [], []
+            for bb, p in zip(b, shared, strict=True):
+                by_seed = dict(zip(bb["seeds"], bb["scores"], strict=True))
+                d = [
+                    by_seed[s] - v
+                    for s, v in zip(probs[p][m]["seeds"], probs[p][m]["scores"], strict=True)
+                    if s in by_seed
+                ]
+                if d:
+                    means.append(float(np.mean(d)))
+                    ses.append(_seed_se(d))
+            row["paired"] = mean_se(means, ses) if means else None
+            beats = []
+            for bb, p in zip(b, shared, strict=True):
+                e = probs[p][m]
+                gap = e["mean"] - bb["mean"]
+                # 0.1: the tables' precision (a one-seed peer's 100.0 vs 99.97 is no finding)
+                if gap > max(math.hypot(bb["se"], e["se"]), MIN_GAP):
+                    beats.append((p, e["mean"], bb["mean"], math.hypot(bb["se"], e["se"])))
+            row["beats"] = beats
+            row["one_seed"] = min(counts) < 2
+        out[m] = row
+    return out
+
+
+def _pm(value: float, se: float | None, sign: bool = False) -> str:
+    v = f"{value:+.1f}" if sign else f"{value:.1f}"
+    return f"{v} ± {se:.1f}" if se is not None else f"{v} (one seed somewhere: no SE)"
+
+
+def _peer_section(res: dict[str, Any]) -> list[str]:
+    """The table of each method against tunehooks bayes (:func:`peer_comparison`)."""
+    if not any("bayes" in e for e in res["problems"].values()):
+        return []
+    comp = peer_comparison(res)
+    lines = [
+        "",
+        "## Against each peer",
+        "",
+        "Suite mean ± its standard error (the problems' standard errors over seeds, "
+        "combined: √(Σ SE²) / problems; none where a problem has one seed). bayes − method: "
+        "tunehooks bayes' mean on all its seeds minus the method's; paired: on exactly "
+        "the method's seeds (per problem the mean of the per-seed differences), ± the "
+        "standard error of that difference.",
+        "",
+        "| method | problems | seeds per problem | mean ± SE | bayes − method ± SE | "
+        "bayes − method, paired on its seeds ± SE |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m, r in comp.items():
+        lo, hi = r["seeds"]
+        seeds = f"{lo}" if lo == hi else f"{lo}-{hi}"
+        diff = "—" if m == "bayes" else _pm(*r["diff"], sign=True)
+        paired = "—" if m == "bayes" or r["paired"] is None else _pm(*r["paired"], sign=True)
+        lines.append(
+            f"| {METHODS[m][0]} | {r['problems']} | {seeds} | {_pm(r['mean'], r['se'])} | "
+            f"{diff} | {paired} |"
+        )
+    behind = [METHODS[m][0] for m, r in comp.items() if m != "bayes" and r["diff"][0] <= 0]
+    lines += [
+        "",
+        "tunehooks bayes ahead of every peer on the mean: "
+        + ("yes" if not behind else "no (not ahead of " + ", ".join(behind) + ")")
+        + ".",
+    ]
+    lines += [
+        "",
+        "Problems where a method's mean is above tunehooks bayes' by more than the standard "
+        f"error of the difference (and by at least {MIN_GAP}; a one-seed method's own "
+        "standard error counts as 0, so its list is an upper bound):",
+        "",
+    ]
+    n = 0
+    for m, r in comp.items():
+        if m in ("bayes", "random") or not r["beats"]:
+            continue
+        n += 1
+        items = ", ".join(f"{p} {pm:.1f} vs {bm:.1f} (± {se:.1f})" for p, pm, bm, se in r["beats"])
+        lo, hi = r["seeds"]
+        seeds = f"{lo} seed" + ("s" if hi > 1 else "") if lo == hi else f"{lo}-{hi} seeds"
+        lines.append(f"- {METHODS[m][0]} ({seeds}): {items}")
+    if not n:
+        lines.append("- none")
+    return lines
+
+
 def _fmt(e: dict[str, Any] | None, rand: dict[str, Any] | None) -> str:
     if e is None:
         return "—"
@@ -301,6 +450,7 @@ def write_markdown(res: dict[str, Any], command: str) -> str:
             + (f" ({', '.join(beyond)})" if beyond else "")
             + "."
         )
+    lines += _peer_section(res)
     lines += _parallel_section()
     lines += ["", "## Reference values", "",
               "| problem | f* | f_ref (median of 256 random) | description |", "|---|---|---|---|"]  # fmt: skip
