@@ -33,6 +33,10 @@ def test_a_fully_tried_finite_space_says_so_instead_of_asking_for_more_budget():
     text = nothing_to_run(_done(configs), sweep)
     assert text.startswith("nothing to run: every one of the space's 4 configurations was tried")
     assert "budget" not in text and "parameters" in text
+    # a failed one among them: the way to run it again is still named
+    failed = _done(configs)
+    failed[0] = th.TrialRecord(0, 0, th.TrialState.FAILED, configs[0])
+    assert "--retry-failed` runs the 1 failed trial again" in nothing_to_run(failed, sweep)
     # one configuration short: the budget is what ended it
     assert "the budget is spent" in nothing_to_run(_done(configs[:3]), sweep)
 

@@ -111,18 +111,21 @@ def nothing_to_run(trials: Sequence[TrialRecord], sweep: Sweep) -> str:
     )
     size = _space_size(sweep)
     tried = {json.dumps(t.params, sort_keys=True, default=str) for t in trials}
-    if size is not None and len(tried) >= size:
-        return (
-            f"nothing to run: every one of the space's {size} configurations was tried "
-            f"({counts}); add values to `parameters` in the sweep file to run more"
+    exhausted = size is not None and len(tried) >= size
+    if exhausted:
+        text = (
+            f"nothing to run: every one of the space's {size} configurations was tried ({counts})"
         )
-    text = f"nothing to run: the budget is spent ({counts})"
+    else:
+        text = f"nothing to run: the budget is spent ({counts})"
     path = sweep.path if sweep.path is not None else "sweep.yaml"
     if failed:
         text += (
             f"; `tunehooks launch {path} --retry-failed` runs the {failed} failed "
             f"trial{'s' if failed != 1 else ''} again"
         )
+    if exhausted:
+        return text + "; add values to `parameters` in the sweep file to run more"
     return text + "; raise `budget` in the sweep file to run more"
 
 
