@@ -502,3 +502,316 @@ VARIANTS.update(
         "tunehooks-tie10": _tied_hedged(0.1),
     }
 )
+
+
+# -- session 7 candidates (selection.md, "Session 7") --------------------------------------
+def _acquisition_switch(
+    rule: str, *, every: int = 2, below: float = 0.5
+) -> Callable[[Any, int, int, int], Any]:
+    """The default, its optimizer judging some new configurations at full fidelity instead of
+    where the data is. ``rule``: ``"alternate"``, every ``every``-th new trial at full;
+    ``"trust"``, at full while the rank correlation between the data level's values and the
+    full trainings' (over the trials with both, at least 5) is below ``below``."""
+
+    def build(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+        import math
+
+        from tunehooks.optimizers.gp.multifidelity import (
+            AcquisitionFidelity,
+            MultiFidelityOptimizer,
+            _s,
+        )
+        from tunehooks.schedulers._common import score_at
+        from tunehooks.schedulers.hedged import HedgedScheduler, rank_correlation
+
+        class Switching(MultiFidelityOptimizer):
+            def suggest(self, history: Any) -> Any:
+                self._history = history
+                return super().suggest(history)
+
+            def _acquisition_column(self, s: Any, y: Any) -> float:
+                at = super()._acquisition_column(s, y)
+                history = self._history
+                if at >= 1 - 1e-9:
+                    return at
+                if rule == "alternate":
+                    return 1.0 if len(history) % every == every - 1 else at
+                level = next(
+                    (lv for lv in self.fidelity.levels() if abs(_s(lv, self.fidelity) - at) < 1e-6),
+                    None,
+                )
+                if level is None:
+                    return at
+                metric = self.metric
+                xs, ys = [], []
+                for t in history:
+                    b = score_at(t, metric, self.fidelity.max_resource)
+                    a = score_at(t, metric, level) if b is not None else None
+                    if a is not None and b is not None and math.isfinite(a) and math.isfinite(b):
+                        xs.append(a)
+                        ys.append(b)
+                rho = rank_correlation(xs, ys) if len(xs) >= 5 else None
+                return 1.0 if rho is not None and rho < below else at
+
+        exp = _experiment(lc, seed, workers, name=f"th-sw-{rule}", method="bayes")
+        sched = HedgedScheduler(exp.fidelity, exp.metrics, seed=seed)
+        exp._scheduler = sched
+        exp._optimizer = Switching(
+            exp.space,
+            exp.metrics,
+            fidelity=exp.fidelity,
+            scheduler=sched,
+            seed=seed,
+            acquisition_fidelity=AcquisitionFidelity.DATA,
+        )
+        return exp
+
+    what = f"every {every}th new trial" if rule == "alternate" else f"below trust {below}"
+    build.__doc__ = f"tunehooks default, EI at full fidelity {what}"
+    return build
+
+
+VARIANTS.update(
+    {
+        "tunehooks-alt2": _acquisition_switch("alternate", every=2),
+        "tunehooks-alt3": _acquisition_switch("alternate", every=3),
+        "tunehooks-trustfull5": _acquisition_switch("trust", below=0.5),
+    }
+)
+
+
+def _restricted_trust(
+    *, trust: float = 0.7, ranks: bool = True
+) -> Callable[[Any, int, int, int], Any]:
+    """The default with each rung's trust corrected for range restriction (Thorndike's case
+    II): the trials that reached the next level were selected on their value at this rung, so
+    their spread there is narrower than the rung's and their correlation understates how well
+    the rung ranks everything that reached it. With ``u`` = the spread of the rung's values
+    over every trial that reached it / over the pairs, ``R = r u / sqrt(1 + r^2 (u^2 - 1))``.
+    ``ranks``: the spreads (and ``r``, Spearman's) are of ranks within the rung."""
+
+    def build(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+        import math
+
+        import numpy as np
+
+        from tunehooks.schedulers._common import score_at
+        from tunehooks.schedulers.hedged import HedgedScheduler
+        from tunehooks.trial import TrialState
+
+        class Corrected(HedgedScheduler):
+            def rung_trust(self, k: int, history: Any) -> float | None:
+                r = super().rung_trust(k, history)
+                if r is None or r <= 0:
+                    return r
+                level = self.levels[k]
+                nxt = self.levels[k + 1] if k + 1 < len(self.levels) else self.fidelity.max_resource
+                rung: list[float] = []
+                paired: list[bool] = []
+                for t in history:
+                    if t.state in (TrialState.QUEUED, TrialState.FAILED):
+                        continue
+                    a = score_at(t, self.metric, level)
+                    if a is None or not math.isfinite(a):
+                        continue
+                    b = score_at(t, self.metric, nxt)
+                    rung.append(a)
+                    paired.append(b is not None and math.isfinite(b))
+                xs = np.asarray(rung)
+                if ranks:
+                    xs = np.argsort(np.argsort(xs, kind="stable"), kind="stable").astype(float)
+                sel = xs[np.asarray(paired)]
+                if len(sel) < 2 or sel.std() <= 0:
+                    return r
+                u = float(xs.std() / sel.std())
+                if u <= 1:
+                    return r
+                return float(r * u / math.sqrt(1 + r * r * (u * u - 1)))
+
+        exp = _experiment(lc, seed, workers, name=f"th-rr{trust}", method="bayes")
+        exp._scheduler = Corrected(exp.fidelity, exp.metrics, seed=seed, trust=trust)
+        return exp
+
+    build.__doc__ = f"tunehooks default, trust corrected for range restriction (trust {trust})"
+    return build
+
+
+VARIANTS.update(
+    {
+        "tunehooks-rr7": _restricted_trust(trust=0.7),
+        "tunehooks-rr8": _restricted_trust(trust=0.8),
+        "tunehooks-rr9": _restricted_trust(trust=0.9),
+    }
+)
+
+
+def _denoised_hedged(*, blend: float = 1.0) -> Callable[[Any, int, int, int], Any]:
+    """The default, its promotions ranking a rung's trials by the GP's posterior mean there
+    (every report of every trial pooled, the noise it measured discounted) instead of each
+    trial's single value at the rung. ``blend``: the weight of the GP's mean against the raw
+    value (both as ranks within the rung). The trust is still measured on raw values."""
+
+    def build(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+        import math
+
+        import numpy as np
+
+        from tunehooks.optimizers.gp.multifidelity import _s
+        from tunehooks.schedulers._common import score_at
+        from tunehooks.schedulers.hedged import HedgedScheduler
+        from tunehooks.trial import TrialState
+
+        class Denoised(HedgedScheduler):
+            optimizer: Any = None
+
+            def _scores(self, history: Any, level: float) -> dict[int, float]:
+                raw = {}
+                for t in history:
+                    if t.state is TrialState.QUEUED:
+                        continue
+                    s = score_at(t, self.metric, level)
+                    if s is not None:
+                        raw[t.number] = s
+                opt = self.optimizer
+                model = opt._model(history) if opt is not None else None
+                if model is None or len(raw) < 3:
+                    return raw
+                ts = [t for t in history if t.number in raw]
+                enc = opt.encoder
+                X = enc.canonicalize(enc.encode([t.params for t in ts]))
+                Z = np.column_stack([X, np.full(len(X), _s(level, self.fidelity))])
+                mean = model.gp.predict_numpy(Z)[0]
+                rv = np.array([raw[t.number] for t in ts])
+                rv = np.where(np.isfinite(rv), rv, -1e300)
+                rr = np.argsort(np.argsort(rv, kind="stable"), kind="stable")
+                gm = np.argsort(np.argsort(mean, kind="stable"), kind="stable")
+                out = blend * gm + (1 - blend) * rr
+                return {t.number: float(v) for t, v in zip(ts, out, strict=True)}
+
+            def promote(self, history: Any, *, more_trials: bool) -> Any:
+                if not any(t.state is TrialState.PAUSED for t in history):
+                    return None
+                for k in range(len(self.levels) - 1, -1, -1):
+                    level = self.levels[k]
+                    nxt = self.levels[k + 1] if k + 1 < len(self.levels) else math.inf
+                    waiting = [
+                        t
+                        for t in history
+                        if t.state is TrialState.PAUSED
+                        and (t.last_step or 0) < nxt - 1e-9
+                        and score_at(t, self.metric, level) is not None
+                    ]
+                    if not waiting:
+                        continue
+                    scores = self._scores(history, level)
+                    frac = self.keep_fraction(self.rung_trust(k, history))
+                    keep = math.floor(len(scores) * frac + 1e-9)
+                    if not more_trials:
+                        keep = max(1, keep)
+                    top = sorted(scores.values(), reverse=True)[:keep]
+                    best = max(waiting, key=lambda t: (scores[t.number], -t.number))
+                    if top and scores[best.number] >= top[-1]:
+                        return best
+                return None
+
+        exp = _experiment(lc, seed, workers, name=f"th-dn{blend}", method="bayes")
+        sched = Denoised(exp.fidelity, exp.metrics, seed=seed)
+        exp._scheduler = sched
+        sched.optimizer = exp.optimizer
+        return exp
+
+    build.__doc__ = f"tunehooks default, promotions ranked by the GP's mean (weight {blend:g})"
+    return build
+
+
+VARIANTS.update(
+    {
+        "tunehooks-dn10": _denoised_hedged(blend=1.0),
+        "tunehooks-dn05": _denoised_hedged(blend=0.5),
+    }
+)
+
+
+def _dominant_nominee(
+    *, margin: float = 0.0, kappa: float = 0.0, min_full: int = 0, below: float | None = None
+) -> Callable[[Any, int, int, int], Any]:
+    """The default, its optimizer nominating two configurations, one by EI where the data is
+    and one by EI at full fidelity, and taking the full-fidelity one only when the GP also
+    predicts it better at full fidelity (posterior mean, by ``margin`` standard deviations of
+    the observed values): its EI then comes from a predicted late rise, not from its
+    uncertainty alone."""
+
+    def build(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
+        import numpy as np
+
+        from tunehooks.optimizers.gp.multifidelity import (
+            AcquisitionFidelity,
+            MultiFidelityOptimizer,
+        )
+        from tunehooks.schedulers.hedged import HedgedScheduler
+
+        class Dominant(MultiFidelityOptimizer):
+            def suggest(self, history: Any) -> Any:
+                self.acquisition_fidelity = AcquisitionFidelity.DATA
+                at_data = super().suggest(history)
+                model = self._model(history)
+                if at_data is None or model is None:
+                    return at_data
+                full = np.isfinite(model.y) & (model.s >= 1 - 1e-9)
+                if int(full.sum()) < min_full:
+                    return at_data
+                if below is not None:  # only while the first rung is not trusted (or unmeasured)
+                    rho = sched.rung_trust(0, history)
+                    if rho is not None and rho >= below:
+                        return at_data
+                self.acquisition_fidelity = AcquisitionFidelity.FULL
+                try:
+                    at_full = super().suggest(history)
+                finally:
+                    self.acquisition_fidelity = AcquisitionFidelity.DATA
+                if at_full is None or at_full.params == at_data.params:
+                    return at_data
+                enc = self.encoder
+                X = enc.canonicalize(enc.encode([at_data.params, at_full.params]))
+                mean, std = model.gp.predict_numpy(np.column_stack([X, np.ones(2)]))
+                low = mean - kappa * std  # kappa > 0: better even pessimistically
+                spread = float(np.nanstd(model.yt)) or 1.0
+                return at_full if low[1] > low[0] + margin * spread else at_data
+
+        exp = _experiment(
+            lc, seed, workers, name=f"th-dom{margin}-{kappa}-{min_full}-{below}", method="bayes"
+        )
+        sched = HedgedScheduler(exp.fidelity, exp.metrics, seed=seed)
+        exp._scheduler = sched
+        exp._optimizer = Dominant(
+            exp.space,
+            exp.metrics,
+            fidelity=exp.fidelity,
+            scheduler=sched,
+            seed=seed,
+            acquisition_fidelity=AcquisitionFidelity.DATA,
+        )
+        return exp
+
+    build.__doc__ = (
+        "tunehooks default, the full-fidelity nominee when predicted better there "
+        f"(margin {margin:g}, mean - {kappa:g} sd, after {min_full} full trainings"
+        + ("" if below is None else f", while rung 1's trust is below {below:g}")
+        + ")"
+    )
+    return build
+
+
+VARIANTS.update(
+    {
+        "tunehooks-dom0": _dominant_nominee(margin=0.0),
+        "tunehooks-dom25": _dominant_nominee(margin=0.25),
+        "tunehooks-lcb05": _dominant_nominee(kappa=0.5),
+        "tunehooks-lcb10": _dominant_nominee(kappa=1.0),
+        "tunehooks-lcb10f3": _dominant_nominee(kappa=1.0, min_full=3),
+        "tunehooks-lcb20": _dominant_nominee(kappa=2.0),
+        "tunehooks-lcb10t7": _dominant_nominee(kappa=1.0, below=0.7),
+        "tunehooks-lcb30": _dominant_nominee(kappa=3.0),
+        "tunehooks-lcb20f3": _dominant_nominee(kappa=2.0, min_full=3),
+    }
+)
