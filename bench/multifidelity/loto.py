@@ -8,8 +8,13 @@ log(median epochs to 0.5 point / the best candidate's median there)); the
 chosen candidate's result on the held-out table is what may be reported for
 it. Writes a markdown table.
 
+With ``--target`` the rows may hold peers too (a variant whose name does not start
+with ``tunehooks``); the choice is then by the issue's own target first: the fewest
+other tables where the candidate's median is above the best peer's, ties by the
+mean log-ratio above.
+
 Usage: python bench/multifidelity/loto.py RUNS.jsonl [--out FILE.md] [--min-seeds N]
-    [--preface FILE.md]
+    [--preface FILE.md] [--target]
 """
 
 from __future__ import annotations
@@ -37,8 +42,19 @@ def medians(rows: list[dict]) -> dict[tuple[str, str], tuple[float, float, int]]
     return out
 
 
-def choose(med: dict, tables: list[str], variants: list[str], held_out: str) -> str:
-    """The variant with the best mean log-ratio to the best variant on the other tables."""
+def is_peer(variant: str) -> bool:
+    return not variant.startswith("tunehooks")
+
+
+def choose(
+    med: dict,
+    tables: list[str],
+    variants: list[str],
+    held_out: str,
+    peers: list[str] | None = None,
+) -> str:
+    """The variant with the best mean log-ratio to the best variant on the other tables;
+    with ``peers``, first the fewest other tables where it is above the best peer."""
 
     def score(v: str) -> float:
         total = 0.0
@@ -49,7 +65,16 @@ def choose(med: dict, tables: list[str], variants: list[str], held_out: str) -> 
             total += math.log(med[(t, v)][0] / best)
         return total / max(1, len(tables) - 1)
 
-    return min(variants, key=lambda v: (score(v), v))
+    def misses(v: str) -> int:
+        if not peers:
+            return 0
+        return sum(
+            med[(t, v)][0] > min(med[(t, p)][0] for p in peers if (t, p) in med)
+            for t in tables
+            if t != held_out
+        )
+
+    return min(variants, key=lambda v: (misses(v), score(v), v))
 
 
 def main() -> None:
@@ -58,14 +83,19 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--min-seeds", type=int, default=10)
     ap.add_argument("--preface", type=Path, help="markdown put after the title (how it was run)")
+    ap.add_argument("--target", action="store_true", help="choose by the best peer first")
     a = ap.parse_args()
     rows = [json.loads(line) for line in a.runs.read_text().splitlines() if line.strip()]
     med = medians(rows)
     tables = sorted({t for t, _ in med})
     variants = sorted({v for _, v in med})
     complete = [
-        v for v in variants if all(med.get((t, v), (0, 0, 0))[2] >= a.min_seeds for t in tables)
+        v
+        for v in variants
+        if all(med.get((t, v), (0, 0, 0))[2] >= a.min_seeds for t in tables)
+        and not (a.target and is_peer(v))
     ]
+    peers = [v for v in variants if is_peer(v)] if a.target else None
     lines = [
         "# Choosing the default by leave-one-table-out",
         "",
@@ -88,7 +118,7 @@ def main() -> None:
     for t in tables:
         if not complete:
             break
-        pick = choose(med, tables, complete, t)
+        pick = choose(med, tables, complete, t, peers)
         lines.append(f"| {t} | {pick} | {med[(t, pick)][0]:.0f} |")
     text = "\n".join(lines) + "\n"
     if a.out:

@@ -12,7 +12,7 @@ bench/results/multifidelity/<table>.md and the summary bench/results/multifideli
 
 Usage:
     python bench/multifidelity/run.py --table all [--seeds 10] [--workers 1,4]
-        [--methods a,b] [--max-epochs 1000] [--jobs 2] [--score-only]
+        [--methods a,b] [--max-epochs 1000] [--jobs 2] [--score-only] [--no-write]
     python bench/multifidelity/run.py --list
 """
 
@@ -159,6 +159,11 @@ def main() -> None:
     ap.add_argument("--score-only", action="store_true")
     ap.add_argument("--list", action="store_true", help="list tables and methods")
     ap.add_argument("--chunk", type=int, default=5, help="seeds per job")
+    ap.add_argument(
+        "--no-write",
+        action="store_true",
+        help="run into the cache only; leave bench/results as committed",
+    )
     ap.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
@@ -190,6 +195,8 @@ def main() -> None:
         with ThreadPoolExecutor(a.jobs) as pool:
             for msg in pool.map(lambda j: _job(*j), jobs):
                 print(msg, flush=True)
+    if a.no_write:
+        return
     from score import write_all
 
     write_all(

@@ -34,9 +34,16 @@ def _experiment(
     name: str,
     method: str,
     options: dict[str, Any] | None = None,
+    library_default: bool = False,
     **fidelity: Any,
 ) -> Any:
+    """One run's experiment. A ``bayes`` variant runs without the full-fidelity nominee
+    (``full_nominee``, the default since 2026-12-03) unless it says otherwise or is the
+    library's default (``library_default``): every cached run keeps what it meant."""
     import tunehooks as th
+
+    if method == "bayes" and not library_default:
+        options = {"full_nominee": False, **(options or {})}
 
     return th.Experiment.create(
         f"{name}-{seed}-{workers}",
@@ -52,8 +59,8 @@ def _experiment(
 
 
 def tunehooks_default(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
-    """tunehooks default (bayes + Fidelity(min=1, max=30, eta=3): hedged promotion, EI where the data is)"""
-    return _experiment(lc, seed, workers, name="tunehooks", method="bayes")
+    """tunehooks default (bayes + Fidelity(min=1, max=30, eta=3): hedged promotion, EI where the data is, a full-fidelity nominee)"""
+    return _experiment(lc, seed, workers, name="tunehooks", method="bayes", library_default=True)
 
 
 def tunehooks_asha(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
@@ -563,6 +570,7 @@ def _acquisition_switch(
             scheduler=sched,
             seed=seed,
             acquisition_fidelity=AcquisitionFidelity.DATA,
+            full_nominee=False,
         )
         return exp
 
@@ -733,13 +741,22 @@ VARIANTS.update(
 
 
 def _dominant_nominee(
-    *, margin: float = 0.0, kappa: float = 0.0, min_full: int = 0, below: float | None = None
+    *,
+    margin: float = 0.0,
+    kappa: float = 0.0,
+    min_full: int = 0,
+    below: float | None = None,
+    in_flight: int | None = None,
+    pending_free: bool = False,
+    unmeasured: bool = False,
 ) -> Callable[[Any, int, int, int], Any]:
     """The default, its optimizer nominating two configurations, one by EI where the data is
     and one by EI at full fidelity, and taking the full-fidelity one only when the GP also
     predicts it better at full fidelity (posterior mean, by ``margin`` standard deviations of
     the observed values): its EI then comes from a predicted late rise, not from its
-    uncertainty alone."""
+    uncertainty alone. ``in_flight``: at most that many full-fidelity nominees pending at
+    once; ``pending_free``: the full-fidelity nominee only when no trial is pending;
+    ``unmeasured``: only while rung 1's trust is not measured yet."""
 
     def build(lc: Any, seed: int, workers: int, max_epochs: int) -> Any:
         import numpy as np
@@ -749,6 +766,10 @@ def _dominant_nominee(
             MultiFidelityOptimizer,
         )
         from tunehooks.schedulers.hedged import HedgedScheduler
+        from tunehooks.trial import TrialState
+
+        nominees: list[dict[str, Any]] = []
+        waiting = (TrialState.QUEUED, TrialState.RUNNING)
 
         class Dominant(MultiFidelityOptimizer):
             def suggest(self, history: Any) -> Any:
@@ -757,6 +778,11 @@ def _dominant_nominee(
                 model = self._model(history)
                 if at_data is None or model is None:
                     return at_data
+                pending = [t.params for t in history if t.state in waiting]
+                if pending_free and pending:
+                    return at_data
+                if in_flight is not None and sum(p in nominees for p in pending) >= in_flight:
+                    return at_data
                 full = np.isfinite(model.y) & (model.s >= 1 - 1e-9)
                 if int(full.sum()) < min_full:
                     return at_data
@@ -764,6 +790,8 @@ def _dominant_nominee(
                     rho = sched.rung_trust(0, history)
                     if rho is not None and rho >= below:
                         return at_data
+                if unmeasured and sched.rung_trust(0, history) is not None:
+                    return at_data
                 self.acquisition_fidelity = AcquisitionFidelity.FULL
                 try:
                     at_full = super().suggest(history)
@@ -776,10 +804,17 @@ def _dominant_nominee(
                 mean, std = model.gp.predict_numpy(np.column_stack([X, np.ones(2)]))
                 low = mean - kappa * std  # kappa > 0: better even pessimistically
                 spread = float(np.nanstd(model.yt)) or 1.0
-                return at_full if low[1] > low[0] + margin * spread else at_data
+                if low[1] > low[0] + margin * spread:
+                    nominees.append(at_full.params)
+                    return at_full
+                return at_data
 
         exp = _experiment(
-            lc, seed, workers, name=f"th-dom{margin}-{kappa}-{min_full}-{below}", method="bayes"
+            lc,
+            seed,
+            workers,
+            name=f"th-dom{margin}-{kappa}-{min_full}-{below}-{in_flight}-{pending_free}-{unmeasured}",
+            method="bayes",
         )
         sched = HedgedScheduler(exp.fidelity, exp.metrics, seed=seed)
         exp._scheduler = sched
@@ -790,6 +825,7 @@ def _dominant_nominee(
             scheduler=sched,
             seed=seed,
             acquisition_fidelity=AcquisitionFidelity.DATA,
+            full_nominee=False,  # the nominee here is this variant's own
         )
         return exp
 
@@ -797,6 +833,9 @@ def _dominant_nominee(
         "tunehooks default, the full-fidelity nominee when predicted better there "
         f"(margin {margin:g}, mean - {kappa:g} sd, after {min_full} full trainings"
         + ("" if below is None else f", while rung 1's trust is below {below:g}")
+        + ("" if in_flight is None else f", at most {in_flight} of them pending")
+        + (", only when no trial is pending" if pending_free else "")
+        + (", only while rung 1's trust is unmeasured" if unmeasured else "")
         + ")"
     )
     return build
@@ -813,5 +852,9 @@ VARIANTS.update(
         "tunehooks-lcb10t7": _dominant_nominee(kappa=1.0, below=0.7),
         "tunehooks-lcb30": _dominant_nominee(kappa=3.0),
         "tunehooks-lcb20f3": _dominant_nominee(kappa=2.0, min_full=3),
+        "tunehooks-lcb10t7q1": _dominant_nominee(kappa=1.0, below=0.7, in_flight=1),
+        "tunehooks-lcb10t7p0": _dominant_nominee(kappa=1.0, below=0.7, pending_free=True),
+        "tunehooks-lcb10u": _dominant_nominee(kappa=1.0, unmeasured=True),
+        "tunehooks-lcb10t5": _dominant_nominee(kappa=1.0, below=0.5),
     }
 )

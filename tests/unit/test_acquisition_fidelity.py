@@ -77,3 +77,72 @@ def test_a_proposal_under_the_data_rule_is_good_where_the_data_says_so():
 def test_bad_options_name_the_field(options: dict[str, object], field: str) -> None:
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
         optimizer(HedgedScheduler(FID, ACC), **options)
+
+
+# -- the full-fidelity nominee ----------------------------------------------------------
+def crossing(x: float, epoch: int) -> float:
+    """Early epochs favour x near 0.2, the full training x near 0.8 (curves that cross)."""
+    early = math.exp(-(epoch - 1) / 3)
+    return early * (1 - (x - 0.2) ** 2) + (1 - early) * (1 - (x - 0.8) ** 2)
+
+
+def crossing_trial(i: int, x: float, epochs: int, state: TrialState) -> TrialRecord:
+    reps = tuple(Report(e, {"acc": crossing(x, e)}) for e in range(1, epochs + 1))
+    return TrialRecord(i, i, state, {"x": x}, fidelity=27, reports=reps)
+
+
+LINE = th.SearchSpace({"x": th.Float(0.0, 1.0)})
+
+
+def crossing_history() -> list[TrialRecord]:
+    """20 trials paused at rung 1 (where x near 0.2 looks best) and three full trainings."""
+    history = [crossing_trial(i, i / 19, 1, TrialState.PAUSED) for i in range(20)]
+    for k, x in enumerate((0.3, 0.55, 0.7)):
+        history.append(crossing_trial(20 + k, x, 27, TrialState.COMPLETED))
+    return history
+
+
+def line_optimizer(**options: object) -> MultiFidelityOptimizer:
+    return MultiFidelityOptimizer(
+        LINE, ACC, fidelity=FID, scheduler=HedgedScheduler(FID, ACC), n_initial=4, **options
+    )  # type: ignore[arg-type]
+
+
+def test_a_late_riser_predicted_at_full_fidelity_is_proposed_over_the_data_nominee():
+    history = crossing_history()
+    with_rival = line_optimizer().suggest(history)
+    without = line_optimizer(full_nominee=False).suggest(history)
+    assert with_rival is not None and without is not None
+    assert without.params["x"] < 0.45  # the data rule follows rung 1
+    assert with_rival.params["x"] > 0.6  # the full trainings point to the late riser
+
+
+def test_no_rival_while_another_trial_is_pending_or_the_first_rung_is_trusted():
+    history = crossing_history()
+    plain = line_optimizer(full_nominee=False)
+    running = [*history, crossing_trial(23, 0.9, 1, TrialState.RUNNING)]
+    assert line_optimizer().suggest(running) == plain.suggest(running)
+
+    class Trusting(HedgedScheduler):
+        def first_rung_trusted(self, history: object) -> bool:
+            return True
+
+    trusting = MultiFidelityOptimizer(
+        LINE, ACC, fidelity=FID, scheduler=Trusting(FID, ACC), n_initial=4
+    )
+    assert trusting.suggest(history) == plain.suggest(history)
+
+
+def test_the_hedge_trusts_its_first_rung_only_once_measured_and_predictive():
+    sched = HedgedScheduler(FID, ACC)
+    assert sched.first_rung_trusted([]) is False  # nothing measured yet
+    agreeing = [paused(i, 3) for i in range(8)]  # rung 1 and rung 3 rank alike
+    assert sched.first_rung_trusted(agreeing) is True
+    crossed = [crossing_trial(i, i / 7, 3, TrialState.PAUSED) for i in range(8)]
+    assert sched.first_rung_trusted(crossed) is False  # epoch 1 and 3 rank apart
+    assert ASHAScheduler(FID, ACC).first_rung_trusted(agreeing) is None  # not measured there
+
+
+def test_full_nominee_must_be_a_boolean():
+    with pytest.raises(ValueError, match=r"optimizer_options\.full_nominee"):
+        line_optimizer(full_nominee="yes")

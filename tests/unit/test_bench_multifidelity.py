@@ -140,3 +140,29 @@ def test_a_fresh_clone_restores_the_committed_traces_before_rewriting_them(tmp_p
     assert score.load_runs("heldout/t", "peer", 1, 1000)[0]["trace"] == [[3, 0.5], [9, 0.75]]
     score.write_raw("heldout/t", {"peer": "", "ours": ""}, [1, 4], 1000)
     assert json.loads(raw_file.read_text()) == raw
+
+
+def test_the_target_choice_prefers_the_candidate_under_the_best_peer_on_every_other_table():
+    """loto.py --target: the fewest tables above the best peer first, the mean log-ratio
+    to the best candidate only between candidates that tie on that."""
+    import loto
+
+    med = {  # (table, variant): (median epochs to 0.5 point, to 1 point, seeds)
+        ("a", "tunehooks-x"): (50, 0, 30),
+        ("b", "tunehooks-x"): (50, 0, 30),
+        ("c", "tunehooks-x"): (120, 0, 30),
+        ("a", "tunehooks-y"): (90, 0, 30),
+        ("b", "tunehooks-y"): (90, 0, 30),
+        ("c", "tunehooks-y"): (90, 0, 30),
+        ("a", "peer"): (100, 0, 30),
+        ("b", "peer"): (100, 0, 30),
+        ("c", "peer"): (100, 0, 30),
+    }
+    candidates = ["tunehooks-x", "tunehooks-y"]
+    tables = ["a", "b", "c"]
+    # by the mean log-ratio alone x wins every fold (twice 50 against 90)
+    assert [loto.choose(med, tables, candidates, t) for t in tables] == ["tunehooks-x"] * 3
+    # by the target, y (under the peer everywhere) wins the folds that see table c
+    picks = [loto.choose(med, tables, candidates, t, ["peer"]) for t in tables]
+    assert picks == ["tunehooks-y", "tunehooks-y", "tunehooks-x"]
+    assert loto.is_peer("peer") and not loto.is_peer("tunehooks-y")

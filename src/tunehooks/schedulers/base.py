@@ -45,6 +45,9 @@ class Scheduler(Protocol):
     * :meth:`promote`: the PAUSED trial to resume before a new one starts.
     * :meth:`first_rung`: where a rung rule first judges a new trial (the
       multi-fidelity optimizer weighs a proposal by its chance to pass it).
+    * :meth:`first_rung_trusted`: whether the first rung's ranking was seen to
+      predict the next level's (the multi-fidelity optimizer then stops weighing
+      a full-fidelity rival to its proposal).
 
     Example:
         >>> class StopAtThree(Scheduler):
@@ -53,6 +56,8 @@ class Scheduler(Protocol):
         >>> s = StopAtThree()
         >>> s.needs_history, s.pauses, s.decides(0, 1, None), s.first_rung()
         (True, False, True, None)
+        >>> s.first_rung_trusted([]) is None
+        True
     """
 
     needs_history: bool = True
@@ -73,6 +78,12 @@ class Scheduler(Protocol):
     def first_rung(self) -> FirstRung | None:
         """Where a new trial is first judged by a top-share rule; ``None`` (the default):
         the scheduler does not stop new trials at a rung that way."""
+        return None
+
+    def first_rung_trusted(self, history: Sequence[TrialRecord]) -> bool | None:
+        """Whether the ranking at the first rung was measured to predict the next level's
+        (``False`` also while it is not measured yet); ``None`` (the default): the
+        scheduler does not measure it."""
         return None
 
 
@@ -131,6 +142,7 @@ class _Completed(Scheduler):
         self._decides = getattr(inner, "decides", None)
         self._promote = getattr(inner, "promote", None)
         self._first_rung = getattr(inner, "first_rung", None)
+        self._first_rung_trusted = getattr(inner, "first_rung_trusted", None)
 
     def decide(self, trial: TrialRecord, history: Sequence[TrialRecord]) -> Decision:
         decision: Decision = self.inner.decide(trial, history)
@@ -150,6 +162,12 @@ class _Completed(Scheduler):
     def first_rung(self) -> FirstRung | None:
         rung: FirstRung | None = None if self._first_rung is None else self._first_rung()
         return rung
+
+    def first_rung_trusted(self, history: Sequence[TrialRecord]) -> bool | None:
+        if self._first_rung_trusted is None:
+            return None
+        trusted = self._first_rung_trusted(history)
+        return None if trusted is None else bool(trusted)
 
     def __getattr__(self, name: str) -> Any:  # the custom rule's own attributes
         if name == "inner":  # not set yet (copy, pickle): no recursion

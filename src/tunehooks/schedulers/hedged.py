@@ -169,6 +169,18 @@ class HedgedScheduler(Scheduler):
             return None
         return rank_correlation(xs, ys)
 
+    def first_rung_trusted(self, history: Sequence[TrialRecord]) -> bool:
+        """Whether rung 1's measured trust reached ``trust`` (``False`` while unmeasured).
+
+        Example:
+            >>> import tunehooks as th
+            >>> s = HedgedScheduler(th.Fidelity(min=1, max=27, eta=3), [th.Metric("a", "maximize")])
+            >>> s.first_rung_trusted([])
+            False
+        """
+        rho = self.rung_trust(0, history)
+        return rho is not None and rho >= self.trust
+
     def keep_fraction(self, trust: float | None) -> float:
         """The share of a rung promoted, given its measured trust (``None``: not measured).
 

@@ -99,6 +99,9 @@ class ModelGuidedScheduler(Scheduler):
     def first_rung(self) -> FirstRung | None:
         return self.base.first_rung()
 
+    def first_rung_trusted(self, history: Sequence[TrialRecord]) -> bool | None:
+        return self.base.first_rung_trusted(history)
+
     def promote(self, history: Sequence[TrialRecord], *, more_trials: bool) -> TrialRecord | None:
         """A pausing base scheduler's pick, else the PAUSED trial the judge rates highest,
         when its chance reaches ``min_chance`` (``None`` when the base does not pause)."""

@@ -160,6 +160,12 @@ class MultiFidelityOptimizer(OptimizerBase):
             scheduler, at full fidelity otherwise).
         acquisition_points: observations a fidelity needs to be the acquisition
             fidelity under ``"data"``.
+        full_nominee: under ``"data"``, also nominate the configuration with the
+            largest EI at full fidelity and train it instead when the GP predicts it
+            better there one standard deviation down, while the scheduler does not
+            trust its first rung (:meth:`~tunehooks.schedulers.Scheduler.first_rung_trusted`
+            is ``False``) and no other trial is pending. Late risers (warm-up,
+            learning-rate decay) rank low at the rungs the data rule looks at.
         continue_chance: deprecated here: the model-guided scheduler's
             setting (:class:`~tunehooks.schedulers.ModelGuidedScheduler`), which
             the experiment still reads from ``optimizer_options``. Checked only.
@@ -200,6 +206,7 @@ class MultiFidelityOptimizer(OptimizerBase):
         max_grid: int = 4096,
         acquisition_fidelity: AcquisitionFidelity | str = AcquisitionFidelity.AUTO,
         acquisition_points: int = 16,
+        full_nominee: bool = True,
         continue_chance: float | None = None,
     ) -> None:
         super().__init__(space, validate_metrics(metrics), seed=seed)
@@ -260,8 +267,14 @@ class MultiFidelityOptimizer(OptimizerBase):
                 f"(got {acquisition_points!r})"
             )
         self.acquisition_points = acquisition_points
+        if not isinstance(full_nominee, bool):
+            raise ValueError(
+                f"optimizer_options.full_nominee must be true or false (got {full_nominee!r})"
+            )
+        self.full_nominee = full_nominee
         if scheduler is None:
             scheduler = make_scheduler(fidelity, self.metrics, seed=seed)
+        self._scheduler = scheduler
         if mode is AcquisitionFidelity.AUTO:
             mode = AcquisitionFidelity.DATA if scheduler.pauses else AcquisitionFidelity.FULL
         self.acquisition_fidelity = mode
@@ -278,11 +291,24 @@ class MultiFidelityOptimizer(OptimizerBase):
         model = self._model(history)
         if model is None:
             return self._with_task(self._sobol.suggest(history))
+        at = self._acquisition_column(model.s, model.y)
+        chosen = self._nominate(history, model, at)
+        if chosen is None or at >= 1 - 1e-9 or not self._full_nominee_wanted(history):
+            return chosen
+        rival = self._nominate(history, model, 1.0)
+        if rival is None or rival.params == chosen.params:
+            return chosen
+        return rival if self._pessimistically_better(model, rival, chosen) else chosen
+
+    def _nominate(
+        self, history: Sequence[TrialRecord], model: _Model, at: float
+    ) -> Suggestion | None:
+        """The configuration with the largest EI at fidelity column ``at`` (pending trials
+        conditioned in), or ``None`` once a finite grid is exhausted."""
         gp, X, s, yt = model.gp, model.X, model.s, model.yt
         rng = seeded_rng(self.seed, history)
         enc = self.encoder
         configs = np.unique(X, axis=0)
-        at = self._acquisition_column(s, model.y)
         best = float(
             gp.predict_numpy(np.column_stack([configs, np.full(len(configs), at)]))[0].max()
         )
@@ -324,6 +350,25 @@ class MultiFidelityOptimizer(OptimizerBase):
             return self._with_task(Suggestion(self.space.sample(1, rng=rng)[0]))
         params = self.space.validate(enc.decode(x)[0])
         return Suggestion(params, self._task_for(gp, x, best))
+
+    def _full_nominee_wanted(self, history: Sequence[TrialRecord]) -> bool:
+        """Whether the full-fidelity rival is weighed: ``full_nominee`` on, no trial pending
+        (the comparison sees no pending trial; measured, it cost epochs with four workers)
+        and a scheduler that does not trust its first rung (yet)."""
+        if not self.full_nominee or any(t.state in _PENDING for t in history):
+            return False
+        trusted = getattr(self._scheduler, "first_rung_trusted", None)
+        return trusted is not None and trusted(history) is False
+
+    def _pessimistically_better(self, model: _Model, rival: Suggestion, chosen: Suggestion) -> bool:
+        """Whether the GP predicts ``rival`` better than ``chosen`` at full fidelity even one
+        standard deviation down (its EI then rests on a predicted late rise, not on its
+        uncertainty alone)."""
+        enc = self.encoder
+        X = enc.canonicalize(enc.encode([chosen.params, rival.params]))
+        mean, std = model.gp.predict_numpy(np.column_stack([X, np.ones(2)]))
+        low = mean - std
+        return bool(low[1] > low[0])
 
     def _acquisition_column(self, s: np.ndarray, y: np.ndarray) -> float:
         """The fidelity column ``s`` at which a new configuration's EI is taken: 1 (full
