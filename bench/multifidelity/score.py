@@ -88,9 +88,17 @@ def _reg(values: list[float]) -> str:
     return "-" if med == INF else f"{med:.2f}"
 
 
-def load_runs(table: str, method: str, workers: int, cap: int) -> list[dict[str, Any]]:
+SCORED_SEEDS = 10  # the result tables score seeds 0-9 of every method (raw/ keeps them all)
+
+
+def load_runs(
+    table: str, method: str, workers: int, cap: int, *, seeds: int | None = None
+) -> list[dict[str, Any]]:
+    """The cached runs of seeds ``0 .. seeds-1`` (default ``SCORED_SEEDS``; 0: every one)."""
+    limit = SCORED_SEEDS if seeds is None else seeds
     files = sorted((CACHE / table / method).glob(f"e{cap}-w{workers}-s*.json"))
-    return [json.loads(f.read_text()) for f in files]
+    keep = [f for f in files if not limit or int(f.stem.rsplit("-s", 1)[1]) < limit]
+    return [json.loads(f.read_text()) for f in keep]
 
 
 def score(table: str, method: str, workers: int, cap: int) -> dict[str, Any] | None:
